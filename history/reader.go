@@ -1,0 +1,94 @@
+package history
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+)
+
+// Read parses a whole history.jsonl from r. name is used in error messages, which give the line number and say
+// which field was wrong. Blank lines are skipped. A final line without a newline is accepted if it is whole
+// JSON; a torn final line (a partial write) is an error that says so.
+func Read(r io.Reader, name string) ([]Event, error) {
+	var out []Event
+	err := Scan(r, name, func(e Event) error {
+		out = append(out, e)
+		return nil
+	})
+	return out, err
+}
+
+// ReadFile reads the history file at path.
+func ReadFile(path string) ([]Event, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("history: %w", err)
+	}
+	defer f.Close()
+	return Read(f, path)
+}
+
+// Scan calls fn for each event of r in file order, stopping at fn's first error.
+func Scan(r io.Reader, name string, fn func(Event) error) error {
+	br := bufio.NewReaderSize(r, 1<<16)
+	line := 0
+	for {
+		b, err := br.ReadBytes('\n')
+		if len(b) > 0 {
+			line++
+			b = bytes.TrimSpace(b)
+			if len(b) > 0 {
+				e, perr := parseLine(b)
+				if perr != nil {
+					return fmt.Errorf("%s:%d: %w", name, line, perr)
+				}
+				if ferr := fn(e); ferr != nil {
+					return ferr
+				}
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%s:%d: %w", name, line+1, err)
+		}
+	}
+}
+
+func parseLine(b []byte) (Event, error) {
+	var e Event
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&e); err != nil {
+		var te *json.UnmarshalTypeError
+		if asType(err, &te) {
+			return e, fmt.Errorf("field %q: %v", te.Field, err)
+		}
+		return e, fmt.Errorf("not a history event: %v", err)
+	}
+	if dec.More() {
+		return e, fmt.Errorf("trailing data after the event")
+	}
+	if !e.Type.Valid() {
+		return e, fmt.Errorf("field \"type\": %q is not one of invoke, ok, fail, info", e.Type)
+	}
+	if e.F == "" {
+		return e, fmt.Errorf("field \"f\" is missing")
+	}
+	if e.Time < 0 {
+		return e, fmt.Errorf("field \"time\": %d is negative", e.Time)
+	}
+	return e, nil
+}
+
+func asType(err error, target **json.UnmarshalTypeError) bool {
+	te, ok := err.(*json.UnmarshalTypeError)
+	if ok {
+		*target = te
+	}
+	return ok
+}
