@@ -1,0 +1,82 @@
+package docker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/volume"
+	"github.com/docker/docker/client"
+)
+
+// Clean removes the containers, networks and volumes of run runID, as a crashed run leaves them, and returns
+// what it removed ("container skeptic-r1-n1", "network skeptic-r1", ...). With runID "" it removes everything
+// labelled skeptic=1, the node images included, and so also the clusters of runs still going on. It goes on
+// past failures and reports them all.
+func Clean(ctx context.Context, cli *client.Client, runID string) ([]string, error) {
+	f := filters.NewArgs(filters.Arg("label", LabelSkeptic+"=1"))
+	if runID != "" {
+		f.Add("label", LabelRun+"="+runID)
+	}
+	var removed []string
+	var errs []error
+	cs, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: f})
+	if err != nil {
+		return nil, fmt.Errorf("listing containers: %w", err)
+	}
+	for _, c := range cs {
+		name := c.ID[:12]
+		if len(c.Names) > 0 {
+			name = c.Names[0][1:]
+		}
+		if err := cli.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true}); err != nil && !client.IsErrNotFound(err) {
+			errs = append(errs, fmt.Errorf("removing container %s: %w", name, err))
+			continue
+		}
+		removed = append(removed, "container "+name)
+	}
+	ns, err := cli.NetworkList(ctx, network.ListOptions{Filters: f})
+	if err != nil {
+		errs = append(errs, fmt.Errorf("listing networks: %w", err))
+	}
+	for _, n := range ns {
+		if err := cli.NetworkRemove(ctx, n.ID); err != nil && !client.IsErrNotFound(err) {
+			errs = append(errs, fmt.Errorf("removing network %s: %w", n.Name, err))
+			continue
+		}
+		removed = append(removed, "network "+n.Name)
+	}
+	vs, err := cli.VolumeList(ctx, volume.ListOptions{Filters: f})
+	if err != nil {
+		errs = append(errs, fmt.Errorf("listing volumes: %w", err))
+	}
+	for _, v := range vs.Volumes {
+		if err := cli.VolumeRemove(ctx, v.Name, true); err != nil && !client.IsErrNotFound(err) {
+			errs = append(errs, fmt.Errorf("removing volume %s: %w", v.Name, err))
+			continue
+		}
+		removed = append(removed, "volume "+v.Name)
+	}
+	if runID == "" {
+		is, err := cli.ImageList(ctx, image.ListOptions{Filters: f})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("listing images: %w", err))
+		}
+		for _, im := range is {
+			name := im.ID
+			if len(im.RepoTags) > 0 {
+				name = im.RepoTags[0]
+			}
+			if _, err := cli.ImageRemove(ctx, im.ID, image.RemoveOptions{Force: true, PruneChildren: true}); err != nil && !client.IsErrNotFound(err) {
+				errs = append(errs, fmt.Errorf("removing image %s: %w", name, err))
+				continue
+			}
+			removed = append(removed, "image "+name)
+		}
+	}
+	return removed, errors.Join(errs...)
+}

@@ -1,0 +1,25 @@
+// Package docker is the runtime that runs each node of a cluster as a container on the local Docker engine.
+//
+// Nothing can be pulled: the node program, one statically linked binary, is packed into a FROM scratch image
+// through the Docker API with a tar build context made in memory, and tagged skeptic-node:<hash of the binary>,
+// so the next run reuses it. Each run then gets
+//
+//   - its own bridge network skeptic-<run>, with a /24 in 10.201.0.0/16 that no other network uses, and fixed
+//     addresses: n1 is .11, n2 .12, ...;
+//   - a volume per node, skeptic-<run>-<node>, mounted at /data, so a killed node restarts with its data;
+//   - a container per node, skeptic-<run>-<node>, with no restart policy, no privileges and no published port:
+//     the harness reaches a node at http://<its address>:8080, and its peers at <address>:7070.
+//
+// Every container, network, volume and image carries the label skeptic=1, and every run's objects the label
+// skeptic.run=<run>, so that Clean finds what a crashed run left behind.
+//
+// The flow:
+//
+//	rt, err := docker.New()                 // or docker.Available(ctx) first, to choose a runtime
+//	c, err := rt.StartCluster(ctx, spec)    // image, network, volumes, containers; every node answers
+//	defer c.Teardown(context.Background())  // heal, unpause, save logs, remove everything
+//	c.Proc().Kill(ctx, "n2")                // SIGKILL; Start runs the same container on the same volume
+//	pid, err := c.PID(ctx, "n2")            // for faults put into the node's network namespace
+//
+// Each node's output is streamed into RunDir/nodes/<id>/node.log while it runs, across kills and restarts.
+package docker

@@ -1,0 +1,213 @@
+package docker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/mount"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/volume"
+	"github.com/docker/docker/client"
+
+	"github.com/skeptic-dev/skeptic/harness/cluster"
+	"github.com/skeptic-dev/skeptic/targets"
+)
+
+// Labels and ports every docker cluster uses.
+const (
+	// LabelSkeptic marks every object this runtime creates (value "1").
+	LabelSkeptic = "skeptic"
+	// LabelRun holds the run id on every container, network and volume of a run.
+	LabelRun = "skeptic.run"
+	// ClientPort is the port each node serves its clients on, inside its container.
+	ClientPort = 8080
+	// PeerPort is the port each node serves its peers on, inside its container.
+	PeerPort = 7070
+	// DataDir is where each node's volume is mounted.
+	DataDir = "/data"
+)
+
+// ReadyTimeout bounds how long Start waits for a node to accept connections on its client port.
+var ReadyTimeout = 30 * time.Second
+
+// Runtime starts clusters as containers on the Docker engine that the environment names (DOCKER_HOST, or the
+// default socket). It implements cluster.Runtime. A Runtime is safe for concurrent use.
+type Runtime struct {
+	cli *client.Client
+}
+
+// New returns a Runtime that talks to the Docker engine named by the environment. It does not contact the
+// engine; Available does.
+func New() (*Runtime, error) {
+	cli, err := newClient()
+	if err != nil {
+		return nil, err
+	}
+	return &Runtime{cli: cli}, nil
+}
+
+func newClient() (*client.Client, error) {
+	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		return nil, fmt.Errorf("docker client: %w", err)
+	}
+	return cli, nil
+}
+
+// Available returns nil when a Docker engine answers, and otherwise an error that says where it looked and what
+// to do instead.
+func Available(ctx context.Context) error {
+	cli, err := newClient()
+	if err != nil {
+		return fmt.Errorf("%w; fix DOCKER_HOST, or use --runtime local", err)
+	}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := cli.Ping(ctx); err != nil {
+		return fmt.Errorf("no Docker daemon at %s: %v; start it, or use --runtime local", cli.DaemonHost(), err)
+	}
+	return nil
+}
+
+// Client returns the Docker client the runtime uses.
+func (r *Runtime) Client() *client.Client { return r.cli }
+
+// Close releases the runtime's connection to the engine. Clusters it started must be torn down first.
+func (r *Runtime) Close() error { return r.cli.Close() }
+
+// Name returns "docker".
+func (r *Runtime) Name() string { return "docker" }
+
+// Start starts the cluster spec describes; see StartCluster.
+func (r *Runtime) Start(ctx context.Context, spec cluster.Spec) (cluster.Cluster, error) {
+	c, err := r.StartCluster(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// StartCluster builds (or reuses) the node image from spec.Binary, creates the run's network, volumes and
+// containers, starts every node, and waits until each accepts TCP connections on its client port. On error it
+// removes whatever it had created, and the error says which step and node failed.
+func (r *Runtime) StartCluster(ctx context.Context, spec cluster.Spec) (*Cluster, error) {
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+	if err := checkStatic(spec.Binary); err != nil {
+		return nil, err
+	}
+	log := spec.Log
+	if log == nil {
+		log = io.Discard
+	}
+	tag, err := EnsureImage(ctx, r.cli, spec.Binary, log)
+	if err != nil {
+		return nil, err
+	}
+	c := &Cluster{
+		cli:     r.cli,
+		runID:   spec.RunID,
+		runDir:  spec.RunDir,
+		keep:    spec.KeepData,
+		log:     log,
+		netName: "skeptic-" + spec.RunID,
+		byID:    map[string]*node{},
+		net:     pendingNet{},
+	}
+	if err := c.start(ctx, spec, tag); err != nil {
+		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if terr := c.Teardown(tctx); terr != nil {
+			err = errors.Join(err, fmt.Errorf("cleaning up after the failed start: %w", terr))
+		}
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *Cluster) start(ctx context.Context, spec cluster.Spec, tag string) error {
+	labels := map[string]string{LabelSkeptic: "1", LabelRun: spec.RunID}
+	prefix, err := createNetwork(ctx, c.cli, c.netName, spec.Subnet, labels)
+	if err != nil {
+		return err
+	}
+	c.netCreated = true
+	c.subnet = prefix
+	fmt.Fprintf(c.log, "network %s created with subnet %s\n", c.netName, prefix)
+
+	ids := cluster.NodeIDs(spec.Nodes)
+	base := prefix.Addr().As4()
+	peers := map[string]string{}
+	urls := map[string]string{}
+	for i, id := range ids {
+		a := base
+		a[3] += byte(11 + i)
+		ip := netip.AddrFrom4(a)
+		n := &node{id: id, ip: ip, name: "skeptic-" + spec.RunID + "-" + id, volume: "skeptic-" + spec.RunID + "-" + id}
+		c.nodes = append(c.nodes, n)
+		c.byID[id] = n
+		peers[id] = netip.AddrPortFrom(ip, PeerPort).String()
+		urls[id] = n.url()
+	}
+	for _, n := range c.nodes {
+		dir := filepath.Join(spec.RunDir, "nodes", n.id)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("node %s: %w", n.id, err)
+		}
+		n.logPath = filepath.Join(dir, "node.log")
+		if _, err := c.cli.VolumeCreate(ctx, volume.CreateOptions{Name: n.volume, Labels: labels}); err != nil {
+			return fmt.Errorf("node %s: creating volume %s: %w", n.id, n.volume, err)
+		}
+		n.volCreated = true
+		a := targets.NodeArgs{
+			ID:             n.id,
+			ClientListen:   fmt.Sprintf("0.0.0.0:%d", ClientPort),
+			PeerListen:     fmt.Sprintf("0.0.0.0:%d", PeerPort),
+			Peers:          peers,
+			PeerClientURLs: urls,
+			DataDir:        DataDir,
+		}
+		cfg := &container.Config{
+			Image:    tag,
+			Hostname: n.id,
+			Cmd:      spec.Target.Args(a),
+			Env:      spec.Target.Env(a),
+			Labels:   labels,
+		}
+		host := &container.HostConfig{
+			NetworkMode: container.NetworkMode(c.netName),
+			Mounts:      []mount.Mount{{Type: mount.TypeVolume, Source: n.volume, Target: DataDir}},
+			LogConfig:   container.LogConfig{Type: "json-file"},
+		}
+		netcfg := &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
+			c.netName: {IPAMConfig: &network.EndpointIPAMConfig{IPv4Address: n.ip.String()}},
+		}}
+		resp, err := c.cli.ContainerCreate(ctx, cfg, host, netcfg, nil, n.name)
+		if err != nil {
+			return fmt.Errorf("node %s: creating container %s: %w", n.id, n.name, err)
+		}
+		n.containerID = resp.ID
+	}
+	t0 := time.Now()
+	for _, n := range c.nodes {
+		if err := c.startNode(ctx, n); err != nil {
+			return err
+		}
+	}
+	for _, n := range c.nodes {
+		if err := c.WaitReady(ctx, n.id); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(c.log, "%d nodes up in %s\n", len(c.nodes), time.Since(t0).Round(time.Millisecond))
+	return nil
+}

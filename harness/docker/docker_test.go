@@ -1,0 +1,499 @@
+package docker
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/volume"
+
+	"github.com/skeptic-dev/skeptic/harness/cluster"
+	"github.com/skeptic-dev/skeptic/targets"
+)
+
+// testTarget starts the testdata node (harness/local/testdata/testnode) with the runtime's NodeArgs.
+type testTarget struct{ extra []string }
+
+func (testTarget) Name() string                                   { return "testnode" }
+func (testTarget) Capabilities() []targets.Capability             { return nil }
+func (testTarget) NewClient(targets.Node) (targets.Client, error) { return nil, nil }
+func (testTarget) Env(a targets.NodeArgs) []string                { return []string{"TESTNODE_ID=" + a.ID} }
+func (t testTarget) Args(a targets.NodeArgs) []string {
+	var peers []string
+	for id, addr := range a.Peers {
+		peers = append(peers, id+"="+addr)
+	}
+	args := []string{"-id", a.ID, "-client", a.ClientListen, "-peer", a.PeerListen, "-data", a.DataDir, "-peers", strings.Join(peers, ",")}
+	return append(args, t.extra...)
+}
+
+var (
+	nodeOnce sync.Once
+	nodeBin  string
+	nodeErr  error
+)
+
+// testNode builds the static test node once per test binary.
+func testNode(t *testing.T) string {
+	t.Helper()
+	nodeOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "skeptic-testnode-")
+		if err != nil {
+			nodeErr = err
+			return
+		}
+		nodeBin = filepath.Join(dir, "testnode")
+		cmd := exec.Command("go", "build", "-trimpath", "-o", nodeBin, "./testdata/testnode")
+		cmd.Dir = "../local"
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			nodeErr = fmt.Errorf("building the test node: %v\n%s", err, out)
+		}
+	})
+	if nodeErr != nil {
+		t.Fatal(nodeErr)
+	}
+	return nodeBin
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if nodeBin != "" {
+		os.RemoveAll(filepath.Dir(nodeBin))
+	}
+	os.Exit(code)
+}
+
+// requireDocker skips the test when no daemon answers, unless SKEPTIC_REQUIRE_DOCKER=1 (as in CI) makes that a
+// failure.
+func requireDocker(t *testing.T) *Runtime {
+	t.Helper()
+	if err := Available(context.Background()); err != nil {
+		if os.Getenv("SKEPTIC_REQUIRE_DOCKER") == "1" {
+			t.Fatalf("SKEPTIC_REQUIRE_DOCKER=1 but: %v", err)
+		}
+		t.Skip(err)
+	}
+	rt, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rt.Close() })
+	return rt
+}
+
+func runID(t *testing.T) string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return "test" + hex.EncodeToString(b)
+}
+
+// startCluster starts an n-node test cluster, torn down (and checked gone) when the test ends.
+func startCluster(t *testing.T, rt *Runtime, n int, target targets.Target) (*Cluster, cluster.Spec, *bytes.Buffer) {
+	t.Helper()
+	var log bytes.Buffer
+	spec := cluster.Spec{RunID: runID(t), Target: target, Nodes: n, Binary: testNode(t), RunDir: t.TempDir(), Log: &log}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	c, err := rt.StartCluster(ctx, spec)
+	if err != nil {
+		t.Fatalf("StartCluster: %v\nlog:\n%s", err, log.String())
+	}
+	t.Cleanup(func() {
+		if err := c.Teardown(context.Background()); err != nil {
+			t.Errorf("Teardown: %v", err)
+		}
+		if left := leftovers(t, rt, spec.RunID); len(left) > 0 {
+			t.Errorf("after Teardown, run %s still has %v", spec.RunID, left)
+		}
+	})
+	return c, spec, &log
+}
+
+// leftovers lists every container, network and volume labelled with run.
+func leftovers(t *testing.T, rt *Runtime, run string) []string {
+	t.Helper()
+	ctx := context.Background()
+	f := filters.NewArgs(filters.Arg("label", LabelRun+"="+run))
+	var out []string
+	cs, err := rt.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cs {
+		out = append(out, "container "+c.Names[0])
+	}
+	ns, err := rt.cli.NetworkList(ctx, network.ListOptions{Filters: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range ns {
+		out = append(out, "network "+n.Name)
+	}
+	vs, err := rt.cli.VolumeList(ctx, volume.ListOptions{Filters: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range vs.Volumes {
+		out = append(out, "volume "+v.Name)
+	}
+	return out
+}
+
+var httpc = &http.Client{Timeout: 2 * time.Second}
+
+func get(url string) (string, error) {
+	resp, err := httpc.Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		return "", fmt.Errorf("%s: %s: %s", url, resp.Status, b)
+	}
+	return string(b), err
+}
+
+func TestClusterLifecycle(t *testing.T) {
+	rt := requireDocker(t)
+	c, spec, log := startCluster(t, rt, 3, testTarget{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	t.Logf("runtime log:\n%s", log)
+
+	nodes := c.Nodes()
+	if len(nodes) != 3 {
+		t.Fatalf("Nodes() = %v, want 3 nodes", nodes)
+	}
+	for i, n := range nodes {
+		if want := fmt.Sprintf("n%d", i+1); n.ID != want {
+			t.Fatalf("node %d is %s, want %s", i, n.ID, want)
+		}
+		wantURL := fmt.Sprintf("http://%s:8080", c.IPs()[n.ID])
+		if n.ClientURL != wantURL || !strings.HasSuffix(c.IPs()[n.ID].String(), fmt.Sprintf(".%d", 11+i)) {
+			t.Fatalf("node %s at %s (ip %s), want %s ending in .%d", n.ID, n.ClientURL, c.IPs()[n.ID], wantURL, 11+i)
+		}
+		body, err := get(n.ClientURL + "/")
+		if err != nil || body != "ok "+n.ID+" " {
+			t.Fatalf("GET %s = %q, %v; want %q", n.ClientURL, body, err, "ok "+n.ID+" ")
+		}
+	}
+	if !SubnetPool.Contains(c.Subnet().Addr()) {
+		t.Errorf("subnet %s is outside %s", c.Subnet(), SubnetPool)
+	}
+	// Peers reach each other at the addresses the target was given, and the env reached the node.
+	if body, err := get(nodes[0].ClientURL + "/dial?to=n3"); err != nil || body != "pong n3 to n1\n" {
+		t.Errorf("n1 dialing n3: %q, %v", body, err)
+	}
+	if body, err := get(nodes[1].ClientURL + "/env?k=TESTNODE_ID"); err != nil || body != "n2" {
+		t.Errorf("n2's TESTNODE_ID = %q, %v; want n2", body, err)
+	}
+
+	// Labels: every container, volume and the network carries skeptic=1 and the run.
+	for _, n := range nodes {
+		name, _ := c.Container(n.ID)
+		info, err := rt.cli.ContainerInspect(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l := info.Config.Labels; l[LabelSkeptic] != "1" || l[LabelRun] != spec.RunID {
+			t.Errorf("container %s labels %v", name, l)
+		}
+		if info.HostConfig.Privileged || info.HostConfig.RestartPolicy.Name != "" && info.HostConfig.RestartPolicy.Name != "no" || len(info.HostConfig.PortBindings) > 0 {
+			t.Errorf("container %s: privileged %v, restart %q, ports %v", name, info.HostConfig.Privileged, info.HostConfig.RestartPolicy.Name, info.HostConfig.PortBindings)
+		}
+		v, err := rt.cli.VolumeInspect(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Labels[LabelSkeptic] != "1" || v.Labels[LabelRun] != spec.RunID {
+			t.Errorf("volume %s labels %v", v.Name, v.Labels)
+		}
+	}
+	netw, err := rt.cli.NetworkInspect(ctx, c.Network(), network.InspectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if netw.Labels[LabelSkeptic] != "1" || netw.Labels[LabelRun] != spec.RunID {
+		t.Errorf("network %s labels %v", netw.Name, netw.Labels)
+	}
+
+	// Kill: the node stops answering, and starts again with its data.
+	p := c.Proc()
+	n1 := nodes[0]
+	if body, err := httpc.Post(n1.ClientURL+"/put?v=survivor", "text/plain", nil); err != nil {
+		t.Fatal(err)
+	} else {
+		body.Body.Close()
+	}
+	pid1, err := c.PID(ctx, "n1")
+	if err != nil || pid1 <= 0 {
+		t.Fatalf("PID(n1) = %d, %v", pid1, err)
+	}
+	if err := p.Kill(ctx, "n1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := get(n1.ClientURL + "/"); err == nil {
+		t.Fatal("n1 answered after Kill")
+	}
+	if _, err := c.PID(ctx, "n1"); err == nil {
+		t.Error("PID(n1) succeeded after Kill")
+	}
+	if err := p.Kill(ctx, "n1"); err != nil {
+		t.Errorf("killing a killed node: %v", err)
+	}
+	if err := p.Start(ctx, "n1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitReady(ctx, "n1"); err != nil {
+		t.Fatal(err)
+	}
+	if body, err := get(n1.ClientURL + "/"); err != nil || body != "ok n1 survivor" {
+		t.Fatalf("after restart, GET n1 = %q, %v; want its data back", body, err)
+	}
+	if pid2, err := c.PID(ctx, "n1"); err != nil || pid2 == pid1 {
+		t.Errorf("PID(n1) after restart = %d, %v (before: %d)", pid2, err, pid1)
+	}
+	if err := p.Start(ctx, "n1"); err != nil {
+		t.Errorf("starting a running node: %v", err)
+	}
+
+	// Pause: the node stops answering; Resume: it answers again.
+	n2 := nodes[1]
+	if err := p.Pause(ctx, "n2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Pause(ctx, "n2"); err != nil {
+		t.Errorf("pausing a paused node: %v", err)
+	}
+	if body, err := (&http.Client{Timeout: 500 * time.Millisecond}).Get(n2.ClientURL + "/"); err == nil {
+		body.Body.Close()
+		t.Fatal("n2 answered while paused")
+	}
+	if err := p.Resume(ctx, "n2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Resume(ctx, "n2"); err != nil {
+		t.Errorf("resuming a running node: %v", err)
+	}
+	if body, err := get(n2.ClientURL + "/"); err != nil || body != "ok n2 " {
+		t.Fatalf("after Resume, GET n2 = %q, %v", body, err)
+	}
+
+	// Kill of a paused node kills it.
+	if err := p.Pause(ctx, "n3"); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Kill(ctx, "n3"); err != nil {
+		t.Fatalf("killing a paused node: %v", err)
+	}
+	if _, err := c.PID(ctx, "n3"); err == nil {
+		t.Error("n3 still runs after Kill while paused")
+	}
+	if err := p.Pause(ctx, "n3"); err == nil {
+		t.Error("pausing a killed node succeeded")
+	}
+	if err := p.Kill(ctx, "n9"); err == nil || !strings.Contains(err.Error(), `unknown node "n9"`) {
+		t.Errorf("Kill(n9) = %v, want an unknown-node error", err)
+	}
+
+	// The Net is not wired yet: a clear ErrUnsupported.
+	if err := c.Net().Partition(ctx, nil); err == nil {
+		t.Log("Net is wired")
+	}
+
+	if err := c.Teardown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Teardown(ctx); err != nil {
+		t.Fatalf("second Teardown: %v", err)
+	}
+	// Output of both lives of n1 reached its node.log.
+	b, err := os.ReadFile(filepath.Join(spec.RunDir, "nodes", "n1", "node.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k := strings.Count(string(b), "testnode n1: client"); k != 2 {
+		t.Errorf("n1's node.log has %d start lines, want 2 (one per life):\n%s", k, b)
+	}
+}
+
+func TestImageReusedSecondTime(t *testing.T) {
+	rt := requireDocker(t)
+	ctx := context.Background()
+	bin := testNode(t)
+	tag, err := ImageTag(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Cold: remove the image unless containers of another test use it.
+	_, rmErr := rt.cli.ImageRemove(ctx, tag, image.RemoveOptions{})
+	var log bytes.Buffer
+	t0 := time.Now()
+	got, err := EnsureImage(ctx, rt.cli, bin, &log)
+	cold := time.Since(t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != tag || !strings.HasPrefix(tag, "skeptic-node:") || len(tag) != len("skeptic-node:")+16 {
+		t.Fatalf("tag %q, want skeptic-node:<16 hex> = %q", got, tag)
+	}
+	t1 := time.Now()
+	if _, err := EnsureImage(ctx, rt.cli, bin, &log); err != nil {
+		t.Fatal(err)
+	}
+	warm := time.Since(t1)
+	t.Logf("image cold %s (removed first: %v), reused %s\n%s", cold, rmErr == nil, warm, log.String())
+	if !strings.Contains(log.String(), tag+" reused") {
+		t.Errorf("second EnsureImage did not reuse the image: %s", log.String())
+	}
+	if rmErr == nil && !strings.Contains(log.String(), tag+" built in") {
+		t.Errorf("first EnsureImage did not build: %s", log.String())
+	}
+	info, err := rt.cli.ImageInspect(ctx, tag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Config.Labels[LabelSkeptic] != "1" {
+		t.Errorf("image labels %v", info.Config.Labels)
+	}
+}
+
+func TestCleanRemovesCrashedRun(t *testing.T) {
+	rt := requireDocker(t)
+	var log bytes.Buffer
+	spec := cluster.Spec{RunID: runID(t), Target: testTarget{}, Nodes: 2, Binary: testNode(t), RunDir: t.TempDir(), Log: &log}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if _, err := rt.StartCluster(ctx, spec); err != nil {
+		t.Fatal(err)
+	}
+	// The harness "crashes": no Teardown. Clean finds it all by its label.
+	removed, err := Clean(ctx, rt.cli, spec.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"container skeptic-" + spec.RunID + "-n1", "container skeptic-" + spec.RunID + "-n2", "network skeptic-" + spec.RunID,
+		"volume skeptic-" + spec.RunID + "-n1", "volume skeptic-" + spec.RunID + "-n2"}
+	for _, w := range want {
+		found := false
+		for _, r := range removed {
+			found = found || r == w
+		}
+		if !found {
+			t.Errorf("Clean removed %v, missing %q", removed, w)
+		}
+	}
+	if left := leftovers(t, rt, spec.RunID); len(left) > 0 {
+		t.Errorf("after Clean, %v remain", left)
+	}
+}
+
+func TestStartFailureNamesNodeAndCleansUp(t *testing.T) {
+	rt := requireDocker(t)
+	var log bytes.Buffer
+	spec := cluster.Spec{RunID: runID(t), Target: testTarget{extra: []string{"-no-such-flag"}}, Nodes: 2, Binary: testNode(t), RunDir: t.TempDir(), Log: &log}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	_, err := rt.StartCluster(ctx, spec)
+	if err == nil {
+		t.Fatal("StartCluster succeeded with nodes that exit at once")
+	}
+	if !strings.Contains(err.Error(), "node n1") || !strings.Contains(err.Error(), "no-such-flag") {
+		t.Errorf("error should name the node and hold its output: %v", err)
+	}
+	if left := leftovers(t, rt, spec.RunID); len(left) > 0 {
+		t.Errorf("after a failed start, %v remain", left)
+	}
+}
+
+func TestBadSpecs(t *testing.T) {
+	rt := requireDocker(t)
+	ctx := context.Background()
+	base := cluster.Spec{RunID: runID(t), Target: testTarget{}, Nodes: 1, Binary: testNode(t), RunDir: t.TempDir()}
+	cases := map[string]struct {
+		edit func(*cluster.Spec)
+		want string
+	}{
+		"dynamic binary": {func(s *cluster.Spec) { s.Binary = "/bin/ls" }, "dynamically linked"},
+		"no nodes":       {func(s *cluster.Spec) { s.Nodes = 0 }, "Nodes is 0"},
+		"bad run id":     {func(s *cluster.Spec) { s.RunID = "a/b" }, "RunID"},
+		"bad subnet":     {func(s *cluster.Spec) { s.Subnet = "10.201.3.0/28" }, "subnet"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			s := base
+			tc.edit(&s)
+			_, err := rt.StartCluster(ctx, s)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("StartCluster = %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+	if left := leftovers(t, rt, base.RunID); len(left) > 0 {
+		t.Errorf("after bad specs, %v remain", left)
+	}
+}
+
+func TestFiveNodesAndConcurrentRuns(t *testing.T) {
+	rt := requireDocker(t)
+	var wg sync.WaitGroup
+	cs := make([]*Cluster, 2)
+	times := make([]time.Duration, 2)
+	for i := range cs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t0 := time.Now()
+			// startCluster's t.Fatal must run on the test goroutine: use the runtime directly.
+			var log bytes.Buffer
+			spec := cluster.Spec{RunID: runID(t), Target: testTarget{}, Nodes: 5, Binary: testNode(t), RunDir: t.TempDir(), Log: &log}
+			c, err := rt.StartCluster(context.Background(), spec)
+			times[i] = time.Since(t0)
+			if err != nil {
+				t.Errorf("run %d: %v", i, err)
+				return
+			}
+			cs[i] = c
+			t.Cleanup(func() {
+				if err := c.Teardown(context.Background()); err != nil {
+					t.Errorf("Teardown: %v", err)
+				}
+				if left := leftovers(t, rt, spec.RunID); len(left) > 0 {
+					t.Errorf("after Teardown, %v remain", left)
+				}
+			})
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	t.Logf("two 5-node clusters started concurrently in %s and %s (subnets %s, %s)", times[0], times[1], cs[0].Subnet(), cs[1].Subnet())
+	if cs[0].Subnet().Overlaps(cs[1].Subnet()) {
+		t.Errorf("concurrent runs share subnet %s", cs[0].Subnet())
+	}
+	for _, c := range cs {
+		for _, n := range c.Nodes() {
+			if _, err := get(n.ClientURL + "/"); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+}

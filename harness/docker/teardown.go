@@ -1,0 +1,59 @@
+package docker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/client"
+)
+
+// Teardown heals the Net, thaws paused nodes, removes every container (saving its last output into its
+// node.log), the network, and the volumes unless the spec said KeepData. It is idempotent: objects already gone
+// are not errors. Every other failure is reported, joined, and Teardown goes on with the rest.
+func (c *Cluster) Teardown(ctx context.Context) error {
+	var errs []error
+	if err := c.Net().Heal(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("healing the network: %w", err))
+	}
+	for _, n := range c.nodes {
+		if n.containerID == "" {
+			continue
+		}
+		if st, err := c.state(ctx, n); err == nil && st.Paused {
+			if err := c.cli.ContainerUnpause(ctx, n.containerID); err != nil && !client.IsErrNotFound(err) {
+				errs = append(errs, fmt.Errorf("node %s: resuming container %s: %w", n.id, n.name, err))
+			}
+		}
+		err := c.cli.ContainerRemove(ctx, n.containerID, container.RemoveOptions{Force: true})
+		if err != nil && !client.IsErrNotFound(err) {
+			errs = append(errs, fmt.Errorf("node %s: removing container %s: %w", n.id, n.name, err))
+		}
+	}
+	for _, n := range c.nodes {
+		c.waitFollower(n, 5*time.Second)
+	}
+	if c.netCreated {
+		if err := c.cli.NetworkRemove(ctx, c.netName); err != nil && !client.IsErrNotFound(err) {
+			errs = append(errs, fmt.Errorf("removing network %s: %w", c.netName, err))
+		}
+	}
+	if !c.keep {
+		for _, n := range c.nodes {
+			if !n.volCreated {
+				continue
+			}
+			if err := c.cli.VolumeRemove(ctx, n.volume, true); err != nil && !client.IsErrNotFound(err) {
+				errs = append(errs, fmt.Errorf("node %s: removing volume %s: %w", n.id, n.volume, err))
+			}
+		}
+	} else if !c.down {
+		fmt.Fprintf(c.log, "kept the nodes' volumes skeptic-%s-n1...; skeptic clean %s removes them\n", c.runID, c.runID)
+	}
+	c.mu.Lock()
+	c.down = true
+	c.mu.Unlock()
+	return errors.Join(errs...)
+}
