@@ -17,6 +17,7 @@ import (
 	"github.com/docker/docker/pkg/stdcopy"
 
 	"github.com/skeptic-dev/skeptic/nemesis"
+	"github.com/skeptic-dev/skeptic/nemesis/nft"
 	"github.com/skeptic-dev/skeptic/targets"
 )
 
@@ -115,18 +116,40 @@ func (c *Cluster) PID(ctx context.Context, id string) (int, error) {
 	return st.Pid, nil
 }
 
+// netPID is the nft.Host PID of node id: 0 and nft.ErrNoProcess when it is not running.
+func (c *Cluster) netPID(id string) (int, error) {
+	n, err := c.node(id)
+	if err != nil {
+		return 0, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, err := c.state(ctx, n)
+	if err != nil {
+		if client.IsErrNotFound(err) {
+			return 0, fmt.Errorf("node %s: container %s is gone: %w", id, n.name, nft.ErrNoProcess)
+		}
+		return 0, err
+	}
+	if !st.Running || st.Pid == 0 {
+		return 0, fmt.Errorf("node %s is %s: %w", id, st.Status, nft.ErrNoProcess)
+	}
+	return st.Pid, nil
+}
+
 // Proc returns the cluster's process control: SIGKILL, start, and the cgroup freezer.
 func (c *Cluster) Proc() nemesis.Proc { return proc{c} }
 
-// Net returns the network faults of the cluster. Until SetNet is called it is a Net whose faults fail with
-// nemesis.ErrUnsupported and whose Heal has nothing to do.
+// Net returns the network faults of the cluster: an *nft.Net, which puts nftables rules matching peer source
+// addresses into each node's network namespace (so the harness's own traffic from the host is never dropped).
 func (c *Cluster) Net() nemesis.Net {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.net
 }
 
-// SetNet replaces the cluster's Net (Teardown heals the one set last).
+// SetNet replaces the cluster's Net (Teardown heals the one set last, and Proc.Start calls its
+// Refresh(ctx, node) error method, if it has one, on the node it started).
 func (c *Cluster) SetNet(n nemesis.Net) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -21,5 +21,10 @@
 //	c.Proc().Kill(ctx, "n2")                // SIGKILL; Start runs the same container on the same volume
 //	pid, err := c.PID(ctx, "n2")            // for faults put into the node's network namespace
 //
+// Network faults are nemesis/nft's: nftables rules, matching peer source addresses only, in each node's own
+// network namespace (entered through the pid PID returns). The harness reaches the nodes from the host through
+// the bridge's gateway address, which no rule matches. When Proc.Start restarts a node, its new namespace gets
+// the current rules again (nft.Net.Refresh), a few milliseconds after the process started.
+//
 // Each node's output is streamed into RunDir/nodes/<id>/node.log while it runs, across kills and restarts.
 package docker

@@ -17,6 +17,7 @@ import (
 	"github.com/docker/docker/client"
 
 	"github.com/skeptic-dev/skeptic/harness/cluster"
+	"github.com/skeptic-dev/skeptic/nemesis/nft"
 	"github.com/skeptic-dev/skeptic/targets"
 )
 
@@ -121,7 +122,6 @@ func (r *Runtime) StartCluster(ctx context.Context, spec cluster.Spec) (*Cluster
 		log:     log,
 		netName: "skeptic-" + spec.RunID,
 		byID:    map[string]*node{},
-		net:     pendingNet{},
 	}
 	if err := c.start(ctx, spec, tag); err != nil {
 		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -197,6 +197,12 @@ func (c *Cluster) start(ctx context.Context, spec cluster.Spec, tag string) erro
 		}
 		n.containerID = resp.ID
 	}
+	hosts := map[string]nft.Host{}
+	for _, n := range c.nodes {
+		id := n.id
+		hosts[id] = nft.Host{IP: n.ip, PID: func() (int, error) { return c.netPID(id) }}
+	}
+	c.SetNet(nft.New(hosts))
 	t0 := time.Now()
 	for _, n := range c.nodes {
 		if err := c.startNode(ctx, n); err != nil {

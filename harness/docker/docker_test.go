@@ -313,11 +313,6 @@ func TestClusterLifecycle(t *testing.T) {
 		t.Errorf("Kill(n9) = %v, want an unknown-node error", err)
 	}
 
-	// The Net is not wired yet: a clear ErrUnsupported.
-	if err := c.Net().Partition(ctx, nil); err == nil {
-		t.Log("Net is wired")
-	}
-
 	if err := c.Teardown(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -495,5 +490,52 @@ func TestFiveNodesAndConcurrentRuns(t *testing.T) {
 				t.Error(err)
 			}
 		}
+	}
+}
+
+func TestNetPartitionSurvivesRestart(t *testing.T) {
+	rt := requireDocker(t)
+	c, _, _ := startCluster(t, rt, 3, testTarget{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	nodes := c.Nodes()
+	dial := func(from, to int) error {
+		body, err := get(fmt.Sprintf("%s/dial?to=n%d", nodes[from-1].ClientURL, to))
+		if err == nil && body != fmt.Sprintf("pong n%d to n%d\n", to, from) {
+			err = fmt.Errorf("unexpected answer %q", body)
+		}
+		return err
+	}
+	// n3 drops n1's packets: n1 cannot reach n3, n2 can, and the harness still reaches n3.
+	if err := c.Net().Partition(ctx, map[string][]string{"n3": {"n1"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := dial(1, 3); err == nil {
+		t.Error("n1 reached n3 across the partition")
+	}
+	if err := dial(2, 3); err != nil {
+		t.Errorf("n2 -> n3: %v", err)
+	}
+	if _, err := get(nodes[2].ClientURL + "/"); err != nil {
+		t.Errorf("the harness lost n3 in the partition: %v", err)
+	}
+	// A restarted n3 has a new namespace; the runtime puts the partition back into it.
+	if err := c.Proc().Kill(ctx, "n3"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Proc().Start(ctx, "n3"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitReady(ctx, "n3"); err != nil {
+		t.Fatal(err)
+	}
+	if err := dial(1, 3); err == nil {
+		t.Error("n1 reached the restarted n3 across the partition")
+	}
+	if err := c.Net().Heal(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := dial(1, 3); err != nil {
+		t.Errorf("after Heal, n1 -> n3: %v", err)
 	}
 }

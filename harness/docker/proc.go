@@ -67,7 +67,18 @@ func (p proc) Start(ctx context.Context, id string) error {
 	if st.Running {
 		return nil
 	}
-	return c.startNode(ctx, n)
+	if err := c.startNode(ctx, n); err != nil {
+		return err
+	}
+	// The new process has a new, empty network namespace: put the current faults back into it.
+	if r, ok := c.Net().(interface {
+		Refresh(context.Context, string) error
+	}); ok {
+		if err := r.Refresh(ctx, id); err != nil {
+			return fmt.Errorf("node %s started, but its network faults were not restored: %w", id, err)
+		}
+	}
+	return nil
 }
 
 // Pause freezes every process of the node's container (the cgroup freezer). Pausing a paused node is a no-op;

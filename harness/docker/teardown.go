@@ -15,8 +15,10 @@ import (
 // are not errors. Every other failure is reported, joined, and Teardown goes on with the rest.
 func (c *Cluster) Teardown(ctx context.Context) error {
 	var errs []error
-	if err := c.Net().Heal(ctx); err != nil {
-		errs = append(errs, fmt.Errorf("healing the network: %w", err))
+	if net := c.Net(); net != nil {
+		if err := net.Heal(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("healing the network: %w", err))
+		}
 	}
 	for _, n := range c.nodes {
 		if n.containerID == "" {
