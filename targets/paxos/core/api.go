@@ -194,6 +194,9 @@ type Config struct {
 	MaxInflight int
 	// Flaw switches on one deliberate bug (core-level flaws only change the core).
 	Flaw Flaw
+	// TickNanos is the nominal length of one tick in nanoseconds. Only the wallclock-lease flaw uses it, to turn
+	// LeaseTicks into wall-clock time; it must then be > 0.
+	TickNanos int64
 }
 
 // Errors the core returns for expected conditions.

@@ -1,0 +1,335 @@
+package core
+
+import (
+	"math/rand"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestConfigValidation(t *testing.T) {
+	good := func() Config {
+		return Config{ID: "n1", Peers: []NodeID{"n1", "n2", "n3"}, HeartbeatTicks: 1, ElectionTicks: 10, Rand: rand.New(rand.NewSource(1))}
+	}
+	for _, tc := range []struct {
+		name  string
+		tweak func(*Config)
+		err   string
+	}{
+		{"ok", func(*Config) {}, ""},
+		{"id", func(c *Config) { c.ID = "" }, "ID"},
+		{"peers", func(c *Config) { c.Peers = nil }, "Peers"},
+		{"peers-dup", func(c *Config) { c.Peers = []NodeID{"n1", "n1"} }, "Peers"},
+		{"peers-self", func(c *Config) { c.Peers = []NodeID{"n2", "n3"} }, "Peers"},
+		{"heartbeat", func(c *Config) { c.HeartbeatTicks = 0 }, "HeartbeatTicks"},
+		{"election", func(c *Config) { c.ElectionTicks = 1 }, "ElectionTicks"},
+		{"rand", func(c *Config) { c.Rand = nil }, "Rand"},
+		{"readmode", func(c *Config) { c.ReadMode = "fast" }, "ReadMode"},
+		{"lease", func(c *Config) { c.ReadMode, c.LeaseTicks = ReadLease, 10 }, "LeaseTicks"},
+		{"drift", func(c *Config) { c.DriftMargin = 1 }, "DriftMargin"},
+		{"batch", func(c *Config) { c.MaxBatch = -1 }, "MaxBatch"},
+		{"inflight", func(c *Config) { c.MaxInflight = -1 }, "MaxInflight"},
+		{"flaw", func(c *Config) { c.Flaw = "bogus" }, "Flaw"},
+		{"ticknanos", func(c *Config) { c.Flaw = FlawWallclockLease }, "TickNanos"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := good()
+			tc.tweak(&cfg)
+			_, err := New(cfg, nil)
+			if tc.err == "" {
+				require.NoError(t, err)
+			} else {
+				require.ErrorContains(t, err, tc.err)
+			}
+		})
+	}
+}
+
+func TestBallotOrder(t *testing.T) {
+	ordered := []Ballot{{}, {1, "n1"}, {1, "n2"}, {2, "n1"}, {2, "n3"}, {10, "n1"}}
+	for i := range ordered {
+		for j := range ordered {
+			require.Equal(t, i < j, ordered[i].Less(ordered[j]), "%v < %v", ordered[i], ordered[j])
+		}
+	}
+	require.True(t, Ballot{}.IsZero())
+	require.False(t, Ballot{Round: 1}.IsZero())
+}
+
+func TestElectAndCommit(t *testing.T) {
+	c := newCluster(t, 3, nil)
+	c.campaign("n1")
+	require.Equal(t, "n1", c.leader())
+	for _, id := range c.ids {
+		require.Equal(t, "n1", c.nodes[id].Status().Leader, id)
+	}
+	require.NoError(t, c.nodes["n1"].Propose(cmd("a", 1, "x"), cmd("a", 2, "y")))
+	c.deliver()
+	c.tick(3) // heartbeats carry the commit index; nothing else should change
+	c.requireAgree(c.ids...)
+	require.Equal(t, []string{"1:x", "1:y"}, c.values("n1"))
+	require.ErrorIs(t, c.nodes["n2"].Propose(cmd("a", 3, "z")), ErrNotLeader)
+	require.Equal(t, "n1", c.nodes["n2"].Status().Leader)
+}
+
+// TestAcceptorRules walks an acceptor through phase 1 and phase 2 messages and the answers Paxos requires.
+func TestAcceptorRules(t *testing.T) {
+	c := newCluster(t, 3, nil)
+	a := c.nodes["n2"]
+	b := func(r uint64, n NodeID) Ballot { return Ballot{Round: r, Node: n} }
+	v := func(s string) *Value { return &Value{Commands: []Command{cmd("c", 1, s)}} }
+	steps := []struct {
+		name string
+		in   Message
+		want []Message // type, ballot, slot of the answers
+	}{
+		{"prepare promises", Message{Type: MsgPrepare, From: "n1", Ballot: b(2, "n1"), Slot: 1},
+			[]Message{{Type: MsgPromise, Ballot: b(2, "n1"), Slot: 1}}},
+		{"lower prepare is refused with the promise", Message{Type: MsgPrepare, From: "n3", Ballot: b(1, "n3"), Slot: 1},
+			[]Message{{Type: MsgNack, Ballot: b(2, "n1"), Slot: 1}}},
+		{"same round, lower node is lower", Message{Type: MsgPrepare, From: "n3", Ballot: b(2, "n0"), Slot: 1},
+			[]Message{{Type: MsgNack, Ballot: b(2, "n1"), Slot: 1}}},
+		{"accept at the promise", Message{Type: MsgAccept, From: "n1", Ballot: b(2, "n1"), Slot: 1, Value: v("x")},
+			[]Message{{Type: MsgAccepted, Ballot: b(2, "n1"), Slot: 1}}},
+		{"accept below the promise is refused", Message{Type: MsgAccept, From: "n3", Ballot: b(1, "n3"), Slot: 2, Value: v("y")},
+			[]Message{{Type: MsgNack, Ballot: b(2, "n1"), Slot: 2}}},
+		// n1 is the leader n2 just heard from, so a higher prepare from n1 itself is not held off by the lease
+		// guard; it reports slot 1's accepted value with its ballot.
+		{"higher prepare reports accepted values", Message{Type: MsgPrepare, From: "n1", Ballot: b(3, "n1"), Slot: 1},
+			[]Message{{Type: MsgPromise, Ballot: b(3, "n1"), Slot: 1, Accepted: []Record{{Kind: RecAccept, Ballot: b(2, "n1"), Slot: 1, Value: v("x")}}}}},
+		{"another proposer is refused while the leader was heard recently", Message{Type: MsgPrepare, From: "n3", Ballot: b(4, "n3"), Slot: 1},
+			nil},
+	}
+	for _, st := range steps {
+		st.in.To = "n2"
+		require.NoError(t, a.Step(st.in), st.name)
+		rd := a.Ready()
+		var got []Message
+		for _, m := range rd.Messages {
+			got = append(got, Message{Type: m.Type, Ballot: m.Ballot, Slot: m.Slot, Accepted: m.Accepted})
+		}
+		require.Equal(t, st.want, got, st.name)
+	}
+	// Durability: what n2 answered is in its records, and a restart from them keeps it.
+	c.drain()
+	st := a.Status()
+	require.Equal(t, b(3, "n1"), st.Promised)
+	rs := a.PersistentState()
+	r, err := New(c.cfg("n2"), rs)
+	require.NoError(t, err)
+	require.Equal(t, b(3, "n1"), r.Status().Promised)
+	require.Equal(t, *v("x"), r.accepts[1].value)
+}
+
+func TestStepRejectsMalformed(t *testing.T) {
+	c := newCluster(t, 3, nil)
+	a := c.nodes["n1"]
+	bal := Ballot{Round: 1, Node: "n2"}
+	for _, m := range []Message{
+		{Type: 99, From: "n2", To: "n1", Ballot: bal},
+		{Type: MsgPrepare, From: "n9", To: "n1", Ballot: bal, Slot: 1},
+		{Type: MsgPrepare, From: "n2", To: "n3", Ballot: bal, Slot: 1},
+		{Type: MsgPrepare, From: "n2", To: "n1", Slot: 1},
+		{Type: MsgAccept, From: "n2", To: "n1", Ballot: bal, Slot: 1},
+		{Type: MsgSnapshot, From: "n2", To: "n1"},
+		{Type: MsgCommit, From: "n2", To: "n1", Entries: []Entry{{Slot: 0}}},
+	} {
+		require.Error(t, a.Step(m), "%+v", m)
+	}
+	require.False(t, a.HasReady() && len(a.Ready().Messages) > 0)
+}
+
+// TestNewLeaderReproposesAccepted is Paxos's repair of the seed's step 6: a value accepted by a minority, whose
+// leader crashed before anyone learned it was chosen, is re-proposed by the next leader; and with the
+// naive-tickets flaw it is not.
+func TestNewLeaderReproposesAccepted(t *testing.T) {
+	for _, tc := range []struct {
+		flaw Flaw
+		want []string
+	}{
+		{FlawNone, []string{"1:x", "2:y"}},
+		{FlawNaiveTickets, []string{"1:y"}},
+	} {
+		t.Run(string(tc.flaw), func(t *testing.T) {
+			c := newCluster(t, 3, func(cfg *Config) { cfg.Flaw = tc.flaw })
+			c.campaign("n1")
+			// n1's Accept reaches n2 only, and n2's Accepted never gets back: x is chosen (n1 and n2 accepted it)
+			// but nobody knows.
+			c.cut[[2]NodeID{"n1", "n3"}] = true
+			c.cut[[2]NodeID{"n2", "n1"}] = true
+			require.NoError(t, c.nodes["n1"].Propose(cmd("a", 1, "x")))
+			c.deliver()
+			require.Empty(t, c.applied["n1"])
+			c.crash("n1")
+			c.heal()
+			// n3 knows nothing of slot 1; it becomes leader with n2's promise, which reports x.
+			c.nodes["n3"].now += 20 // n3 and n2 stop hearing n1
+			c.nodes["n2"].now += 20
+			c.campaign("n3")
+			require.Equal(t, "n3", c.leader())
+			require.NoError(t, c.nodes["n3"].Propose(cmd("b", 1, "y")))
+			c.deliver()
+			require.Equal(t, tc.want, c.values("n3"), c.log.String())
+			if tc.flaw == FlawNone {
+				c.requireAgree("n2", "n3")
+			}
+		})
+	}
+}
+
+func TestNoopFillsHoles(t *testing.T) {
+	c := newCluster(t, 3, nil)
+	c.campaign("n1")
+	// Slot 1's Accept reaches nobody; slot 2's reaches n2 only. n1 crashes.
+	c.isolate("n1")
+	require.NoError(t, c.nodes["n1"].Propose(cmd("a", 1, "lost")))
+	c.deliver()
+	c.heal()
+	c.cut[[2]NodeID{"n1", "n3"}] = true
+	c.cut[[2]NodeID{"n2", "n1"}] = true
+	c.nodes["n1"].inflight = map[uint64]*proposal{} // keep the retry of slot 1 from being sent
+	require.NoError(t, c.nodes["n1"].Propose(cmd("a", 2, "kept")))
+	c.deliver()
+	c.crash("n1")
+	c.heal()
+	c.nodes["n2"].now += 20
+	c.nodes["n3"].now += 20
+	c.campaign("n2")
+	require.Equal(t, []string{"1:-", "2:kept"}, c.values("n2"))
+	c.requireAgree("n2", "n3")
+}
+
+func TestCatchupAfterPartition(t *testing.T) {
+	c := newCluster(t, 3, nil)
+	c.campaign("n1")
+	c.isolate("n3")
+	for i := uint64(1); i <= 10; i++ {
+		require.NoError(t, c.nodes["n1"].Propose(cmd("a", i, string(rune('a'+i)))))
+		c.deliver()
+	}
+	require.Len(t, c.values("n1"), 10)
+	require.Empty(t, c.values("n3"))
+	c.heal()
+	c.tick(4) // a heartbeat tells n3 the commit index; it fetches the slots
+	c.requireAgree(c.ids...)
+}
+
+func TestSnapshotCatchup(t *testing.T) {
+	c := newCluster(t, 3, nil)
+	c.campaign("n1")
+	c.isolate("n3")
+	for i := uint64(1); i <= 6; i++ {
+		require.NoError(t, c.nodes["n1"].Propose(cmd("a", i, "v")))
+		c.deliver()
+	}
+	// The drivers of n1 and n2 compact through slot 4.
+	for _, id := range []NodeID{"n1", "n2"} {
+		c.nodes[id].Compact(4, []byte("state@4"))
+		require.Equal(t, uint64(4), c.nodes[id].Status().Snapshot)
+	}
+	c.drain()
+	c.heal()
+	c.tick(4)
+	require.NotNil(t, c.snaps["n3"])
+	require.Equal(t, Snapshot{Slot: 4, Data: []byte("state@4")}, *c.snaps["n3"])
+	require.Equal(t, []string{"5:v", "6:v"}, c.values("n3"))
+	require.Equal(t, uint64(6), c.nodes["n3"].Status().Commit)
+
+	// Restart from the records: the snapshot comes back first, then the slots after it.
+	c.crash("n3")
+	c.restart("n3")
+	c.drain()
+	require.Equal(t, uint64(4), c.snaps["n3"].Slot)
+	require.Equal(t, []string{"5:v", "6:v"}, c.values("n3"))
+	require.Panics(t, func() { c.nodes["n3"].Compact(9, nil) })
+}
+
+func TestBatchingAndInflight(t *testing.T) {
+	c := newCluster(t, 3, func(cfg *Config) { cfg.MaxBatch, cfg.MaxInflight = 2, 3 })
+	c.campaign("n1")
+	c.isolate("n1") // nothing gets chosen, so slots stay in flight
+	var cmds []Command
+	for i := uint64(1); i <= 5; i++ {
+		cmds = append(cmds, cmd("a", i, "v"))
+	}
+	require.NoError(t, c.nodes["n1"].Propose(cmds...)) // 3 slots: 2+2+1
+	require.ErrorIs(t, c.nodes["n1"].Propose(cmd("a", 6, "w")), ErrTooMuchInflight)
+	require.Len(t, c.nodes["n1"].inflight, 3)
+	c.heal()
+	c.tick(2) // the leader resends its Accepts on the heartbeat
+	require.Equal(t, []string{"1:v", "1:v", "2:v", "2:v", "3:v"}, c.values("n2"))
+	c.requireAgree(c.ids...)
+	require.NoError(t, c.nodes["n1"].Propose(cmd("a", 6, "w")))
+}
+
+func TestRestartFromRecords(t *testing.T) {
+	c := newCluster(t, 3, nil)
+	c.campaign("n1")
+	for i := uint64(1); i <= 3; i++ {
+		require.NoError(t, c.nodes["n1"].Propose(cmd("a", i, "v")))
+		c.deliver()
+	}
+	before := c.nodes["n2"].Status()
+	persisted := c.nodes["n2"].PersistentState()
+	c.crash("n2")
+	c.restart("n2")
+	after := c.nodes["n2"].Status()
+	require.Equal(t, before.Promised, after.Promised)
+	require.Equal(t, before.Commit, after.Commit)
+	c.drain()
+	require.Equal(t, c.values("n1"), c.values("n2"), "the restarted node re-applies every chosen slot")
+	// PersistentState restores the same node as the full record log.
+	r, err := New(c.cfg("n2"), persisted)
+	require.NoError(t, err)
+	require.Equal(t, c.nodes["n2"].PersistentState(), r.PersistentState())
+	// The cluster carries on with the restarted node.
+	c.tick(30)
+	require.NotEmpty(t, c.leader())
+	require.NoError(t, c.nodes[c.leader()].Propose(cmd("a", 4, "w")))
+	c.deliver()
+	c.tick(3)
+	c.requireAgree(c.ids...)
+
+	_, err = New(c.cfg("n2"), []Record{{Kind: RecAccept}})
+	require.ErrorContains(t, err, "record 0")
+}
+
+func TestReadIndex(t *testing.T) {
+	c := newCluster(t, 3, nil)
+	c.campaign("n1")
+	require.ErrorIs(t, c.nodes["n2"].ReadIndex(7), ErrNotLeader)
+	require.NoError(t, c.nodes["n1"].Propose(cmd("a", 1, "v")))
+	c.deliver()
+	// Partitioned from everyone, the leader cannot confirm it leads: no answer.
+	c.isolate("n1")
+	require.NoError(t, c.nodes["n1"].ReadIndex(7))
+	c.deliver()
+	require.Empty(t, c.reads["n1"])
+	c.heal()
+	require.NoError(t, c.nodes["n1"].ReadIndex(8))
+	c.deliver()
+	// A round sent after both requests confirms both.
+	require.Equal(t, []ReadState{{Ctx: 7, Index: 1}, {Ctx: 8, Index: 1}}, c.reads["n1"])
+}
+
+func TestLeaseRead(t *testing.T) {
+	c := newCluster(t, 3, func(cfg *Config) { cfg.ReadMode, cfg.LeaseTicks, cfg.DriftMargin = ReadLease, 8, 0.25 })
+	c.campaign("n1")
+	require.Positive(t, c.nodes["n1"].Status().LeaseLeft)
+	c.isolate("n1")
+	require.NoError(t, c.nodes["n1"].ReadIndex(1))
+	require.Equal(t, []ReadState{{Ctx: 1, Index: 0}}, c.nodes["n1"].Ready().ReadStates, "answered at once on the lease")
+	// The lease runs out after LeaseTicks*(1-DriftMargin) = 6 ticks; then reads fall back to a heartbeat round,
+	// which the partition blocks.
+	for range 6 {
+		c.nodes["n1"].Tick(0)
+	}
+	require.Zero(t, c.nodes["n1"].Status().LeaseLeft)
+	require.NoError(t, c.nodes["n1"].ReadIndex(2))
+	require.Empty(t, c.nodes["n1"].Ready().ReadStates)
+	// Meanwhile n3 cannot get n2's promise while n2 still honours the lease it granted.
+	c.tick(1)
+	c.campaign("n3")
+	require.Equal(t, follower, c.nodes["n2"].role)
+	require.NotEqual(t, "n3", c.leader())
+}
