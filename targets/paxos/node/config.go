@@ -1,0 +1,176 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/skeptic-dev/skeptic/targets/paxos/core"
+)
+
+// Config is everything a node needs to start. Command fills it from flags and environment variables; tests fill
+// it directly.
+type Config struct {
+	// ID is this node's id (--id).
+	ID string
+	// Peers maps every node id, this one included, to the peer address this node dials to reach it (--peers).
+	Peers map[string]string
+	// PeerClientURLs maps node ids to client base URLs, used to forward requests to the leader
+	// (--peer-client-urls). A node missing here cannot be forwarded to.
+	PeerClientURLs map[string]string
+	// ClientAddr is the HTTP listen address for clients and admin (--client-addr); PeerAddr is the peer listen
+	// address (--peer-addr). Port 0 picks a free port (see Node.ClientAddr).
+	ClientAddr, PeerAddr string
+	// DataDir holds the durable log (--data). Unused with FlawForgetPromises.
+	DataDir string
+	// Read is the read mode (--read): index, log or lease.
+	Read core.ReadMode
+	// Flaw is the deliberate bug to switch on (--flaw).
+	Flaw core.Flaw
+	// Tick is the length of one core tick on the node's monotonic clock (--tick).
+	Tick time.Duration
+	// HeartbeatTicks, ElectionTicks and LeaseTicks are the core's timers, in ticks; zero picks the defaults
+	// (5, 30 and 20).
+	HeartbeatTicks, ElectionTicks, LeaseTicks int
+	// RequestTimeout bounds how long a client request waits for its outcome before it is answered as unknown
+	// (--request-timeout).
+	RequestTimeout time.Duration
+	// CompactBytes is the log size above which the node snapshots and rewrites its log (--compact-bytes).
+	CompactBytes int64
+	// Seed seeds the core's randomness (election jitter); zero derives one from the id and the boot time.
+	Seed int64
+	// Log receives the node's log lines; nil means os.Stderr.
+	Log io.Writer
+}
+
+// Defaults for Config's zero fields.
+const (
+	DefaultTick           = 10 * time.Millisecond
+	DefaultHeartbeatTicks = 5
+	DefaultElectionTicks  = 30
+	DefaultLeaseTicks     = 20
+	DefaultRequestTimeout = 5 * time.Second
+	DefaultCompactBytes   = 32 << 20
+)
+
+// withDefaults fills zero fields and validates; each error names the flag that is wrong.
+func (c Config) withDefaults() (Config, error) {
+	if c.ID == "" {
+		return c, errors.New("--id: a node id is required")
+	}
+	if len(c.Peers) == 0 {
+		return c, errors.New("--peers: at least this node's own entry is required (id=host:port,...)")
+	}
+	if _, ok := c.Peers[c.ID]; !ok {
+		return c, fmt.Errorf("--peers: has no entry for this node's id %q (it lists %s)", c.ID, strings.Join(sortedKeys(c.Peers), ","))
+	}
+	for id, u := range c.PeerClientURLs {
+		if _, ok := c.Peers[id]; !ok {
+			return c, fmt.Errorf("--peer-client-urls: node %q is not in --peers", id)
+		}
+		if _, err := url.Parse(u); err != nil {
+			return c, fmt.Errorf("--peer-client-urls: node %s: %w", id, err)
+		}
+	}
+	if c.ClientAddr == "" {
+		return c, errors.New("--client-addr: a listen address is required (host:port)")
+	}
+	if c.PeerAddr == "" {
+		return c, errors.New("--peer-addr: a listen address is required (host:port)")
+	}
+	if c.Flaw == "" {
+		c.Flaw = core.FlawNone
+	}
+	if _, err := core.ParseFlaw(string(c.Flaw)); err != nil {
+		return c, fmt.Errorf("--flaw: %w", err)
+	}
+	if c.DataDir == "" && c.Flaw != core.FlawForgetPromises {
+		return c, errors.New("--data: a data directory is required")
+	}
+	if c.Read == "" {
+		c.Read = core.ReadIndex
+	}
+	if _, err := parseReadMode(string(c.Read)); err != nil {
+		return c, fmt.Errorf("--read: %w", err)
+	}
+	if c.Tick == 0 {
+		c.Tick = DefaultTick
+	}
+	if c.Tick < time.Millisecond {
+		return c, fmt.Errorf("--tick: must be at least 1ms, got %s", c.Tick)
+	}
+	if c.HeartbeatTicks == 0 {
+		c.HeartbeatTicks = DefaultHeartbeatTicks
+	}
+	if c.ElectionTicks == 0 {
+		c.ElectionTicks = DefaultElectionTicks
+	}
+	if c.LeaseTicks == 0 {
+		c.LeaseTicks = DefaultLeaseTicks
+	}
+	if c.LeaseTicks >= c.ElectionTicks {
+		return c, fmt.Errorf("lease ticks (%d) must be below election ticks (%d)", c.LeaseTicks, c.ElectionTicks)
+	}
+	if c.RequestTimeout == 0 {
+		c.RequestTimeout = DefaultRequestTimeout
+	}
+	if c.RequestTimeout < 0 {
+		return c, fmt.Errorf("--request-timeout: must be positive, got %s", c.RequestTimeout)
+	}
+	if c.CompactBytes == 0 {
+		c.CompactBytes = DefaultCompactBytes
+	}
+	if c.CompactBytes < 4096 {
+		return c, fmt.Errorf("--compact-bytes: must be at least 4096, got %d", c.CompactBytes)
+	}
+	return c, nil
+}
+
+func parseReadMode(s string) (core.ReadMode, error) {
+	switch core.ReadMode(s) {
+	case core.ReadIndex, core.ReadLog, core.ReadLease:
+		return core.ReadMode(s), nil
+	}
+	return "", fmt.Errorf("unknown read mode %q (want index, log or lease)", s)
+}
+
+// ParseMap parses "n1=v1,n2=v2" (the form of --peers and --peer-client-urls). flag names the flag in errors.
+func ParseMap(flag, s string) (map[string]string, error) {
+	out := map[string]string{}
+	if strings.TrimSpace(s) == "" {
+		return out, nil
+	}
+	for i, part := range strings.Split(s, ",") {
+		id, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok || id == "" || v == "" {
+			return nil, fmt.Errorf("%s: entry %d %q is not id=value", flag, i+1, part)
+		}
+		if _, dup := out[id]; dup {
+			return nil, fmt.Errorf("%s: node %q appears twice", flag, id)
+		}
+		out[id] = v
+	}
+	return out, nil
+}
+
+// FormatMap writes m in the form ParseMap reads, sorted by id.
+func FormatMap(m map[string]string) string {
+	var parts []string
+	for _, k := range sortedKeys(m) {
+		parts = append(parts, k+"="+m[k])
+	}
+	return strings.Join(parts, ",")
+}
+
+func sortedKeys(m map[string]string) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
