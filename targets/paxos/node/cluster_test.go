@@ -2,14 +2,26 @@ package node
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/skeptic-dev/skeptic/targets/paxos/core"
+	"github.com/skeptic-dev/skeptic/targets/paxos/wal"
 )
 
 // TestClusterBasics: writes, reads and cas through every node of a real 3-node loopback cluster, including
 // forwarding from followers to the leader.
 func TestClusterBasics(t *testing.T) {
-	c := newCluster(t, 3, nil)
+	for _, mode := range []core.ReadMode{core.ReadIndex, core.ReadLog, core.ReadLease} {
+		t.Run(string(mode), func(t *testing.T) { testBasics(t, mode) })
+	}
+}
+
+func testBasics(t *testing.T, mode core.ReadMode) {
+	c := newCluster(t, 3, func(cfg *Config) { cfg.Read = mode })
 	lead := c.leader(10 * time.Second)
 	for i := range c.nodes {
 		key := fmt.Sprintf("k%d", i)
@@ -31,5 +43,93 @@ func TestClusterBasics(t *testing.T) {
 	st, m := call(t, "POST", c.url(lead)+"/kv/never/cas", `{"from":1,"to":2}`)
 	if st != 409 || m["error"] != "cas-mismatch" || m["value"] != nil {
 		t.Fatalf("cas on a missing key: status %d %v, want 409 with value null", st, m)
+	}
+}
+
+// TestRestartRecovers: every node stops and starts again from its log alone; nothing acknowledged is lost.
+func TestRestartRecovers(t *testing.T) {
+	c := newCluster(t, 3, nil)
+	lead := c.leader(10 * time.Second)
+	for i := 0; i < 20; i++ {
+		mustOK(t, "PUT", c.url(lead)+fmt.Sprintf("/kv/r%d", i), fmt.Sprintf(`{"value":%d}`, i))
+	}
+	for i := range c.nodes {
+		c.stop(i)
+	}
+	for i := range c.nodes {
+		c.start(i)
+	}
+	lead = c.leader(10 * time.Second)
+	for i := 0; i < 20; i++ {
+		if m := mustOK(t, "GET", c.url((lead+1)%3)+fmt.Sprintf("/kv/r%d", i), ""); m["value"] != float64(i) {
+			t.Fatalf("after a full restart r%d = %v, want %d", i, m["value"], i)
+		}
+	}
+}
+
+// TestTornTailAtStartup garbles the tail of a stopped node's log: the node cuts it, says so, and starts with
+// everything before it.
+func TestTornTailAtStartup(t *testing.T) {
+	c := newCluster(t, 3, nil)
+	lead := c.leader(10 * time.Second)
+	mustOK(t, "PUT", c.url(lead)+"/kv/a", `{"value":1}`)
+	victim := (lead + 1) % 3
+	// Wait until the victim has applied the write, so its log holds it.
+	deadline := time.Now().Add(5 * time.Second)
+	for c.nodes[victim].Status().Applied < c.nodes[lead].Status().Commit && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	c.stop(victim)
+	path := filepath.Join(c.cfgs[victim].DataDir, wal.FileName)
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write([]byte{200, 0, 0, 0, 1, 2, 3, 4, '{', '"'}) // a frame header promising 200 bytes, then 2
+	f.Close()
+	c.start(victim)
+	c.lw.mu.Lock()
+	logs := c.logs.String()
+	c.lw.mu.Unlock()
+	if !strings.Contains(logs, "cut 10 torn bytes") {
+		t.Fatalf("no recovery line about the 10 torn bytes in the log:\n%s", logs)
+	}
+	if st := c.nodes[victim].Status(); st.Applied == 0 {
+		t.Fatalf("restarted node applied nothing from its log: %+v", st)
+	}
+	if m := mustOK(t, "GET", c.url(victim)+"/kv/a", ""); m["value"] != float64(1) {
+		t.Fatalf("a = %v after restart, want 1", m["value"])
+	}
+}
+
+// TestCompactionBoundsLog writes far more than the compaction threshold and checks that the log stays small and
+// a restart still recovers every value.
+func TestCompactionBoundsLog(t *testing.T) {
+	c := newCluster(t, 3, func(cfg *Config) { cfg.CompactBytes = 16 << 10 })
+	lead := c.leader(10 * time.Second)
+	for i := 0; i < 400; i++ {
+		mustOK(t, "PUT", c.url(lead)+fmt.Sprintf("/kv/c%d", i%20), fmt.Sprintf(`{"value":%d}`, i))
+	}
+	for i, n := range c.nodes {
+		st := n.Status()
+		if st.LogBytes > 64<<10 {
+			t.Fatalf("n%d log is %d bytes after 400 writes, compaction threshold 16KiB", i+1, st.LogBytes)
+		}
+		if i == lead && st.Snapshot == 0 {
+			t.Fatalf("leader never snapshotted: %+v", st)
+		}
+	}
+	for i := range c.nodes {
+		c.stop(i)
+	}
+	for i := range c.nodes {
+		c.start(i)
+	}
+	lead = c.leader(10 * time.Second)
+	for k := 0; k < 20; k++ {
+		want := float64(380 + k)
+		if m := mustOK(t, "GET", c.url(lead)+fmt.Sprintf("/kv/c%d", k), ""); m["value"] != want {
+			t.Fatalf("c%d = %v after compaction and restart, want %v", k, m["value"], want)
+		}
 	}
 }

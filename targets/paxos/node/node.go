@@ -50,7 +50,7 @@ const (
 	maxBatch = 256
 	// idLanes is how many client ids a node spreads its own requests over, so that no one id has more than
 	// kv.Window requests outstanding (kv.Store remembers only the last kv.Window seqs of each client).
-	idLanes = 64
+	idLanes = 16
 	// inboxLen and reqsLen bound the event loop's input queues.
 	inboxLen = 8192
 	reqsLen  = 4096
@@ -236,6 +236,15 @@ func Start(cfg Config) (*Node, error) {
 		n.st.Close()
 		return nil, fmt.Errorf("--client-addr %s: %w", cfg.ClientAddr, err)
 	}
+	// Rebuild the state machine from the recovered log (the first Ready holds the snapshot and every chosen
+	// slot) before serving anything.
+	if err := n.processReady(); err != nil {
+		n.clientLn.Close()
+		n.tr.close()
+		n.st.Close()
+		return nil, err
+	}
+	lg.Printf("recovery: state machine rebuilt up to slot %d", n.applied)
 	n.fwd = newForwardClient()
 	n.srv = &http.Server{Handler: n.routes(), ReadHeaderTimeout: 5 * time.Second, ErrorLog: lg}
 	n.updateStatus()
