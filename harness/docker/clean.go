@@ -16,8 +16,22 @@ import (
 // Clean removes the containers, networks and volumes of run runID, as a crashed run leaves them, and returns
 // what it removed ("container skeptic-r1-n1", "network skeptic-r1", ...). With runID "" it removes everything
 // labelled skeptic=1, the node images included, and so also the clusters of runs still going on. It goes on
-// past failures and reports them all.
-func Clean(ctx context.Context, cli *client.Client, runID string) ([]string, error) {
+// past failures and reports them all. It talks to the engine the environment names.
+func Clean(ctx context.Context, runID string) ([]string, error) {
+	cli, err := newClient()
+	if err != nil {
+		return nil, err
+	}
+	defer cli.Close()
+	return clean(ctx, cli, runID)
+}
+
+// Clean is the package's Clean, through the runtime's client.
+func (r *Runtime) Clean(ctx context.Context, runID string) ([]string, error) {
+	return clean(ctx, r.cli, runID)
+}
+
+func clean(ctx context.Context, cli *client.Client, runID string) ([]string, error) {
 	f := filters.NewArgs(filters.Arg("label", LabelSkeptic+"=1"))
 	if runID != "" {
 		f.Add("label", LabelRun+"="+runID)

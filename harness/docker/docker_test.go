@@ -380,7 +380,7 @@ func TestCleanRemovesCrashedRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The harness "crashes": no Teardown. Clean finds it all by its label.
-	removed, err := Clean(ctx, rt.cli, spec.RunID)
+	removed, err := Clean(ctx, spec.RunID)
 	if err != nil {
 		t.Fatal(err)
 	}
