@@ -1,0 +1,255 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/skeptic-dev/skeptic/history"
+	"github.com/skeptic-dev/skeptic/targets"
+	"github.com/skeptic-dev/skeptic/targets/httpkv"
+)
+
+// buildNode builds the node program once per test binary.
+var buildNode = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "paxos-node-bin")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "node")
+	cmd := exec.Command("go", "build", "-o", bin, "./internal/nodecmd")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return bin, nil
+})
+
+type procCluster struct {
+	t     *testing.T
+	bin   string
+	ids   []string
+	args  [][]string
+	procs []*exec.Cmd
+	logs  []*lockedBuf // the current run of each node
+	prev  []string     // what earlier runs of each node wrote
+	urls  []string
+}
+
+func newProcCluster(t *testing.T, n int) *procCluster {
+	bin, err := buildNode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addrs := freeAddrs(t, 2*n)
+	peers, urls := map[string]string{}, map[string]string{}
+	pc := &procCluster{t: t, bin: bin}
+	for i := 0; i < n; i++ {
+		id := fmt.Sprintf("n%d", i+1)
+		peers[id], urls[id] = addrs[2*i], "http://"+addrs[2*i+1]
+		pc.ids = append(pc.ids, id)
+		pc.urls = append(pc.urls, urls[id])
+	}
+	dir := t.TempDir()
+	for i, id := range pc.ids {
+		pc.args = append(pc.args, []string{"--id", id, "--peers", FormatMap(peers), "--peer-client-urls", FormatMap(urls),
+			"--client-addr", addrs[2*i+1], "--peer-addr", addrs[2*i], "--data", filepath.Join(dir, id)})
+		pc.procs = append(pc.procs, nil)
+		pc.logs = append(pc.logs, nil)
+		pc.prev = append(pc.prev, "")
+		pc.start(i)
+	}
+	t.Cleanup(func() {
+		for i, p := range pc.procs {
+			if p != nil {
+				p.Process.Kill()
+				p.Wait()
+			}
+			if t.Failed() {
+				t.Logf("%s stderr:\n%s%s", pc.ids[i], pc.prev[i], pc.logs[i])
+			}
+		}
+	})
+	return pc
+}
+
+func (pc *procCluster) start(i int) {
+	if pc.logs[i] != nil {
+		pc.prev[i] += pc.logs[i].String()
+	}
+	pc.logs[i] = &lockedBuf{}
+	cmd := exec.Command(pc.bin, pc.args[i]...)
+	cmd.Stderr = pc.logs[i]
+	cmd.Stdout = pc.logs[i]
+	if err := cmd.Start(); err != nil {
+		pc.t.Fatal(err)
+	}
+	pc.procs[i] = cmd
+}
+
+// waitStatus polls node i's /admin/status until ok accepts it.
+func (pc *procCluster) waitStatus(i int, timeout time.Duration, ok func(httpkv.StatusInfo) bool) httpkv.StatusInfo {
+	pc.t.Helper()
+	deadline := time.Now().Add(timeout)
+	var st httpkv.StatusInfo
+	var err error
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		st, err = httpkv.Status(ctx, pc.urls[i])
+		cancel()
+		if err == nil && ok(st) {
+			return st
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	pc.t.Fatalf("%s: status condition not met within %s (last %+v, err %v)", pc.ids[i], timeout, st, err)
+	return st
+}
+
+func (pc *procCluster) index(id string) int {
+	for i, x := range pc.ids {
+		if x == id {
+			return i
+		}
+	}
+	pc.t.Fatalf("unknown node %q", id)
+	return -1
+}
+
+// TestProcessKillLeader runs three real node processes, SIGKILLs the leader in the middle of a stream of writes,
+// and checks: a new leader within a few seconds, no acknowledged write lost, and the killed node, restarted, catches
+// up from its own log and its peers.
+func TestProcessKillLeader(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs real processes")
+	}
+	pc := newProcCluster(t, 3)
+	lead := pc.index(pc.waitStatus(0, 15*time.Second, func(s httpkv.StatusInfo) bool { return s.Leader != "" }).Leader)
+	follower := (lead + 1) % 3
+	cl := httpkv.New(pc.urls[follower], httpkv.WithTimeout(3*time.Second))
+	defer cl.Close()
+	ctx := context.Background()
+
+	acked := map[string]int64{}
+	write := func(k string, v int64) targets.Outcome {
+		o := cl.Do(ctx, targets.Op{F: targets.FWrite, Key: k, Value: v})
+		if o.Type == history.Ok {
+			acked[k] = v
+		}
+		return o
+	}
+	for i := 0; i < 50; i++ {
+		if o := write(fmt.Sprintf("k%d", i%10), int64(i)); o.Type != history.Ok {
+			t.Fatalf("write %d before the kill: %+v", i, o)
+		}
+	}
+	killedAt := time.Now()
+	if err := pc.procs[lead].Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	pc.procs[lead].Wait()
+	pc.procs[lead] = nil
+	// Keep writing through the follower: some fail while there is no leader, then they succeed again.
+	var okAfter int
+	for i := 50; time.Since(killedAt) < 15*time.Second && okAfter < 30; i++ {
+		if o := write(fmt.Sprintf("k%d", i%10), int64(i)); o.Type == history.Ok {
+			okAfter++
+		} else {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	newLead := pc.waitStatus(follower, 5*time.Second, func(s httpkv.StatusInfo) bool {
+		return s.Leader != "" && s.Leader != pc.ids[lead]
+	})
+	t.Logf("new leader %s; %d writes acknowledged within %s of the kill", newLead.Leader, okAfter, time.Since(killedAt))
+	if okAfter < 30 {
+		t.Fatalf("only %d writes succeeded in 15s after killing the leader", okAfter)
+	}
+	for k, v := range acked {
+		o := cl.Do(ctx, targets.Op{F: targets.FRead, Key: k})
+		if o.Type != history.Ok || o.Value == nil || *o.Value != v {
+			t.Fatalf("acknowledged write %s=%d lost: read %+v", k, v, o)
+		}
+	}
+	// Restart the killed node on the same data; it must replay its log and catch up to the others.
+	pc.start(lead)
+	target := pc.waitStatus(follower, 5*time.Second, func(httpkv.StatusInfo) bool { return true })
+	var commit float64
+	fmt.Sscan(string(target.Extra["commit"]), &commit)
+	pc.waitStatus(lead, 10*time.Second, func(s httpkv.StatusInfo) bool {
+		var applied float64
+		fmt.Sscan(string(s.Extra["applied"]), &applied)
+		return applied >= commit && s.Leader != ""
+	})
+	if logs := pc.logs[lead].String(); !strings.Contains(logs, "recovery: replayed") || strings.Contains(logs, "replayed 0 records") {
+		t.Fatalf("restarted node did not replay its log:\n%s", pc.logs[lead])
+	}
+	// Stop it cleanly: SIGTERM must give a zero exit.
+	pc.procs[lead].Process.Signal(syscall.SIGTERM)
+	if err := pc.procs[lead].Wait(); err != nil {
+		t.Fatalf("SIGTERM: node exited with %v", err)
+	}
+	pc.procs[lead] = nil
+}
+
+// TestCommandFlags: bad flags and environment variables give errors naming the flag.
+func TestCommandFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"--peers", "n1=127.0.0.1:1"}, nil, "--id"},
+		{[]string{"--id", "n1", "--peers", "n1"}, nil, "--peers: entry 1"},
+		{[]string{"--id", "n1", "--peers", "n2=127.0.0.1:1"}, nil, `--peers: has no entry for this node's id "n1"`},
+		{[]string{"--id", "n1", "--peers", "n1=127.0.0.1:0", "--read", "fast"}, nil, "--read"},
+		{[]string{"--id", "n1", "--peers", "n1=127.0.0.1:0", "--flaw", "bogus"}, nil, "--flaw"},
+		{[]string{"--id", "n1", "--peers", "n1=127.0.0.1:0", "--client-addr", "127.0.0.1:0", "--peer-addr", "127.0.0.1:0"}, nil, "--data"},
+		{[]string{"--id", "n1"}, map[string]string{"SKEPTIC_TICK": "soon"}, "--tick (from SKEPTIC_TICK"},
+		{nil, map[string]string{"SKEPTIC_NODE_ID": "n1", "SKEPTIC_PEERS": "n1=127.0.0.1:0", "SKEPTIC_CLIENT_ADDR": "127.0.0.1:0",
+			"SKEPTIC_PEER_ADDR": "127.0.0.1:0", "SKEPTIC_READ": "sometimes"}, "--read"},
+	} {
+		for k, v := range tc.env {
+			keepEnv(t, k)
+			os.Setenv(k, v)
+		}
+		cmd := Command()
+		cmd.SetArgs(tc.args)
+		var out bytes.Buffer
+		cmd.SetOut(&out)
+		cmd.SetErr(&out)
+		err := cmd.Execute()
+		for k := range tc.env {
+			os.Unsetenv(k)
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("args %v env %v: error %v, want one containing %q", tc.args, tc.env, err, tc.want)
+		}
+	}
+}
+
+// lockedBuf is a buffer a child process's output is copied into while the test reads it.
+type lockedBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
