@@ -1,0 +1,158 @@
+package checker
+
+import (
+	"bufio"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+	"github.com/stretchr/testify/require"
+
+	"github.com/skeptic-dev/skeptic/history"
+	"github.com/skeptic-dev/skeptic/workloads"
+)
+
+// vectorsDir finds shared/vectors/jepsen-etcd: $SKEPTIC_VECTORS (the vectors root or the jepsen-etcd folder
+// itself), else ../shared/vectors/jepsen-etcd beside the repository. It fails when CI=true and the folder is
+// missing, and skips otherwise.
+func vectorsDir(tb testing.TB) string {
+	tb.Helper()
+	var candidates []string
+	if env := os.Getenv("SKEPTIC_VECTORS"); env != "" {
+		candidates = append(candidates, env, filepath.Join(env, "jepsen-etcd"))
+	}
+	_, file, _, _ := runtime.Caller(0)
+	repoRoot := filepath.Dir(filepath.Dir(file))
+	candidates = append(candidates, filepath.Join(repoRoot, "..", "shared", "vectors", "jepsen-etcd"))
+	for _, c := range candidates {
+		if _, err := os.Stat(filepath.Join(c, "verdicts.tsv")); err == nil {
+			return c
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		tb.Fatalf("jepsen-etcd vectors not found (tried %s); set SKEPTIC_VECTORS", strings.Join(candidates, ", "))
+	}
+	tb.Skipf("jepsen-etcd vectors not found (tried %s); set SKEPTIC_VECTORS", strings.Join(candidates, ", "))
+	return ""
+}
+
+// verdicts reads verdicts.tsv: file name (without extension) -> linearizable.
+func verdicts(tb testing.TB, dir string) map[string]bool {
+	tb.Helper()
+	f, err := os.Open(filepath.Join(dir, "verdicts.tsv"))
+	require.NoError(tb, err)
+	defer f.Close()
+	out := map[string]bool{}
+	sc := bufio.NewScanner(f)
+	for line := 1; sc.Scan(); line++ {
+		fields := strings.Split(sc.Text(), "\t")
+		require.Len(tb, fields, 2, "verdicts.tsv:%d", line)
+		if line == 1 {
+			require.Equal(tb, []string{"file", "linearizable"}, fields)
+			continue
+		}
+		require.Contains(tb, []string{"true", "false"}, fields[1], "verdicts.tsv:%d", line)
+		out[fields[0]] = fields[1] == "true"
+	}
+	require.NoError(tb, sc.Err())
+	return out
+}
+
+func TestJepsenVectors(t *testing.T) {
+	dir := vectorsDir(t)
+	want := verdicts(t, dir)
+	require.Len(t, want, 50)
+	seen := 0
+	for _, ext := range []string{".log", ".edn"} {
+		files, err := filepath.Glob(filepath.Join(dir, "etcd_*"+ext))
+		require.NoError(t, err)
+		require.Len(t, files, 50, "%s files", ext)
+		for _, path := range files {
+			name := strings.TrimSuffix(filepath.Base(path), ext)
+			linearizable, ok := want[name]
+			require.True(t, ok, "%s has no verdict", path)
+			t.Run(filepath.Base(path), func(t *testing.T) {
+				res, err := CheckFile(path, Options{Timeout: time.Minute})
+				require.NoError(t, err)
+				expect := Invalid
+				if linearizable {
+					expect = Valid
+				}
+				require.Equal(t, expect, res.Verdict, "keys: %+v", res.Keys)
+				require.Len(t, res.Keys, 1)
+				t.Logf("%s: %d ops, %v", res.Verdict, res.Keys[0].Ops, res.Keys[0].Duration)
+				seen++
+			})
+		}
+	}
+	require.Equal(t, 100, seen)
+}
+
+// The two forms of each vector must convert to the same operations.
+func TestJepsenFormsAgree(t *testing.T) {
+	dir := vectorsDir(t)
+	logs, err := filepath.Glob(filepath.Join(dir, "etcd_*.log"))
+	require.NoError(t, err)
+	require.NotEmpty(t, logs)
+	for _, path := range logs {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			fromLog, err := history.ReadJepsenFile(path, "")
+			require.NoError(t, err)
+			fromEDN, err := history.ReadJepsenFile(strings.TrimSuffix(path, ".log")+".edn", "")
+			require.NoError(t, err)
+			require.Equal(t, fromLog, fromEDN)
+		})
+	}
+}
+
+// BenchmarkJepsenVectors checks the corpus with Check (conversion, per-key pool, verdict) and, on the same
+// operations, with Porcupine alone; compare the two ns/op figures.
+func BenchmarkJepsenVectors(b *testing.B) {
+	dir := vectorsDir(b)
+	files, err := filepath.Glob(filepath.Join(dir, "etcd_*.edn"))
+	require.NoError(b, err)
+	var corpus [][]history.Event
+	var ops [][]porcupine.Operation
+	for _, path := range files {
+		events, err := history.ReadJepsenFile(path, "")
+		require.NoError(b, err)
+		corpus = append(corpus, events)
+		keys, _, err := Operations(events)
+		require.NoError(b, err)
+		var all []porcupine.Operation
+		for _, k := range keys {
+			all = append(all, k.Ops...)
+		}
+		ops = append(ops, all)
+	}
+	b.Run("checker", func(b *testing.B) {
+		for b.Loop() {
+			for _, events := range corpus {
+				if _, err := Check(events, Options{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+	b.Run("checker-visualize", func(b *testing.B) {
+		for b.Loop() {
+			for _, events := range corpus {
+				if _, err := Check(events, Options{Visualize: true}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+	b.Run("porcupine", func(b *testing.B) {
+		model := workloads.RegisterModel().Porcupine()
+		for b.Loop() {
+			for _, o := range ops {
+				porcupine.CheckOperations(model, o)
+			}
+		}
+	})
+}
