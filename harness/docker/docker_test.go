@@ -106,8 +106,14 @@ func runID(t *testing.T) string {
 // startCluster starts an n-node test cluster, torn down (and checked gone) when the test ends.
 func startCluster(t *testing.T, rt *Runtime, n int, target targets.Target) (*Cluster, cluster.Spec, *bytes.Buffer) {
 	t.Helper()
+	return startClusterWith(t, rt, cluster.Spec{Target: target, Nodes: n, Binary: testNode(t)})
+}
+
+// startClusterWith starts spec with a fresh run id and run dir, torn down (and checked gone) when the test ends.
+func startClusterWith(t *testing.T, rt *Runtime, spec cluster.Spec) (*Cluster, cluster.Spec, *bytes.Buffer) {
+	t.Helper()
 	var log bytes.Buffer
-	spec := cluster.Spec{RunID: runID(t), Target: target, Nodes: n, Binary: testNode(t), RunDir: t.TempDir(), Log: &log}
+	spec.RunID, spec.RunDir, spec.Log = runID(t), t.TempDir(), &log
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	c, err := rt.StartCluster(ctx, spec)
