@@ -14,7 +14,7 @@ import (
 type Options struct {
 	// Flaw is the deliberate bug each node runs with; "" is none.
 	Flaw core.Flaw
-	// Read is the read mode; "" is index.
+	// Read is the read mode; "" is index, or lease with the wallclock-lease flaw (which acts only on lease reads).
 	Read core.ReadMode
 	// ExtraArgs are appended to each node's arguments (for example "--tick", "5ms").
 	ExtraArgs []string
@@ -40,6 +40,9 @@ func New(opts Options) (*Target, error) {
 	switch opts.Read {
 	case "":
 		opts.Read = core.ReadIndex
+		if opts.Flaw == core.FlawWallclockLease {
+			opts.Read = core.ReadLease // the flaw lives in the lease; without lease reads it never acts
+		}
 	case core.ReadIndex, core.ReadLog, core.ReadLease:
 	default:
 		return nil, fmt.Errorf("paxos target: read mode %q is not index, log or lease", opts.Read)

@@ -55,8 +55,10 @@ func Command() *cobra.Command {
 			if cfg.PeerClientURLs, err = ParseMap("--peer-client-urls", peerURLs); err != nil {
 				return err
 			}
-			if cfg.Read, err = parseReadMode(read); err != nil {
-				return fmt.Errorf("--read: %w", err)
+			if read != "" {
+				if cfg.Read, err = parseReadMode(read); err != nil {
+					return fmt.Errorf("--read: %w", err)
+				}
 			}
 			if cfg.Flaw, err = core.ParseFlaw(flaw); err != nil {
 				return fmt.Errorf("--flaw: %w", err)
@@ -73,7 +75,7 @@ func Command() *cobra.Command {
 	f.StringVar(&cfg.ClientAddr, "client-addr", "", "listen address of the HTTP API (host:port)")
 	f.StringVar(&cfg.PeerAddr, "peer-addr", "", "listen address for peer messages (host:port)")
 	f.StringVar(&cfg.DataDir, "data", "", "data directory for the durable log")
-	f.StringVar(&read, "read", string(core.ReadIndex), "read mode: index, log or lease")
+	f.StringVar(&read, "read", "", "read mode: index, log or lease (default index; lease with --flaw wallclock-lease)")
 	f.StringVar(&flaw, "flaw", string(core.FlawNone), "deliberate bug: none, naive-tickets, stale-reads, early-ack, forget-promises or wallclock-lease")
 	f.DurationVar(&cfg.Tick, "tick", DefaultTick, "length of one protocol tick (heartbeat every 5, election timeout from 30)")
 	f.DurationVar(&cfg.RequestTimeout, "request-timeout", DefaultRequestTimeout, "how long a client request may wait before it is answered as unknown")

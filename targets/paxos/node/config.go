@@ -27,7 +27,7 @@ type Config struct {
 	ClientAddr, PeerAddr string
 	// DataDir holds the durable log (--data). Unused with FlawForgetPromises.
 	DataDir string
-	// Read is the read mode (--read): index, log or lease.
+	// Read is the read mode (--read): index, log or lease. Empty is index, or lease with FlawWallclockLease.
 	Read core.ReadMode
 	// Flaw is the deliberate bug to switch on (--flaw).
 	Flaw core.Flaw
@@ -53,7 +53,7 @@ const (
 	DefaultHeartbeatTicks = 5
 	DefaultElectionTicks  = 30
 	DefaultLeaseTicks     = 20
-	DefaultRequestTimeout = 5 * time.Second
+	DefaultRequestTimeout = 3 * time.Second
 	DefaultCompactBytes   = 32 << 20
 )
 
@@ -93,6 +93,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Read == "" {
 		c.Read = core.ReadIndex
+		if c.Flaw == core.FlawWallclockLease {
+			c.Read = core.ReadLease // the flaw lives in the lease; without lease reads it never acts
+		}
 	}
 	if _, err := parseReadMode(string(c.Read)); err != nil {
 		return c, fmt.Errorf("--read: %w", err)

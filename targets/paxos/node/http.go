@@ -210,7 +210,8 @@ func (n *Node) forward(w http.ResponseWriter, r *http.Request, req *request, lea
 	if req.op.F == kv.FCas {
 		u += "/cas"
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), n.clock.RealUntil(n.clock.Mono()+n.cfg.RequestTimeout))
+	// The forward gets what is left of the request's own deadline, so a client sees an answer within it.
+	ctx, cancel := context.WithTimeout(r.Context(), n.clock.RealUntil(req.deadline))
 	defer cancel()
 	fr, err := http.NewRequestWithContext(ctx, r.Method, u, bytes.NewReader(body))
 	if err != nil {

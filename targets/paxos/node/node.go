@@ -250,6 +250,9 @@ func Start(cfg Config) (*Node, error) {
 	n.updateStatus()
 	go n.srv.Serve(n.clientLn)
 	go n.run()
+	if cfg.Flaw == core.FlawWallclockLease && cfg.Read != core.ReadLease {
+		lg.Printf("warning: --flaw wallclock-lease with --read %s: the flaw acts only on lease reads, so it will never act", cfg.Read)
+	}
 	lg.Printf("started: client %s, peer %s, peers %s, read %s, flaw %s, tick %s",
 		n.ClientAddr(), n.tr.Addr(), FormatMap(cfg.Peers), cfg.Read, cfg.Flaw, cfg.Tick)
 	return n, nil
@@ -486,6 +489,11 @@ func (n *Node) flushReads() {
 	batch := n.readBatch
 	n.readBatch = nil
 	n.readCtx++
+	if n.cfg.Flaw == core.FlawWallclockLease {
+		if left := n.core.Status().LeaseLeft; left > 0 {
+			n.flaws.printf("wallclock-lease", "FLAW wallclock-lease: %d reads served on a lease timed by the wall clock (%d ticks left by it, no drift margin)", len(batch), left)
+		}
+	}
 	if err := n.core.ReadIndex(n.readCtx); err != nil {
 		leader := n.core.Status().Leader
 		for _, r := range batch {
@@ -586,6 +594,10 @@ func (n *Node) onSoftState(ss core.SoftState) {
 	old := n.leader
 	n.leader = ss.Leader
 	n.log.Printf("leader change: %q -> %q (ballot %s)", old, ss.Leader, ss.Ballot)
+	if ss.Leader == n.cfg.ID && n.cfg.Flaw == core.FlawNaiveTickets {
+		// The core does not report when a flaw acts; this is where the driver can see it: a new leader's phase 1.
+		n.flaws.printf("naive-tickets", "FLAW naive-tickets: leading at ballot %s after a phase 1 that ignored the values its promises reported", ss.Ballot)
+	}
 	if old != n.cfg.ID || ss.Leader == n.cfg.ID {
 		return
 	}
@@ -626,6 +638,9 @@ func (n *Node) apply(e core.Entry) {
 			continue
 		}
 		delete(n.waiters, cmd.ID)
+		if n.cfg.Flaw == core.FlawEarlyAck {
+			n.flaws.printf("early-ack", "FLAW early-ack: slot %d acknowledged to its client once this leader accepted it, before a majority did", e.Slot)
+		}
 		for _, r := range ws {
 			n.pending--
 			n.answer(r, resultReply(r.op, res))
