@@ -81,6 +81,7 @@ func (p Process) String() string {
 //   - read: invoke value null; ok value the integer read, or null when the key has no value.
 //   - write: the integer written, on invoke and on completion.
 //   - cas: [from, to] on invoke and completion; a cas-mismatch fail carries the observed value (or null) instead.
+//     Histories imported from Jepsen keep [from, to] on a cas-mismatch fail: Jepsen does not record what it saw.
 //
 // Nemesis events carry whatever JSON describes the fault exactly (a grudge, node ids, offsets).
 type Event struct {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -39,9 +40,13 @@ func Scan(r io.Reader, name string, fn func(Event) error) error {
 		b, err := br.ReadBytes('\n')
 		if len(b) > 0 {
 			line++
+			torn := b[len(b)-1] != '\n' // only the final line can lack its newline
 			b = bytes.TrimSpace(b)
 			if len(b) > 0 {
 				e, perr := parseLine(b)
+				if perr != nil && torn && errors.Is(perr, io.ErrUnexpectedEOF) {
+					return fmt.Errorf("%s:%d: torn final line (no newline: a partial write?): %w", name, line, perr)
+				}
 				if perr != nil {
 					return fmt.Errorf("%s:%d: %w", name, line, perr)
 				}
@@ -68,9 +73,10 @@ func parseLine(b []byte) (Event, error) {
 		if asType(err, &te) {
 			return e, fmt.Errorf("field %q: %v", te.Field, err)
 		}
-		return e, fmt.Errorf("not a history event: %v", err)
+		return e, fmt.Errorf("not a history event: %w", err)
 	}
-	if dec.More() {
+	// More would miss a stray '}' or ']'; only the end of the line may follow the event.
+	if _, err := dec.Token(); err != io.EOF {
 		return e, fmt.Errorf("trailing data after the event")
 	}
 	if !e.Type.Valid() {
