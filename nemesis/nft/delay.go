@@ -44,6 +44,10 @@ func NetemSupported() error {
 	return netemErr
 }
 
+// CanDelay reports whether Delay can work on this kernel (see NetemSupported); it makes Net a
+// nemesis.DelayProber, so the harness refuses a schedule with delay before the run starts.
+func (n *Net) CanDelay() error { return NetemSupported() }
+
 // Delay holds each packet sent on the given links for d plus up to jitter, replacing the previous delay, with a
 // netem qdisc on the sender's interface toward each receiver. It returns an error wrapping
 // nemesis.ErrUnsupported on a kernel without sch_netem. Jitter lets netem reorder packets. Delay with no links,

@@ -1,0 +1,26 @@
+// Package nemesis injects faults into a cluster under test and writes them into the same history as the
+// operations: network partitions, packet loss and delay, killed and paused processes, and skewed clocks.
+//
+// Data flows in three steps, and only the last one touches the cluster:
+//
+//	flags -> ParseOptions -> Options ----------------------+
+//	                                                        v
+//	seed, nodes, duration --------------------------> Generate -> Schedule (pure; recorded in config.json)
+//	--nemesis-schedule FILE ---------------------> LoadSchedule -> Schedule (a replay)
+//	Schedule -> New(Env).Run(ctx, schedule) -> Net / Proc / Clock, and history events through Env.Record
+//	          -> HealAll(ctx): heal, resume, restart, reset clocks (at the end, on error, panic and SIGINT)
+//
+// Before the run starts, the harness checks Options.Needs (or Schedule.Needs) against the target's
+// capabilities and Schedule.Preflight against the runtime's Net, and refuses the run (exit 254) with the reason.
+//
+// The nemesis acts only through the small interfaces of runtime.go (Net, Proc, Clock, Cluster), which
+// harness/docker and harness/local implement, so it never knows which runtime it acts on. Its subpackages are
+// the network fault implementations: nft (nftables rules inside each container's namespace) and netproxy (a
+// TCP proxy between local processes).
+//
+// A schedule is a pure function of (seed, nodes, duration, options): quiet and faulty periods of
+// --nemesis-interval alternate, and each faulty period draws one fault from the enabled kinds with a
+// *rand.Rand of the run's seed. Only the leader, for the leader strategies, is chosen while running; Run
+// records it, like every grudge, node list and clock offset, in the value of the op's events. As in Jepsen,
+// each op is recorded as two events of type info from process "nemesis": the op as planned, then what was done.
+package nemesis
