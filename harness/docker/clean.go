@@ -23,15 +23,16 @@ func Clean(ctx context.Context, runID string) ([]string, error) {
 		return nil, err
 	}
 	defer cli.Close()
-	return clean(ctx, cli, runID)
+	return clean(ctx, cli, runID, false)
 }
 
 // Clean is the package's Clean, through the runtime's client.
 func (r *Runtime) Clean(ctx context.Context, runID string) ([]string, error) {
-	return clean(ctx, r.cli, runID)
+	return clean(ctx, r.cli, runID, false)
 }
 
-func clean(ctx context.Context, cli *client.Client, runID string) ([]string, error) {
+// clean removes what Clean says, but keeps the volumes when keepVolumes is set.
+func clean(ctx context.Context, cli *client.Client, runID string, keepVolumes bool) ([]string, error) {
 	f := filters.NewArgs(filters.Arg("label", LabelSkeptic+"=1"))
 	if runID != "" {
 		f.Add("label", LabelRun+"="+runID)
@@ -46,6 +47,11 @@ func clean(ctx context.Context, cli *client.Client, runID string) ([]string, err
 		name := c.ID[:12]
 		if len(c.Names) > 0 {
 			name = c.Names[0][1:]
+		}
+		if c.State == container.StatePaused {
+			if err := cli.ContainerUnpause(ctx, c.ID); err != nil && !client.IsErrNotFound(err) {
+				errs = append(errs, fmt.Errorf("resuming container %s to remove it: %w", name, err))
+			}
 		}
 		if err := cli.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true}); err != nil && !client.IsErrNotFound(err) {
 			errs = append(errs, fmt.Errorf("removing container %s: %w", name, err))
@@ -64,9 +70,12 @@ func clean(ctx context.Context, cli *client.Client, runID string) ([]string, err
 		}
 		removed = append(removed, "network "+n.Name)
 	}
-	vs, err := cli.VolumeList(ctx, volume.ListOptions{Filters: f})
-	if err != nil {
-		errs = append(errs, fmt.Errorf("listing volumes: %w", err))
+	var vs volume.ListResponse
+	if !keepVolumes {
+		vs, err = cli.VolumeList(ctx, volume.ListOptions{Filters: f})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("listing volumes: %w", err))
+		}
 	}
 	for _, v := range vs.Volumes {
 		if err := cli.VolumeRemove(ctx, v.Name, true); err != nil && !client.IsErrNotFound(err) {

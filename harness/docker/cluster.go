@@ -36,7 +36,10 @@ type Cluster struct {
 	nodes      []*node
 	byID       map[string]*node
 
-	mu   sync.Mutex // guards net, and each node's paused and follower
+	// reaper removes the run's objects if the harness dies before Teardown.
+	reaper *reaper
+
+	mu   sync.Mutex // guards net, and each node's follower
 	net  nemesis.Net
 	down bool // Teardown has run (it may run again)
 }

@@ -114,6 +114,10 @@ func (r *Runtime) StartCluster(ctx context.Context, spec cluster.Spec) (*Cluster
 	if err != nil {
 		return nil, err
 	}
+	reap, err := startReaper(spec.RunID, spec.RunDir, spec.KeepData)
+	if err != nil {
+		return nil, err
+	}
 	c := &Cluster{
 		cli:     r.cli,
 		runID:   spec.RunID,
@@ -122,6 +126,7 @@ func (r *Runtime) StartCluster(ctx context.Context, spec cluster.Spec) (*Cluster
 		log:     log,
 		netName: "skeptic-" + spec.RunID,
 		byID:    map[string]*node{},
+		reaper:  reap,
 	}
 	if err := c.start(ctx, spec, tag); err != nil {
 		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)

@@ -1,6 +1,7 @@
 package docker
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -72,6 +73,10 @@ func testNode(t *testing.T) string {
 }
 
 func TestMain(m *testing.M) {
+	if bin := os.Getenv("SKEPTIC_DOCKER_TEST_HARNESS"); bin != "" {
+		harnessThatDies(bin)
+		return
+	}
 	code := m.Run()
 	if nodeBin != "" {
 		os.RemoveAll(filepath.Dir(nodeBin))
@@ -382,10 +387,14 @@ func TestCleanRemovesCrashedRun(t *testing.T) {
 	spec := cluster.Spec{RunID: runID(t), Target: testTarget{}, Nodes: 2, Binary: testNode(t), RunDir: t.TempDir(), Log: &log}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if _, err := rt.StartCluster(ctx, spec); err != nil {
+	c, err := rt.StartCluster(ctx, spec)
+	if err != nil {
 		t.Fatal(err)
 	}
-	// The harness "crashes": no Teardown. Clean finds it all by its label.
+	if err := c.Proc().Pause(ctx, "n1"); err != nil {
+		t.Fatal(err)
+	}
+	// The harness "crashes": no Teardown. Clean finds it all by its label, paused or not.
 	removed, err := Clean(ctx, spec.RunID)
 	if err != nil {
 		t.Fatal(err)
@@ -543,5 +552,71 @@ func TestNetPartitionSurvivesRestart(t *testing.T) {
 	}
 	if err := dial(1, 3); err != nil {
 		t.Errorf("after Heal, n1 -> n3: %v", err)
+	}
+}
+
+// harnessThatDies starts a 2-node cluster, says so, and waits to be killed.
+func harnessThatDies(bin string) {
+	rt, err := New()
+	if err != nil {
+		fmt.Println("error", err)
+		os.Exit(1)
+	}
+	run := os.Getenv("SKEPTIC_DOCKER_TEST_RUN")
+	spec := cluster.Spec{RunID: run, Target: testTarget{}, Nodes: 2, Binary: bin, RunDir: os.Getenv("SKEPTIC_DOCKER_TEST_RUNDIR")}
+	c, err := rt.StartCluster(context.Background(), spec)
+	if err != nil {
+		fmt.Println("error", err)
+		os.Exit(1)
+	}
+	// A paused node must not stop the reaper either.
+	if err := c.Proc().Pause(context.Background(), "n2"); err != nil {
+		fmt.Println("error", err)
+		os.Exit(1)
+	}
+	fmt.Println("ready")
+	time.Sleep(time.Minute)
+}
+
+// TestContainersDoNotOutliveTheHarness SIGKILLs a harness that runs a cluster, and checks that its reaper removes
+// every container, the network and the volumes.
+func TestContainersDoNotOutliveTheHarness(t *testing.T) {
+	rt := requireDocker(t)
+	run, dir := runID(t), t.TempDir()
+	t.Cleanup(func() { _, _ = Clean(context.Background(), run) })
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "SKEPTIC_DOCKER_TEST_HARNESS="+testNode(t), "SKEPTIC_DOCKER_TEST_RUN="+run, "SKEPTIC_DOCKER_TEST_RUNDIR="+dir)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, _ := bufio.NewReader(out).ReadString('\n')
+	if line != "ready\n" {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		t.Fatalf("the harness said %q", line)
+	}
+	if left := leftovers(t, rt, run); len(left) != 5 {
+		t.Fatalf("the running harness has %v, want 2 containers, 2 volumes and a network", left)
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	deadline := time.Now().Add(20 * time.Second)
+	left := leftovers(t, rt, run)
+	for len(left) > 0 && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+		left = leftovers(t, rt, run)
+	}
+	log, _ := os.ReadFile(filepath.Join(dir, "docker-reaper.log"))
+	if len(left) > 0 {
+		t.Fatalf("20s after the harness died, %v remain; reaper log:\n%s", left, log)
+	}
+	if !strings.Contains(string(log), "removed container skeptic-"+run+"-n1") {
+		t.Errorf("reaper log:\n%s", log)
 	}
 }

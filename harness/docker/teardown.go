@@ -54,6 +54,13 @@ func (c *Cluster) Teardown(ctx context.Context) error {
 	} else if !c.down {
 		fmt.Fprintf(c.log, "kept the nodes' volumes skeptic-%s-n1...; skeptic clean %s removes them\n", c.runID, c.runID)
 	}
+	if len(errs) == 0 {
+		// Everything is gone: the reaper has nothing left to do. (After a failure it stays, and cleans again
+		// when this process ends.)
+		if err := c.reaper.dismiss(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	c.mu.Lock()
 	c.down = true
 	c.mu.Unlock()
