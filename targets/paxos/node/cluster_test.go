@@ -133,3 +133,20 @@ func TestCompactionBoundsLog(t *testing.T) {
 		}
 	}
 }
+
+// TestReadIndexNeedsMajority: in index mode a leader that has lost its majority cannot confirm a read, so it must
+// not answer one, even though its own copy is current.
+func TestReadIndexNeedsMajority(t *testing.T) {
+	c := newCluster(t, 3, func(cfg *Config) { cfg.RequestTimeout = time.Second })
+	lead := c.leader(10 * time.Second)
+	mustOK(t, "PUT", c.url(lead)+"/kv/a", `{"value":1}`)
+	mustOK(t, "GET", c.url(lead)+"/kv/a", "")
+	for i := range c.nodes {
+		if i != lead {
+			c.stop(i)
+		}
+	}
+	if st, m := call(t, "GET", c.url(lead)+"/kv/a", ""); st == 200 {
+		t.Fatalf("leader without a majority answered a read-index read: %d %v", st, m)
+	}
+}
