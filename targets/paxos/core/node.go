@@ -92,8 +92,9 @@ type Node struct {
 	p1Chosen  map[uint64]Value
 
 	// Leader: next free slot and slots in phase 2.
-	nextSlot uint64
-	inflight map[uint64]*proposal
+	nextSlot    uint64
+	recoveredHi uint64 // last slot phase 1 recovered; reads wait for it (see readIndex)
+	inflight    map[uint64]*proposal
 
 	// Heartbeats, leases and reads.
 	hbElapsed      int
@@ -343,10 +344,12 @@ func (n *Node) Tick(wallNanos int64) {
 	switch n.role {
 	case leader:
 		n.hbElapsed++
-		// Why: a leader that has not heard from a majority for an election timeout has probably been replaced;
+		// Why: a leader that has not heard from a majority for two election timeouts has probably been replaced;
 		// stepping down sends its clients elsewhere instead of letting them wait on proposals that cannot be
-		// chosen.
-		if n.now-n.quorumTick > int64(n.cfg.ElectionTicks) && len(n.peers) > 0 {
+		// chosen. This is liveness only: no read or write relies on it for safety (reads rely on a fresh majority
+		// or on the lease, writes on phase 2), which is why it may be slower than a new election. A leader whose
+		// lease holds keeps leading: the lease says no other leader can exist yet.
+		if n.now-n.quorumTick > int64(2*n.cfg.ElectionTicks) && len(n.peers) > 0 && !n.leaseHolds() {
 			n.stepDown("")
 			return
 		}

@@ -246,6 +246,7 @@ func (n *Node) becomeLeader() {
 			n.proposeSlot(s, v)
 		}
 		n.nextSlot = own + 1
+		n.recoveredHi = own
 		n.heartbeat()
 		return
 	}
@@ -272,6 +273,7 @@ func (n *Node) becomeLeader() {
 		}
 	}
 	n.nextSlot = hi + 1
+	n.recoveredHi = hi
 	if maxCommit > n.commit && ahead != n.cfg.ID {
 		n.send(Message{Type: MsgCatchupReq, To: ahead, Slot: n.commit + 1})
 	}
@@ -603,14 +605,13 @@ func (n *Node) leaseHolds() bool {
 	return n.now < n.leaseUntil
 }
 
-// readIndex is the slot a linearizable read must wait for: every slot the leader has proposed or knows chosen.
-// Why not just the commit index: a new leader re-proposes slots a former leader may already have chosen and
-// answered; its commit index lags them until phase 2 completes, and a read at that index would miss them.
+// readIndex is the slot a linearizable read must wait for: the commit index, or the last slot phase 1
+// recovered if that is higher. Why the recovered slots: a new leader re-proposes slots a former leader may
+// already have chosen and answered; its commit index lags them until phase 2 completes, and a read at that index
+// would miss them. The leader's own later proposals are not waited for: none was answered before it was chosen,
+// so a read may be ordered before any of them.
 func (n *Node) readIndex() uint64 {
-	if n.nextSlot > 0 {
-		return max(n.commit, n.nextSlot-1)
-	}
-	return n.commit
+	return max(n.commit, n.recoveredHi)
 }
 
 // ReadIndex asks the leader for a point at which a read is linearizable; the answer comes as a ReadState with

@@ -1,0 +1,828 @@
+package sim
+
+import (
+	"container/heap"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand"
+	"strings"
+
+	"github.com/skeptic-dev/skeptic/targets/paxos/core"
+	"github.com/skeptic-dev/skeptic/targets/paxos/kv"
+)
+
+// Unit is the simulation's time quantum: one nominal tick of a node's clock is Unit*100 of virtual time.
+const tickUnits = 100
+
+// tickNanos is the nominal length of a tick on the nodes' wall clocks (1 ms).
+const tickNanos = int64(1_000_000)
+
+// Options configure one simulated run. Zero fields take the defaults that Run documents.
+type Options struct {
+	// Seed drives every random choice of the run.
+	Seed int64
+	// Nodes is the cluster size (3 or 5 make sense); 0 picks 3 or 5 from the seed.
+	Nodes int
+	// Flaw is the deliberate bug switched on. Core flaws go to the core; stale-reads and forget-promises are
+	// driver flaws the simulation's drivers play.
+	Flaw core.Flaw
+	// ReadMode is how reads are served; "" picks index, lease or log from the seed.
+	ReadMode core.ReadMode
+	// Ticks is how long clients issue operations, in nominal ticks; 0 means 250.
+	Ticks int
+	// Clients is the number of concurrent clients; 0 means 4.
+	Clients int
+	// Keys is the number of keys clients use; 0 means 2.
+	Keys int
+}
+
+// OpKind is a client operation's kind.
+type OpKind uint8
+
+// The operation kinds.
+const (
+	OpRead OpKind = iota
+	OpWrite
+	OpCas
+)
+
+// Op is one client operation of the history, in the shape Porcupine checks: Call and Return in virtual time,
+// Return = math.MaxInt64 when the outcome is unknown.
+type Op struct {
+	Client int
+	Kind   OpKind
+	Key    string
+	Value  int64 // write: the value written
+	From   int64 // cas
+	To     int64 // cas
+	Call   int64
+	Return int64
+
+	// Output. For a read: Found and Got. For a cas: OK, or Found and Got (what it saw) when it did not match.
+	Unknown bool
+	OK      bool
+	Found   bool
+	Got     int64
+}
+
+func (o Op) String() string {
+	var b strings.Builder
+	switch o.Kind {
+	case OpRead:
+		fmt.Fprintf(&b, "c%d read(%s)", o.Client, o.Key)
+	case OpWrite:
+		fmt.Fprintf(&b, "c%d write(%s, %d)", o.Client, o.Key, o.Value)
+	case OpCas:
+		fmt.Fprintf(&b, "c%d cas(%s, %d->%d)", o.Client, o.Key, o.From, o.To)
+	}
+	switch {
+	case o.Unknown:
+		b.WriteString(" -> ?")
+	case o.Kind == OpRead && o.Found:
+		fmt.Fprintf(&b, " -> %d", o.Got)
+	case o.Kind == OpRead:
+		b.WriteString(" -> nil")
+	case o.Kind == OpCas && !o.OK && o.Found:
+		fmt.Fprintf(&b, " -> mismatch(%d)", o.Got)
+	case o.Kind == OpCas && !o.OK:
+		b.WriteString(" -> mismatch(nil)")
+	default:
+		b.WriteString(" -> ok")
+	}
+	ret := "inf"
+	if o.Return != math.MaxInt64 {
+		ret = fmt.Sprint(o.Return)
+	}
+	fmt.Fprintf(&b, " [%d, %s]", o.Call, ret)
+	return b.String()
+}
+
+// Result is what a run produced.
+type Result struct {
+	// History holds the completed operations and the writes and cas with unknown outcomes. Reads that failed
+	// or timed out are left out: they changed nothing.
+	History []Op
+	// Violation describes the first agreement violation (two values applied in one slot), or is "".
+	Violation string
+	// Panic holds the message of a core panic (a broken invariant), or is "".
+	Panic string
+	// Log is a short trace of the nemesis and leadership, for failure reports.
+	Log []string
+	// Stats.
+	Nodes, Slots, OK, Unknown, Messages int
+	ReadMode                            core.ReadMode
+}
+
+// Run simulates one seed. Defaults: 3 or 5 nodes, 250 ticks of client traffic, 4 clients, 2 keys.
+func Run(o Options) (res Result) {
+	s := newSim(o)
+	defer func() {
+		if r := recover(); r != nil {
+			res = s.result()
+			res.Panic = fmt.Sprint(r)
+		}
+	}()
+	s.run()
+	return s.result()
+}
+
+// ---- events ----
+
+type evKind uint8
+
+const (
+	evTick evKind = iota
+	evMsg
+	evReq
+	evResp
+	evAttemptTimeout
+	evClientStart
+	evNemesis
+)
+
+type event struct {
+	at   int64
+	seq  uint64
+	kind evKind
+	node int
+	gen  int // node incarnation the event belongs to (ticks)
+	msg  core.Message
+	req  *request
+	resp *response
+	cl   int
+}
+
+type evQueue []*event
+
+func (q evQueue) Len() int { return len(q) }
+func (q evQueue) Less(i, j int) bool {
+	if q[i].at != q[j].at {
+		return q[i].at < q[j].at
+	}
+	return q[i].seq < q[j].seq
+}
+func (q evQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *evQueue) Push(x any)   { *q = append(*q, x.(*event)) }
+func (q *evQueue) Pop() any {
+	old := *q
+	e := old[len(old)-1]
+	*q = old[:len(old)-1]
+	return e
+}
+
+// ---- nodes ----
+
+type request struct {
+	client  int
+	seq     uint64 // client's op number, to match the response
+	attempt int
+	id      core.CommandID
+	op      kv.Op
+}
+
+type response struct {
+	seq      uint64
+	attempt  int
+	definite bool // not applied, never will be (not leader, pipeline full)
+	hint     int  // leader hint: the leader's index + 1, 0 when none
+	unknown  bool // applied at some point, result lost
+	res      kv.Result
+}
+
+type simNode struct {
+	idx   int
+	id    core.NodeID
+	up    bool
+	gen   int
+	core  *core.Node
+	store *kv.Store
+	disk  []core.Record
+
+	rate       float64 // clock rate: local ticks per nominal tick
+	wallOffset int64   // wall clock = wallOffset + virtual time scaled by rate
+	ticks      int64
+
+	applied  uint64
+	pending  map[core.CommandID][]*request
+	reads    map[uint64]*request
+	readWait []readWait
+	nextCtx  uint64
+}
+
+type readWait struct {
+	index uint64
+	req   *request
+}
+
+// ---- clients ----
+
+type simClient struct {
+	idx      int
+	name     string
+	seq      uint64
+	op       *Op
+	req      *request
+	target   int
+	attempt  int
+	deadline int64
+	// ambiguous: some attempt timed out, so the operation may have been proposed and may yet be applied.
+	ambiguous bool
+	lastSeen  map[string]int64
+}
+
+type sim struct {
+	o       Options
+	rnd     *rand.Rand
+	now     int64
+	seq     uint64
+	q       evQueue
+	nodes   []*simNode
+	ids     []core.NodeID
+	clients []*simClient
+	hist    []Op
+	chosen  map[uint64]string // slot -> the value first applied there, for the agreement check
+	viol    string
+	log     []string
+	msgs    int
+	nextVal int64
+	end     int64
+
+	// Network and nemesis parameters, drawn from the seed.
+	drop, dup float64
+	maxDelay  int64
+	cut       map[[2]int]bool
+	skew      float64
+	mode      core.ReadMode
+}
+
+func newSim(o Options) *sim {
+	rnd := rand.New(rand.NewSource(o.Seed))
+	if o.Nodes == 0 {
+		o.Nodes = 3 + 2*rnd.Intn(2)
+	}
+	if o.Ticks == 0 {
+		o.Ticks = 250
+	}
+	if o.Clients == 0 {
+		o.Clients = 4
+	}
+	if o.Keys == 0 {
+		o.Keys = 2
+	}
+	if o.Flaw == "" {
+		o.Flaw = core.FlawNone
+	}
+	mode := o.ReadMode
+	if mode == "" {
+		mode = []core.ReadMode{core.ReadIndex, core.ReadLease, core.ReadLog}[rnd.Intn(3)]
+	}
+	s := &sim{o: o, rnd: rnd, chosen: map[uint64]string{}, cut: map[[2]int]bool{}, mode: mode}
+	s.drop = []float64{0, 0.01, 0.05, 0.15}[rnd.Intn(4)]
+	s.dup = []float64{0, 0.02, 0.1}[rnd.Intn(3)]
+	s.maxDelay = []int64{20, 80, 250}[rnd.Intn(3)]
+	// Clock rates stay within +-4%, which the lease's 20% drift margin covers.
+	s.skew = 0.04
+	for i := range o.Nodes {
+		s.ids = append(s.ids, fmt.Sprintf("n%d", i+1))
+	}
+	for i := range o.Nodes {
+		n := &simNode{idx: i, id: s.ids[i], rate: 1 + s.skew*(2*rnd.Float64()-1), wallOffset: rnd.Int63n(1000) * tickNanos}
+		s.nodes = append(s.nodes, n)
+		s.start(n, true)
+	}
+	for i := range o.Clients {
+		c := &simClient{idx: i, name: fmt.Sprintf("c%d", i), target: rnd.Intn(o.Nodes), lastSeen: map[string]int64{}}
+		s.clients = append(s.clients, c)
+		s.push(&event{at: int64(rnd.Intn(5 * tickUnits)), kind: evClientStart, cl: i})
+	}
+	s.end = int64(o.Ticks) * tickUnits
+	s.scheduleNemesis()
+	return s
+}
+
+func (s *sim) push(e *event) {
+	s.seq++
+	e.seq = s.seq
+	heap.Push(&s.q, e)
+}
+
+func (s *sim) logf(format string, args ...any) {
+	if len(s.log) < 400 {
+		s.log = append(s.log, fmt.Sprintf("t=%d.%02d ", s.now/tickUnits, s.now%tickUnits)+fmt.Sprintf(format, args...))
+	}
+}
+
+func (s *sim) config(n *simNode) core.Config {
+	return core.Config{
+		ID: n.id, Peers: s.ids, HeartbeatTicks: 2, ElectionTicks: 10, Rand: s.rnd,
+		ReadMode: s.mode, LeaseTicks: 8, DriftMargin: 0.2, MaxBatch: 4, MaxInflight: 16,
+		Flaw: s.o.Flaw, TickNanos: tickNanos,
+	}
+}
+
+// start boots (or reboots) a node from the records on its disk.
+func (s *sim) start(n *simNode, first bool) {
+	recs := n.disk
+	if s.o.Flaw == core.FlawForgetPromises && !first {
+		// FLAW(forget-promises): the driver kept its acceptor state in memory only; a restarted node comes
+		// back with no records at all.
+		recs = nil
+		n.disk = nil
+	}
+	c, err := core.New(s.config(n), recs)
+	if err != nil {
+		panic(fmt.Sprintf("sim: restart %s: %v", n.id, err))
+	}
+	n.core = c
+	n.store = kv.New()
+	n.up = true
+	n.gen++
+	n.applied = 0
+	n.pending = map[core.CommandID][]*request{}
+	n.reads = map[uint64]*request{}
+	n.readWait = nil
+	s.push(&event{at: s.now + s.tickEvery(n), kind: evTick, node: n.idx, gen: n.gen})
+	s.ready(n)
+}
+
+func (s *sim) tickEvery(n *simNode) int64 {
+	return max(1, int64(math.Round(tickUnits/n.rate)))
+}
+
+// wall is n's wall clock in nanoseconds: it advances at the node's clock rate, plus any jumps.
+func (s *sim) wall(n *simNode) int64 {
+	return n.wallOffset + int64(float64(s.now)*n.rate)*tickNanos/tickUnits
+}
+
+func (s *sim) run() {
+	for len(s.q) > 0 {
+		e := heap.Pop(&s.q).(*event)
+		s.now = e.at
+		// Run past the client window long enough for retries and timeouts to finish.
+		if s.now > s.end+80*tickUnits {
+			break
+		}
+		switch e.kind {
+		case evTick:
+			n := s.nodes[e.node]
+			if !n.up || e.gen != n.gen {
+				continue
+			}
+			n.ticks++
+			n.core.Tick(s.wall(n))
+			s.ready(n)
+			s.push(&event{at: s.now + s.tickEvery(n), kind: evTick, node: n.idx, gen: n.gen})
+		case evMsg:
+			n := s.nodes[e.node]
+			from := s.index(e.msg.From)
+			if !n.up || s.cut[[2]int{from, n.idx}] {
+				continue
+			}
+			if err := n.core.Step(e.msg); err != nil {
+				panic(fmt.Sprintf("sim: %s rejected a message the cores sent: %v", n.id, err))
+			}
+			s.ready(n)
+		case evReq:
+			s.onRequest(s.nodes[e.node], e.req)
+		case evResp:
+			s.onResponse(s.clients[e.cl], e.resp)
+		case evAttemptTimeout:
+			s.onAttemptTimeout(s.clients[e.cl], e.req)
+		case evClientStart:
+			s.startOp(s.clients[e.cl])
+		case evNemesis:
+			s.nemesis()
+		}
+		if s.viol != "" {
+			return
+		}
+	}
+	// Whatever is still open when the run ends has an unknown outcome.
+	for _, c := range s.clients {
+		if c.op != nil {
+			s.finishUnknown(c)
+		}
+	}
+}
+
+func (s *sim) index(id core.NodeID) int {
+	for i, x := range s.ids {
+		if x == id {
+			return i
+		}
+	}
+	panic("sim: unknown node " + id)
+}
+
+// ready runs the driver loop for n: persist, send, apply, answer, compact.
+func (s *sim) ready(n *simNode) {
+	for n.up && n.core.HasReady() {
+		rd := n.core.Ready()
+		if rd.SoftState != nil && rd.SoftState.Leader == n.id {
+			s.logf("%s leads at %v", n.id, rd.SoftState.Ballot)
+		}
+		if rd.Snapshot != nil {
+			st, err := kv.Restore(rd.Snapshot.Data)
+			if err != nil {
+				panic(fmt.Sprintf("sim: %s: restore snapshot at slot %d: %v", n.id, rd.Snapshot.Slot, err))
+			}
+			n.store = st
+			n.applied = rd.Snapshot.Slot
+		}
+		// The driver appends and fsyncs the records before any message of this Ready leaves, so every record
+		// of a Ready that was handled survives a crash.
+		n.disk = append(n.disk, rd.Records...)
+		for _, m := range rd.Messages {
+			s.send(m)
+		}
+		for _, e := range rd.Committed {
+			s.apply(n, e)
+		}
+		for _, r := range rd.ReadStates {
+			if req := n.reads[r.Ctx]; req != nil {
+				delete(n.reads, r.Ctx)
+				n.readWait = append(n.readWait, readWait{index: r.Index, req: req})
+			}
+		}
+		s.answerReads(n)
+		n.core.Advance()
+		if n.applied >= n.core.Status().Snapshot+64 {
+			data, err := n.store.Snapshot()
+			if err != nil {
+				panic(err)
+			}
+			n.core.Compact(n.applied, data)
+			// The driver rewrites its log with the minimal state (atomically, in a real one).
+			defer func() { n.disk = n.core.PersistentState() }()
+		}
+	}
+}
+
+func valueKey(v core.Value) string {
+	var b strings.Builder
+	for _, c := range v.Commands {
+		fmt.Fprintf(&b, "%s/%d:%s;", c.ID.Client, c.ID.Seq, c.Data)
+	}
+	return b.String()
+}
+
+func (s *sim) apply(n *simNode, e core.Entry) {
+	if e.Slot != n.applied+1 {
+		panic(fmt.Sprintf("sim: %s applies slot %d after %d", n.id, e.Slot, n.applied))
+	}
+	n.applied = e.Slot
+	k := valueKey(e.Value)
+	if prev, ok := s.chosen[e.Slot]; !ok {
+		s.chosen[e.Slot] = k
+	} else if prev != k && s.viol == "" {
+		s.viol = fmt.Sprintf("agreement: %s applied slot %d = %q, another node applied %q", n.id, e.Slot, k, prev)
+	}
+	for _, c := range e.Value.Commands {
+		r := n.store.Apply(c)
+		for _, req := range n.pending[c.ID] {
+			s.respond(n, req, &response{res: r, unknown: r.Duplicate})
+		}
+		delete(n.pending, c.ID)
+	}
+}
+
+func (s *sim) answerReads(n *simNode) {
+	keep := n.readWait[:0]
+	for _, w := range n.readWait {
+		if n.applied >= w.index {
+			s.respondRead(n, w.req)
+		} else {
+			keep = append(keep, w)
+		}
+	}
+	n.readWait = keep
+}
+
+func (s *sim) respondRead(n *simNode, req *request) {
+	v, ok := n.store.Get(req.op.Key)
+	r := kv.Result{Found: ok}
+	if ok {
+		r.Value = &v
+	}
+	s.respond(n, req, &response{res: r})
+}
+
+// ---- network ----
+
+func (s *sim) delay() int64 {
+	d := 1 + s.rnd.Int63n(s.maxDelay)
+	if s.rnd.Float64() < 0.03 {
+		d *= 10 // a straggler, which reorders
+	}
+	return d
+}
+
+func (s *sim) send(m core.Message) {
+	s.msgs++
+	from, to := s.index(m.From), s.index(m.To)
+	if s.cut[[2]int{from, to}] || s.rnd.Float64() < s.drop {
+		return
+	}
+	s.push(&event{at: s.now + s.delay(), kind: evMsg, node: to, msg: m})
+	if s.rnd.Float64() < s.dup {
+		s.push(&event{at: s.now + s.delay(), kind: evMsg, node: to, msg: m})
+	}
+}
+
+// Client links are slow but not cut by partitions (faults act on peer addresses only, as in the harness);
+// a crashed node loses requests, which the client times out.
+func (s *sim) respond(n *simNode, req *request, r *response) {
+	r.seq, r.attempt = req.seq, req.attempt
+	s.push(&event{at: s.now + 1 + s.rnd.Int63n(30), kind: evResp, cl: req.client, resp: r})
+}
+
+// ---- node driver: client requests ----
+
+func (s *sim) onRequest(n *simNode, req *request) {
+	if !n.up {
+		return
+	}
+	notLeader := func() {
+		hint := 0
+		if l := n.core.Status().Leader; l != "" && l != n.id {
+			hint = s.index(l) + 1
+		}
+		s.respond(n, req, &response{definite: true, hint: hint})
+	}
+	switch {
+	case req.op.F == kv.FRead && s.o.Flaw == core.FlawStaleReads:
+		// FLAW(stale-reads): the driver answers reads from its local copy, without confirming it is current.
+		s.respondRead(n, req)
+		return
+	case req.op.F == kv.FRead && s.mode != core.ReadLog:
+		n.nextCtx++
+		if err := n.core.ReadIndex(n.nextCtx); err != nil {
+			notLeader()
+			return
+		}
+		n.reads[n.nextCtx] = req
+	default:
+		err := n.core.Propose(core.Command{ID: req.id, Data: kv.Encode(req.op)})
+		if err != nil {
+			if !errors.Is(err, core.ErrNotLeader) && !errors.Is(err, core.ErrTooMuchInflight) {
+				panic(err)
+			}
+			notLeader()
+			return
+		}
+		n.pending[req.id] = append(n.pending[req.id], req)
+	}
+	s.ready(n)
+}
+
+// ---- clients ----
+
+const (
+	attemptTimeout = 15 * tickUnits
+	opTimeout      = 50 * tickUnits
+)
+
+func (s *sim) startOp(c *simClient) {
+	if s.now >= s.end {
+		return
+	}
+	key := fmt.Sprintf("k%d", s.rnd.Intn(s.o.Keys))
+	op := &Op{Client: c.idx, Key: key, Call: s.now}
+	var kop kv.Op
+	switch x := s.rnd.Intn(10); {
+	case x < 4:
+		op.Kind = OpRead
+		kop = kv.Op{F: kv.FRead, Key: key}
+	case x < 8:
+		s.nextVal++
+		op.Kind, op.Value = OpWrite, s.nextVal
+		kop = kv.Op{F: kv.FWrite, Key: key, Value: op.Value}
+	default:
+		s.nextVal++
+		from := c.lastSeen[key]
+		if s.rnd.Intn(3) == 0 {
+			from = s.rnd.Int63n(s.nextVal)
+		}
+		op.Kind, op.From, op.To = OpCas, from, s.nextVal
+		kop = kv.Op{F: kv.FCas, Key: key, From: from, To: op.To}
+	}
+	c.seq++
+	c.op = op
+	c.req = &request{client: c.idx, seq: c.seq, id: core.CommandID{Client: c.name, Seq: c.seq}, op: kop}
+	c.attempt = 0
+	c.ambiguous = false
+	c.deadline = s.now + opTimeout
+	s.attempt(c)
+}
+
+func (s *sim) attempt(c *simClient) {
+	c.attempt++
+	r := *c.req
+	r.attempt = c.attempt
+	s.push(&event{at: s.now + 1 + s.rnd.Int63n(30), kind: evReq, node: c.target, req: &r})
+	s.push(&event{at: s.now + attemptTimeout, kind: evAttemptTimeout, cl: c.idx, req: &r})
+}
+
+func (s *sim) onAttemptTimeout(c *simClient, r *request) {
+	if c.op == nil || r.seq != c.req.seq || r.attempt != c.attempt {
+		return
+	}
+	c.ambiguous = true
+	if s.now >= c.deadline {
+		s.finishUnknown(c)
+		return
+	}
+	// Try another node, with the same command ID: the store applies it at most once.
+	c.target = (c.target + 1 + s.rnd.Intn(len(s.nodes)-1)) % len(s.nodes)
+	s.attempt(c)
+}
+
+func (s *sim) onResponse(c *simClient, r *response) {
+	if c.op == nil || r.seq != c.req.seq || (r.definite && r.attempt != c.attempt) {
+		return // a late answer to an attempt the client gave up on; a late real result still counts
+	}
+	op := c.op
+	switch {
+	case r.definite:
+		if s.now >= c.deadline {
+			if op.Kind == OpRead || !c.ambiguous {
+				s.finishFailed(c)
+			} else {
+				// An earlier attempt may still be chosen.
+				s.finishUnknown(c)
+			}
+			return
+		}
+		if r.hint > 0 {
+			c.target = r.hint - 1
+		} else {
+			c.target = s.rnd.Intn(len(s.nodes))
+		}
+		// Back off a little and retry with the same ID.
+		c.attempt++
+		rr := *c.req
+		rr.attempt = c.attempt
+		at := s.now + 1 + s.rnd.Int63n(2*tickUnits)
+		s.push(&event{at: at, kind: evReq, node: c.target, req: &rr})
+		s.push(&event{at: at + attemptTimeout, kind: evAttemptTimeout, cl: c.idx, req: &rr})
+		return
+	case r.unknown:
+		s.finishUnknown(c)
+		return
+	}
+	op.Return = s.now
+	switch op.Kind {
+	case OpRead:
+		op.Found = r.res.Found
+		if r.res.Value != nil {
+			op.Got = *r.res.Value
+			c.lastSeen[op.Key] = op.Got
+		}
+	case OpWrite:
+		op.OK = true
+		c.lastSeen[op.Key] = op.Value
+	case OpCas:
+		op.OK = !r.res.Mismatch
+		if op.OK {
+			c.lastSeen[op.Key] = op.To
+		} else if r.res.Value != nil {
+			op.Found, op.Got = true, *r.res.Value
+			c.lastSeen[op.Key] = op.Got
+		}
+	}
+	s.hist = append(s.hist, *op)
+	s.next(c)
+}
+
+func (s *sim) finishUnknown(c *simClient) {
+	op := c.op
+	if op.Kind != OpRead {
+		// A write or cas that may have happened stays in the history, open until the end of time.
+		op.Unknown = true
+		op.Return = math.MaxInt64
+		s.hist = append(s.hist, *op)
+	}
+	s.next(c)
+}
+
+func (s *sim) finishFailed(c *simClient) { s.next(c) }
+
+func (s *sim) next(c *simClient) {
+	c.op, c.req = nil, nil
+	s.push(&event{at: s.now + s.rnd.Int63n(2*tickUnits), kind: evClientStart, cl: c.idx})
+}
+
+// ---- nemesis ----
+
+func (s *sim) scheduleNemesis() {
+	s.push(&event{at: s.now + int64(5+s.rnd.Intn(25))*tickUnits, kind: evNemesis})
+}
+
+func (s *sim) leaderIdx() int {
+	for _, n := range s.nodes {
+		if n.up && n.core.Role() == "leader" {
+			return n.idx
+		}
+	}
+	return -1
+}
+
+func (s *sim) nemesis() {
+	soon := false
+	defer func() {
+		if soon {
+			// A clock fault is followed closely by the next fault, so that a clock jump and a partition can
+			// overlap (what the wallclock-lease flaw needs to show).
+			s.push(&event{at: s.now + int64(1+s.rnd.Intn(4))*tickUnits, kind: evNemesis})
+			return
+		}
+		s.scheduleNemesis()
+	}()
+	if s.now > s.end {
+		// Heal everything so the run can finish cleanly.
+		s.cut = map[[2]int]bool{}
+		for _, n := range s.nodes {
+			if !n.up {
+				s.start(n, false)
+			}
+		}
+		return
+	}
+	target := s.rnd.Intn(len(s.nodes))
+	if l := s.leaderIdx(); l >= 0 && s.rnd.Intn(2) == 0 {
+		target = l
+	}
+	t := s.nodes[target]
+	switch x := s.rnd.Intn(10); x {
+	case 0, 1:
+		s.cut = map[[2]int]bool{}
+		s.logf("heal")
+	case 2, 3:
+		// Isolate one node from its peers.
+		s.cut = map[[2]int]bool{}
+		for _, o := range s.nodes {
+			if o != t {
+				s.cut[[2]int{t.idx, o.idx}] = true
+				s.cut[[2]int{o.idx, t.idx}] = true
+			}
+		}
+		s.logf("isolate %s", t.id)
+	case 4:
+		// Split the cluster in two at random.
+		s.cut = map[[2]int]bool{}
+		side := make([]bool, len(s.nodes))
+		for i := range side {
+			side[i] = s.rnd.Intn(2) == 0
+		}
+		for i := range s.nodes {
+			for j := range s.nodes {
+				if side[i] != side[j] {
+					s.cut[[2]int{i, j}] = true
+				}
+			}
+		}
+		s.logf("split %v", side)
+	case 5, 6:
+		if t.up {
+			t.up = false
+			t.gen++
+			s.logf("crash %s", t.id)
+		} else {
+			s.start(t, false)
+			s.logf("restart %s", t.id)
+		}
+	case 7:
+		for _, n := range s.nodes {
+			if !n.up {
+				s.start(n, false)
+				s.logf("restart %s", n.id)
+			}
+		}
+	case 8:
+		// Jump the wall clock, backwards more often than not. Only the wallclock-lease flaw reads it.
+		j := int64(20+s.rnd.Intn(80)) * tickNanos
+		if s.rnd.Intn(4) > 0 {
+			j = -j
+		}
+		t.wallOffset += j
+		soon = true
+		s.logf("wall clock of %s jumps %d ticks", t.id, j/tickNanos)
+	case 9:
+		// Change a clock's rate, within the skew the lease's drift margin covers.
+		t.rate = 1 + s.skew*(2*s.rnd.Float64()-1)
+		s.logf("clock of %s runs at %.3f", t.id, t.rate)
+	}
+}
+
+func (s *sim) result() Result {
+	r := Result{History: s.hist, Violation: s.viol, Log: s.log, Nodes: len(s.nodes), Slots: len(s.chosen), Messages: s.msgs, ReadMode: s.mode}
+	for _, o := range s.hist {
+		if o.Unknown {
+			r.Unknown++
+		} else {
+			r.OK++
+		}
+	}
+	return r
+}
