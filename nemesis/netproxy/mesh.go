@@ -210,6 +210,12 @@ func (m *Mesh) setCut(cut map[nemesis.Link]bool) {
 	m.cut = cut
 }
 
+func (m *Mesh) isCut(l nemesis.Link) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.cut[l]
+}
+
 // state is what link l does now to a chunk: pass (with a delay), drop it, or reset the connection.
 func (m *Mesh) state(l nemesis.Link) (drop, reset bool, hold time.Duration) {
 	m.mu.Lock()
@@ -311,8 +317,8 @@ func (m *Mesh) pipe(c *conn, l nemesis.Link, src, dst net.Conn) {
 				return
 			}
 		}
-		// src ended cleanly: pass the half-close on.
-		if tc, ok := dst.(*net.TCPConn); ok {
+		// src ended cleanly: pass the half-close on, unless the link is cut (a FIN is a packet too).
+		if tc, ok := dst.(*net.TCPConn); ok && !m.isCut(l) {
 			_ = tc.CloseWrite()
 		}
 	}()

@@ -160,6 +160,14 @@ func TestPartitionCutsOneDirection(t *testing.T) {
 	if got := nodes["a"].lines.Load(); got != beforeA+1 {
 		t.Errorf("a received %d lines from b, want 1: b->a is not cut", got-beforeA)
 	}
+	// Not even a FIN crosses the cut: a closes its side when b half-closes, and b never hears of it.
+	hb := dial(t, m, "b", "a")
+	_ = hb.c.(*net.TCPConn).CloseWrite()
+	_ = hb.c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	var ne net.Error
+	if _, err := hb.r.ReadByte(); !errors.As(err, &ne) || !ne.Timeout() {
+		t.Errorf("b saw %v from a across the cut a->b direction, want silence", err)
+	}
 	// Links the grudge does not name are untouched.
 	if !dial(t, m, "c", "b").roundTrip("c-to-b", time.Second) || !dial(t, m, "b", "c").roundTrip("b-to-c", time.Second) {
 		t.Error("c<->b is not cut but failed")
