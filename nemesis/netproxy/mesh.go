@@ -290,6 +290,11 @@ func (m *Mesh) serve(c *conn, blackhole bool) {
 	go func() { defer wg.Done(); m.pipe(c, c.link, c.client, server) }()
 	go func() { defer wg.Done(); m.pipe(c, back, server, c.client) }()
 	wg.Wait()
+	if m.isCut(c.link) || m.isCut(back) {
+		// Closing now would tell the dialer (or the target) across the cut that its peer hung up. Stay silent
+		// until the cut ends (setCut closes the connection then) or the mesh closes.
+		<-c.done
+	}
 }
 
 // chunk is bytes read on a link, to be written at due.
