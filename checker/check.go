@@ -56,8 +56,9 @@ func verdictOf(r porcupine.CheckResult) Verdict {
 type Options struct {
 	// Timeout bounds the whole check; 0 means no limit. A key not decided in time is Unknown.
 	Timeout time.Duration `json:"timeout_ns"`
-	// Visualize keeps, for every key found Invalid, what Result.WriteVisualizations needs. It costs some speed:
-	// Porcupine then records partial linearizations as it searches.
+	// Visualize keeps, for every key found Invalid, what Result.WriteVisualizations needs: such a key is
+	// checked a second time, verbosely (Porcupine then records partial linearizations, at about half speed),
+	// within the same deadline. A key whose second check does not finish in time has no visualization.
 	Visualize bool `json:"visualize"`
 	// Workers is how many keys are checked at once; 0 means GOMAXPROCS.
 	Workers int `json:"workers"`
@@ -71,7 +72,8 @@ type KeyResult struct {
 	Ops int `json:"ops"`
 	// Verdict is the key's verdict.
 	Verdict Verdict `json:"verdict"`
-	// Duration is how long Porcupine took on this key (0 if the time was up before it started).
+	// Duration is how long Porcupine took to decide this key (0 if the time was up before it started); a
+	// second, verbose check for the visualization is not included.
 	Duration time.Duration `json:"duration_ns"`
 	// Visualization is the file name WriteVisualizations wrote for this key, if any.
 	Visualization string `json:"visualization,omitempty"`
@@ -156,16 +158,11 @@ func checkKeys(keys []KeyOps, opts Options, start time.Time) Result {
 				}
 				if deadline.IsZero() || timeout > 0 {
 					t0 := time.Now()
-					if opts.Visualize {
-						r, info := porcupine.CheckOperationsVerbose(model, keys[i].Ops, timeout)
-						kr.Verdict = verdictOf(r)
-						if r == porcupine.Illegal {
-							infos[i] = &info
-						}
-					} else {
-						kr.Verdict = verdictOf(porcupine.CheckOperationsTimeout(model, keys[i].Ops, timeout))
-					}
+					kr.Verdict = verdictOf(porcupine.CheckOperationsTimeout(model, keys[i].Ops, timeout))
 					kr.Duration = time.Since(t0)
+					if opts.Visualize && kr.Verdict == Invalid {
+						infos[i] = explain(model, keys[i].Ops, deadline)
+					}
 				}
 				res.Keys[i] = kr
 			}
@@ -192,6 +189,22 @@ func checkKeys(keys []KeyOps, opts Options, start time.Time) Result {
 		}
 	}
 	return res
+}
+
+// explain checks an Invalid key again, verbosely, for the visualization. Most keys are valid, and the verbose
+// search is about twice as slow, so only failed keys pay for it. It returns nil if the deadline comes first.
+func explain(model porcupine.Model, ops []porcupine.Operation, deadline time.Time) *porcupine.LinearizationInfo {
+	timeout := time.Duration(0)
+	if !deadline.IsZero() {
+		if timeout = time.Until(deadline); timeout <= 0 {
+			return nil
+		}
+	}
+	r, info := porcupine.CheckOperationsVerbose(model, ops, timeout)
+	if r != porcupine.Illegal {
+		return nil
+	}
+	return &info
 }
 
 // ErrNoVisualizations is returned by WriteVisualizations when keys failed but the check ran without

@@ -155,4 +155,52 @@ func BenchmarkJepsenVectors(b *testing.B) {
 			}
 		}
 	})
+	b.Run("porcupine-plain-model", func(b *testing.B) {
+		for b.Loop() {
+			for _, o := range ops {
+				porcupine.CheckOperations(plainModel, o)
+			}
+		}
+	})
+}
+
+// plainModel is the register model written directly against Porcupine's interface{} API, as Porcupine's own
+// etcd test writes it, with no generic wrapper and no Hash: the baseline for the cost of TypedModel.
+var plainModel = porcupine.Model{
+	Init: func() interface{} { return workloads.RegisterState{} },
+	Step: func(state, input, output interface{}) (bool, interface{}) {
+		s := state.(workloads.RegisterState)
+		in := input.(workloads.RegisterInput)
+		out := output.(workloads.RegisterOutput)
+		switch in.F {
+		case workloads.Read:
+			return s == out.Value, state
+		case workloads.Write:
+			return true, workloads.RegisterState{Set: true, Value: in.Arg}
+		}
+		matches := s.Set && s.Value == in.From
+		switch out.Kind {
+		case workloads.Done:
+			return matches, workloads.RegisterState{Set: true, Value: in.To}
+		case workloads.Unknown:
+			if matches {
+				return true, workloads.RegisterState{Set: true, Value: in.To}
+			}
+			return true, state
+		}
+		return !matches && (!out.Observed || s == out.Value), state
+	},
+}
+
+// TestPlainModelAgrees keeps the benchmark's baseline honest: it must give the vectors' verdicts too.
+func TestPlainModelAgrees(t *testing.T) {
+	dir := vectorsDir(t)
+	want := verdicts(t, dir)
+	for name, linearizable := range want {
+		events, err := history.ReadJepsenFile(filepath.Join(dir, name+".edn"), "")
+		require.NoError(t, err)
+		keys, _, err := Operations(events)
+		require.NoError(t, err)
+		require.Equal(t, linearizable, porcupine.CheckOperations(plainModel, keys[0].Ops), name)
+	}
 }

@@ -36,7 +36,12 @@ func (m TypedModel[S, I, O]) Porcupine() porcupine.Model {
 		Partition: m.Partition,
 		Init:      func() interface{} { return m.Init() },
 		Step: func(state, input, output interface{}) (bool, interface{}) {
-			return m.Step(state.(S), mustBe[I](input), mustBe[O](output))
+			s := state.(S)
+			ok, next := m.Step(s, mustBe[I](input), mustBe[O](output))
+			if next == s {
+				return ok, state // reuse the boxed state: no allocation for reads and no-op steps
+			}
+			return ok, next
 		},
 		Equal: func(a, b interface{}) bool { return a.(S) == b.(S) },
 	}
