@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -618,5 +619,33 @@ func TestContainersDoNotOutliveTheHarness(t *testing.T) {
 	}
 	if !strings.Contains(string(log), "removed container skeptic-"+run+"-n1") {
 		t.Errorf("reaper log:\n%s", log)
+	}
+}
+
+func TestAvailableSaysWhereItLooked(t *testing.T) {
+	t.Setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+	err := Available(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "no Docker daemon at unix:///nonexistent/docker.sock") || !strings.Contains(err.Error(), "--runtime local") {
+		t.Fatalf("Available() = %v", err)
+	}
+}
+
+func TestFixedSubnet(t *testing.T) {
+	rt := requireDocker(t)
+	used, err := usedSubnets(context.Background(), rt.cli)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var free netip.Prefix
+	for k := 255; k >= 0; k-- {
+		p := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 201, byte(k), 0}), 24)
+		if !overlapsAny(p, used) {
+			free = p
+			break
+		}
+	}
+	c, _, _ := startClusterWith(t, rt, cluster.Spec{Target: testTarget{}, Nodes: 1, Binary: testNode(t), Subnet: free.String()})
+	if c.Subnet() != free || c.Nodes()[0].ClientURL != "http://"+netip.AddrFrom4([4]byte{10, 201, free.Addr().As4()[2], 11}).String()+":8080" {
+		t.Fatalf("subnet %s, node %v; want %s", c.Subnet(), c.Nodes(), free)
 	}
 }
