@@ -25,6 +25,7 @@ type cluster struct {
 	down    map[NodeID]bool
 	cut     map[[2]NodeID]bool
 	log     strings.Builder
+	verbose bool // log message contents and applied slots (scenario scripts)
 }
 
 func newCluster(t *testing.T, n int, tweak func(*Config)) *cluster {
@@ -67,6 +68,17 @@ func (c *cluster) drain() {
 		c.disk[id] = append(c.disk[id], rd.Records...)
 		c.queue = append(c.queue, rd.Messages...)
 		c.applied[id] = append(c.applied[id], rd.Committed...)
+		if c.verbose {
+			if rd.Snapshot != nil {
+				fmt.Fprintf(&c.log, "%s installs snapshot@%d\n", id, rd.Snapshot.Slot)
+			}
+			for _, e := range rd.Committed {
+				fmt.Fprintf(&c.log, "%s applies %d:%s\n", id, e.Slot, valueString(e.Value))
+			}
+			for _, r := range rd.ReadStates {
+				fmt.Fprintf(&c.log, "%s read-state ctx=%d index=%d\n", id, r.Ctx, r.Index)
+			}
+		}
 		c.reads[id] = append(c.reads[id], rd.ReadStates...)
 		nd.Advance()
 	}
@@ -85,7 +97,7 @@ func (c *cluster) deliver() {
 			if c.down[m.From] || c.down[m.To] || c.cut[[2]NodeID{m.From, m.To}] {
 				continue
 			}
-			fmt.Fprintf(&c.log, "%s->%s %s %v s%d\n", m.From, m.To, msgName(m.Type), m.Ballot, m.Slot)
+			c.logMsg(m)
 			require.NoError(c.t, c.nodes[m.To].Step(m))
 		}
 	}
@@ -173,4 +185,49 @@ func (c *cluster) requireAgree(ids ...NodeID) {
 		require.Equal(c.t, c.values(ids[0]), c.values(id), "%s and %s applied different logs\n%s", ids[0], id, c.log.String())
 	}
 	_ = slices.Clone(ids)
+}
+
+func valueString(v Value) string {
+	if len(v.Commands) == 0 {
+		return "-"
+	}
+	var ds []string
+	for _, c := range v.Commands {
+		ds = append(ds, string(c.Data))
+	}
+	return strings.Join(ds, ",")
+}
+
+func (c *cluster) logMsg(m Message) {
+	fmt.Fprintf(&c.log, "%s->%s %s", m.From, m.To, msgName(m.Type))
+	if !c.verbose {
+		fmt.Fprintf(&c.log, " %v s%d\n", m.Ballot, m.Slot)
+		return
+	}
+	if !m.Ballot.IsZero() {
+		fmt.Fprintf(&c.log, " b=%v", m.Ballot)
+	}
+	if m.Slot != 0 {
+		fmt.Fprintf(&c.log, " s=%d", m.Slot)
+	}
+	if m.Value != nil {
+		fmt.Fprintf(&c.log, " v=%s", valueString(*m.Value))
+	}
+	for _, r := range m.Accepted {
+		kind := "accepted"
+		if r.Kind == RecChosen {
+			kind = "chosen"
+		}
+		fmt.Fprintf(&c.log, " %s(%d:%s@%v)", kind, r.Slot, valueString(*r.Value), r.Ballot)
+	}
+	for _, e := range m.Entries {
+		fmt.Fprintf(&c.log, " [%d:%s]", e.Slot, valueString(e.Value))
+	}
+	if m.Snapshot != nil {
+		fmt.Fprintf(&c.log, " snapshot@%d", m.Snapshot.Slot)
+	}
+	if m.Commit != 0 {
+		fmt.Fprintf(&c.log, " commit=%d", m.Commit)
+	}
+	c.log.WriteString("\n")
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/skeptic-dev/skeptic/targets/paxos/kv"
 )
 
-// Unit is the simulation's time quantum: one nominal tick of a node's clock is Unit*100 of virtual time.
+// tickUnits is the virtual time of one nominal tick of a node's clock.
 const tickUnits = 100
 
 // tickNanos is the nominal length of a tick on the nodes' wall clocks (1 ms).
@@ -66,6 +66,7 @@ type Op struct {
 	Got     int64
 }
 
+// String describes o for failure reports, e.g. "c1 write(k0, 5) -> ok [120, 180]".
 func (o Op) String() string {
 	var b strings.Builder
 	switch o.Kind {
@@ -109,9 +110,10 @@ type Result struct {
 	Panic string
 	// Log is a short trace of the nemesis and leadership, for failure reports.
 	Log []string
-	// Stats.
-	Nodes, Slots, OK, Unknown, Messages int
-	ReadMode                            core.ReadMode
+	// Stats: what the run exercised.
+	Nodes, Slots, OK, Unknown, Messages            int
+	Elections, Crashes, SnapshotsSent, Compactions int
+	ReadMode                                       core.ReadMode
 }
 
 // Run simulates one seed. Defaults: 3 or 5 nodes, 250 ticks of client traffic, 4 clients, 2 keys.
@@ -153,6 +155,8 @@ type event struct {
 	cl   int
 }
 
+// evQueue orders events by time, then by the order they were scheduled, so runs are deterministic. Its methods
+// implement heap.Interface.
 type evQueue []*event
 
 func (q evQueue) Len() int { return len(q) }
@@ -245,6 +249,7 @@ type sim struct {
 	viol    string
 	log     []string
 	msgs    int
+	stats   Result // counters only
 	nextVal int64
 	end     int64
 
@@ -420,6 +425,7 @@ func (s *sim) ready(n *simNode) {
 	for n.up && n.core.HasReady() {
 		rd := n.core.Ready()
 		if rd.SoftState != nil && rd.SoftState.Leader == n.id {
+			s.stats.Elections++
 			s.logf("%s leads at %v", n.id, rd.SoftState.Ballot)
 		}
 		if rd.Snapshot != nil {
@@ -453,6 +459,7 @@ func (s *sim) ready(n *simNode) {
 				panic(err)
 			}
 			n.core.Compact(n.applied, data)
+			s.stats.Compactions++
 			// The driver rewrites its log with the minimal state (atomically, in a real one).
 			defer func() { n.disk = n.core.PersistentState() }()
 		}
@@ -520,6 +527,9 @@ func (s *sim) delay() int64 {
 
 func (s *sim) send(m core.Message) {
 	s.msgs++
+	if m.Type == core.MsgSnapshot {
+		s.stats.SnapshotsSent++
+	}
 	from, to := s.index(m.From), s.index(m.To)
 	if s.cut[[2]int{from, to}] || s.rnd.Float64() < s.drop {
 		return
@@ -787,6 +797,7 @@ func (s *sim) nemesis() {
 		if t.up {
 			t.up = false
 			t.gen++
+			s.stats.Crashes++
 			s.logf("crash %s", t.id)
 		} else {
 			s.start(t, false)
@@ -816,7 +827,8 @@ func (s *sim) nemesis() {
 }
 
 func (s *sim) result() Result {
-	r := Result{History: s.hist, Violation: s.viol, Log: s.log, Nodes: len(s.nodes), Slots: len(s.chosen), Messages: s.msgs, ReadMode: s.mode}
+	r := Result{History: s.hist, Violation: s.viol, Log: s.log, Nodes: len(s.nodes), Slots: len(s.chosen), Messages: s.msgs, ReadMode: s.mode,
+		Elections: s.stats.Elections, Crashes: s.stats.Crashes, SnapshotsSent: s.stats.SnapshotsSent, Compactions: s.stats.Compactions}
 	for _, o := range s.hist {
 		if o.Unknown {
 			r.Unknown++

@@ -104,7 +104,8 @@ func check(o Options) (string, Result) {
 
 func describe(res Result) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "nodes=%d read-mode=%s slots=%d ok=%d unknown=%d messages=%d\n", res.Nodes, res.ReadMode, res.Slots, res.OK, res.Unknown, res.Messages)
+	fmt.Fprintf(&b, "nodes=%d read-mode=%s slots=%d ok=%d unknown=%d messages=%d elections=%d crashes=%d snapshots-sent=%d\n",
+		res.Nodes, res.ReadMode, res.Slots, res.OK, res.Unknown, res.Messages, res.Elections, res.Crashes, res.SnapshotsSent)
 	for _, l := range res.Log {
 		b.WriteString("  " + l + "\n")
 	}
@@ -134,17 +135,26 @@ func TestSim(t *testing.T) {
 		}
 	}
 	start := time.Now()
-	var slots, ok, unknown int
+	var total Result
 	for seed := int64(1); seed <= int64(n); seed++ {
 		why, res := check(Options{Seed: seed})
 		if why != "" {
 			t.Fatalf("seed %d: %s\nreplay: go test ./targets/paxos/sim -run 'TestSim$' -seed=%d -v\n%s", seed, why, seed, describe(res))
 		}
-		slots += res.Slots
-		ok += res.OK
-		unknown += res.Unknown
+		total.Slots += res.Slots
+		total.OK += res.OK
+		total.Unknown += res.Unknown
+		total.Elections += res.Elections
+		total.Crashes += res.Crashes
+		total.SnapshotsSent += res.SnapshotsSent
+		total.Compactions += res.Compactions
 	}
-	t.Logf("%d seeds in %v: %d slots chosen, %d operations ok, %d unknown", n, time.Since(start).Round(time.Millisecond), slots, ok, unknown)
+	t.Logf("%d seeds in %v: %d slots chosen, %d operations ok, %d unknown; %d elections, %d crashes, %d compactions, %d snapshots sent",
+		n, time.Since(start).Round(time.Millisecond), total.Slots, total.OK, total.Unknown, total.Elections, total.Crashes, total.Compactions, total.SnapshotsSent)
+	// The faults must really happen, or passing means little.
+	require.Positive(t, total.Crashes)
+	require.Positive(t, total.SnapshotsSent)
+	require.Greater(t, total.Elections, n)
 }
 
 // TestDeterministic: one seed replays one exact execution.

@@ -1,0 +1,169 @@
+package core
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of testdata/*.txt scenario scripts")
+
+// TestScripts runs the scenario scripts in testdata, in the manner of cockroachdb/datadriven as etcd raft uses
+// it: each block is a command, a "----" line and the output it must produce (the messages delivered, the slots
+// each node applied, answers). Run with -rewrite to regenerate the outputs after a deliberate change, then read
+// the diff.
+func TestScripts(t *testing.T) {
+	files, err := filepath.Glob("testdata/*.txt")
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, f := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(f), ".txt"), func(t *testing.T) { runScript(t, f) })
+	}
+}
+
+type block struct {
+	comments []string // "#" lines before the command, kept by -rewrite
+	cmd, want string
+}
+
+func parseScript(t *testing.T, text string) []block {
+	var out []block
+	var comments []string
+	lines := strings.Split(text, "\n")
+	for i := 0; i < len(lines); i++ {
+		l := strings.TrimSpace(lines[i])
+		if l == "" {
+			continue
+		}
+		if strings.HasPrefix(l, "#") {
+			comments = append(comments, l)
+			continue
+		}
+		require.Less(t, i+1, len(lines), "command %q without ----", l)
+		require.Equal(t, "----", strings.TrimSpace(lines[i+1]), "line %d: want ---- after %q", i+2, l)
+		i += 2
+		var want []string
+		for ; i < len(lines) && lines[i] != ""; i++ {
+			want = append(want, lines[i])
+		}
+		out = append(out, block{comments: comments, cmd: l, want: strings.Join(want, "\n")})
+		comments = nil
+	}
+	return out
+}
+
+func runScript(t *testing.T, path string) {
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	blocks := parseScript(t, string(data))
+	var c *cluster
+	var out strings.Builder
+	for _, b := range blocks {
+		got := runCommand(t, &c, b.cmd)
+		if got == "" {
+			got = "ok"
+		}
+		for _, cm := range b.comments {
+			fmt.Fprintln(&out, cm)
+		}
+		fmt.Fprintf(&out, "%s\n----\n%s\n\n", b.cmd, got)
+		if !*rewrite {
+			require.Equal(t, b.want, got, "%s: command %q", path, b.cmd)
+		}
+	}
+	if *rewrite {
+		require.NoError(t, os.WriteFile(path, []byte(out.String()), 0o644))
+	}
+}
+
+func runCommand(t *testing.T, cp **cluster, line string) string {
+	f := strings.Fields(line)
+	args := map[string]string{}
+	var pos []string
+	for _, a := range f[1:] {
+		if k, v, ok := strings.Cut(a, "="); ok {
+			args[k] = v
+		} else {
+			pos = append(pos, a)
+		}
+	}
+	if f[0] == "cluster" {
+		size, err := strconv.Atoi(args["n"])
+		require.NoError(t, err)
+		*cp = newCluster(t, size, func(cfg *Config) {
+			if fl := args["flaw"]; fl != "" {
+				cfg.Flaw = Flaw(fl)
+			}
+		})
+		(*cp).verbose = true
+		return ""
+	}
+	c := *cp
+	require.NotNil(t, c, "the script must start with cluster")
+	c.log.Reset()
+	num := func(s string) int {
+		v, err := strconv.Atoi(s)
+		require.NoError(t, err)
+		return v
+	}
+	switch f[0] {
+	case "campaign":
+		c.campaign(pos[0])
+	case "propose":
+		nd := c.nodes[pos[0]]
+		var cmds []Command
+		for i, d := range pos[1:] {
+			cmds = append(cmds, cmd("c", uint64(len(c.applied[pos[0]])+i+1), d))
+		}
+		if err := nd.Propose(cmds...); err != nil {
+			fmt.Fprintf(&c.log, "error: %v (leader: %q)\n", err, nd.Status().Leader)
+		}
+		c.deliver()
+	case "read":
+		if err := c.nodes[pos[0]].ReadIndex(uint64(num(pos[1]))); err != nil {
+			fmt.Fprintf(&c.log, "error: %v\n", err)
+		}
+		c.deliver()
+	case "tick":
+		c.tick(num(pos[0]))
+	case "silence":
+		// The named nodes stop hearing from their leader: their clocks move past the election timeout.
+		for _, id := range pos {
+			c.nodes[id].now += 2 * int64(c.nodes[id].cfg.ElectionTicks)
+		}
+	case "cut":
+		c.cut[[2]NodeID{pos[0], pos[1]}] = true
+	case "isolate":
+		c.isolate(pos[0])
+	case "heal":
+		c.heal()
+	case "crash":
+		c.crash(pos[0])
+	case "restart":
+		c.restart(pos[0])
+		c.deliver()
+	case "compact":
+		nd := c.nodes[pos[0]]
+		nd.Compact(uint64(num(pos[1])), []byte("snap"))
+		c.deliver()
+	case "status":
+		for _, id := range pos {
+			st := c.nodes[id].Status()
+			fmt.Fprintf(&c.log, "%s: %s leader=%q promised=%v commit=%d applied=%d snapshot=%d\n",
+				id, c.nodes[id].Role(), st.Leader, st.Promised, st.Commit, st.Applied, st.Snapshot)
+		}
+	case "log":
+		for _, id := range pos {
+			fmt.Fprintf(&c.log, "%s: %s\n", id, strings.Join(c.values(id), " "))
+		}
+	default:
+		t.Fatalf("unknown command %q", f[0])
+	}
+	return strings.TrimRight(c.log.String(), "\n")
+}
