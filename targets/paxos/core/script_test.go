@@ -28,7 +28,7 @@ func TestScripts(t *testing.T) {
 }
 
 type block struct {
-	comments []string // "#" lines before the command, kept by -rewrite
+	comments  []string // "#" lines before the command, kept by -rewrite
 	cmd, want string
 }
 
