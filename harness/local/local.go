@@ -58,8 +58,21 @@ func (*Runtime) StartCluster(ctx context.Context, spec cluster.Spec) (*Cluster, 
 	if log == nil {
 		log = io.Discard
 	}
+	for attempt := 1; ; attempt++ {
+		c, err := startOnce(ctx, spec, bin, log)
+		// Another process may take a port between its reservation and the node's bind: pick new ports.
+		if err != nil && attempt < 3 && strings.Contains(err.Error(), "address already in use") && ctx.Err() == nil {
+			fmt.Fprintf(log, "a node's port was taken meanwhile; starting again on new ports\n")
+			continue
+		}
+		return c, err
+	}
+}
+
+func startOnce(ctx context.Context, spec cluster.Spec, bin string, log io.Writer) (*Cluster, error) {
 	ids := cluster.NodeIDs(spec.Nodes)
-	ports, err := freePorts(2 * len(ids))
+	// The ports stay reserved until the mesh has its own, so that no proxy takes a node's port.
+	ports, release, err := reservePorts(2 * len(ids))
 	if err != nil {
 		return nil, err
 	}
@@ -82,6 +95,7 @@ func (*Runtime) StartCluster(ctx context.Context, spec cluster.Spec) (*Cluster, 
 		urls[id] = "http://" + n.clientAddr
 	}
 	mesh, err := netproxy.NewMesh(realPeers)
+	release()
 	if err != nil {
 		return nil, fmt.Errorf("starting the peer proxies: %w", err)
 	}
@@ -130,24 +144,24 @@ func (c *Cluster) start(ctx context.Context, spec cluster.Spec, urls map[string]
 	return nil
 }
 
-// freePorts returns k distinct ports that were free on 127.0.0.1 a moment ago.
-func freePorts(k int) ([]int, error) {
+// reservePorts returns k distinct free ports on 127.0.0.1, held by listeners until release is called.
+func reservePorts(k int) (ports []int, release func(), err error) {
 	var lns []net.Listener
-	defer func() {
+	release = func() {
 		for _, ln := range lns {
 			ln.Close()
 		}
-	}()
-	ports := make([]int, 0, k)
+	}
 	for range k {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			return nil, fmt.Errorf("picking a free port on 127.0.0.1: %w", err)
+			release()
+			return nil, nil, fmt.Errorf("picking a free port on 127.0.0.1: %w", err)
 		}
 		lns = append(lns, ln)
 		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
 	}
-	return ports, nil
+	return ports, release, nil
 }
 
 // Cluster is a running local cluster. It implements cluster.Cluster, and adds each node's pid (PID).

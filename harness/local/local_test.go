@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -23,7 +24,11 @@ import (
 )
 
 // testTarget starts the testdata node with the runtime's NodeArgs.
-type testTarget struct{ extra []string }
+type testTarget struct {
+	extra []string
+	// steal, when set, is given once, to n1, as its client address instead of the runtime's.
+	steal *string
+}
 
 func (testTarget) Name() string                                   { return "testnode" }
 func (testTarget) Capabilities() []targets.Capability             { return nil }
@@ -33,6 +38,9 @@ func (t testTarget) Args(a targets.NodeArgs) []string {
 	var peers []string
 	for id, addr := range a.Peers {
 		peers = append(peers, id+"="+addr)
+	}
+	if t.steal != nil && *t.steal != "" && a.ID == "n1" {
+		a.ClientListen, *t.steal = *t.steal, ""
 	}
 	args := []string{"-id", a.ID, "-client", a.ClientListen, "-peer", a.PeerListen, "-data", a.DataDir, "-peers", strings.Join(peers, ",")}
 	return append(args, t.extra...)
@@ -361,5 +369,27 @@ func TestNodesDieWithTheHarness(t *testing.T) {
 		if alive(pid) && procState(pid) != "Z" {
 			t.Errorf("node pid %d outlived its SIGKILLed harness", pid)
 		}
+	}
+}
+
+func TestStartAgainWhenAPortIsTaken(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	taken := ln.Addr().String()
+	var log bytes.Buffer
+	spec := cluster.Spec{RunID: "t", Target: testTarget{steal: &taken}, Nodes: 2, Binary: testNode(t), RunDir: t.TempDir(), Log: &log}
+	c, err := New().StartCluster(context.Background(), spec)
+	if err != nil {
+		t.Fatalf("StartCluster: %v", err)
+	}
+	defer c.Teardown(context.Background())
+	if !strings.Contains(log.String(), "port was taken") {
+		t.Errorf("no retry in the log: %s", log.String())
+	}
+	if _, err := get(c.Nodes()[0].ClientURL + "/"); err != nil {
+		t.Error(err)
 	}
 }
