@@ -38,6 +38,8 @@ type Cluster struct {
 
 	// reaper removes the run's objects if the harness dies before Teardown.
 	reaper *reaper
+	// tearing holds a token while a Teardown runs.
+	tearing chan struct{}
 
 	mu   sync.Mutex // guards net, and each node's follower
 	net  nemesis.Net

@@ -649,3 +649,23 @@ func TestFixedSubnet(t *testing.T) {
 		t.Fatalf("subnet %s, node %v; want %s", c.Subnet(), c.Nodes(), free)
 	}
 }
+
+func TestConcurrentTeardowns(t *testing.T) {
+	rt := requireDocker(t)
+	c, _, _ := startCluster(t, rt, 2, testTarget{})
+	var wg sync.WaitGroup
+	errs := make([]error, 3)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = c.Teardown(context.Background())
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+}

@@ -76,7 +76,7 @@ func startOnce(ctx context.Context, spec cluster.Spec, bin string, log io.Writer
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{keep: spec.KeepData, log: log, byID: map[string]*node{}}
+	c := &Cluster{keep: spec.KeepData, log: log, byID: map[string]*node{}, tearing: make(chan struct{}, 1)}
 	realPeers := map[string]string{}
 	urls := map[string]string{}
 	for i, id := range ids {
@@ -171,6 +171,9 @@ type Cluster struct {
 	nodes []*node
 	byID  map[string]*node
 	mesh  *netproxy.Mesh
+
+	// tearing holds a token while a Teardown runs.
+	tearing chan struct{}
 
 	mu   sync.Mutex // guards the nodes' processes
 	down bool
@@ -367,8 +370,15 @@ func tail(path string) string {
 }
 
 // Teardown kills every node (its whole process group), closes the proxy mesh, and removes the nodes' data dirs
-// unless the spec said KeepData (their logs stay). It is idempotent, and reports every failure.
+// unless the spec said KeepData (their logs stay). It is idempotent, and reports every failure. Concurrent calls
+// run one after the other (a caller whose ctx ends while it waits gets ctx's error).
 func (c *Cluster) Teardown(ctx context.Context) error {
+	select {
+	case c.tearing <- struct{}{}:
+		defer func() { <-c.tearing }()
+	case <-ctx.Done():
+		return fmt.Errorf("waiting for the teardown in progress: %w", ctx.Err())
+	}
 	var errs []error
 	if c.mesh != nil {
 		if err := c.mesh.Close(); err != nil {

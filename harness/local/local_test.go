@@ -393,3 +393,22 @@ func TestStartAgainWhenAPortIsTaken(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestConcurrentTeardowns(t *testing.T) {
+	c, _ := startCluster(t, 2, false)
+	var wg sync.WaitGroup
+	errs := make([]error, 3)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = c.Teardown(context.Background())
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+}
