@@ -170,4 +170,3 @@ func TestEndToEnd(t *testing.T) {
 		t.Logf("%d of %d keys invalid", len(res.Failed()), len(res.Keys))
 	})
 }
-
