@@ -116,7 +116,7 @@ func (r *Runtime) StartCluster(ctx context.Context, spec cluster.Spec) (*Cluster
 	}
 	reap, err := startReaper(spec.RunID, spec.RunDir, spec.KeepData)
 	if err != nil {
-		return nil, err
+		fmt.Fprintf(log, "warning: %v; if this process dies before its teardown, skeptic clean %s removes the run's containers\n", err, spec.RunID)
 	}
 	c := &Cluster{
 		cli:     r.cli,

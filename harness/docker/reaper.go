@@ -66,9 +66,12 @@ type reaper struct {
 
 // startReaper starts the reaper of run, logging into runDir/docker-reaper.log.
 func startReaper(run, runDir string, keepVolumes bool) (*reaper, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, fmt.Errorf("starting the reaper: %w", err)
+	// /proc/self/exe is this very program even when its file was replaced or removed since it started.
+	exe := "/proc/self/exe"
+	if _, err := os.Stat(exe); err != nil {
+		if exe, err = os.Executable(); err != nil {
+			return nil, fmt.Errorf("starting the reaper: %w", err)
+		}
 	}
 	r, w, err := os.Pipe()
 	if err != nil {
