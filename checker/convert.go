@@ -3,6 +3,7 @@ package checker
 import (
 	"fmt"
 	"math"
+	"sort"
 
 	"github.com/anishathalye/porcupine"
 
@@ -194,17 +195,13 @@ func Operations(events []history.Event) ([]KeyOps, Stats, error) {
 	return keys, st, nil
 }
 
+// sortedOpen returns the invocations still open, in invocation order, so the result is deterministic.
 func sortedOpen(open map[history.Process]*pending) []*pending {
 	out := make([]*pending, 0, len(open))
 	for _, p := range open {
 		out = append(out, p)
 	}
-	// Invocation order keeps the result deterministic.
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j].ev.Index < out[j-1].ev.Index; j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ev.Index < out[j].ev.Index })
 	return out
 }
 
