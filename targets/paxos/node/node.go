@@ -281,15 +281,17 @@ func (n *Node) PeerAddr() string { return n.tr.Addr() }
 // Done is closed when the event loop has stopped.
 func (n *Node) Done() <-chan struct{} { return n.done }
 
-// Close stops the node: HTTP first, then the event loop, the transport and the log. It returns the error that
+// Close stops the node: the event loop, then HTTP, the transport and the log. It returns the error that
 // stopped the event loop, if any.
 func (n *Node) Close() error {
 	n.closeMu.Do(func() {
+		// Stop the loop first: it answers every pending request (unknown if proposed, definite if not), so the
+		// HTTP shutdown that follows has no handler left waiting.
+		close(n.stop)
+		<-n.done
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		n.srv.Shutdown(ctx)
-		close(n.stop)
-		<-n.done
 		n.tr.close()
 		if err := n.st.Close(); err != nil && n.loopErr == nil {
 			n.loopErr = err
@@ -607,15 +609,9 @@ func (n *Node) onSoftState(ss core.SoftState) {
 		n.unwait(r, reply{notLeader: true, leader: ss.Leader})
 	}
 	n.backlog = nil
-	// The proposals may still be chosen by the next leader, or may be lost: their fate is unknown, so they are
-	// answered as unknown, never as failures.
-	for id, ws := range n.waiters {
-		for _, r := range ws {
-			n.answer(r, unknown(http.StatusGatewayTimeout, "leadership lost while the request was pending; outcome unknown"))
-			n.pending--
-		}
-		delete(n.waiters, id)
-	}
+	// The proposals already handed to the core stay in waiters: the next leader re-proposes what a majority
+	// accepted, and kv applies each command id once, so a waiter may still be answered with the real result.
+	// The rest time out as unknown (sweep), never as failures.
 	// Reads not yet confirmed: a read has no effect, so failing it is definite.
 	for ctx, reqs := range n.readsByCtx {
 		for _, r := range reqs {
