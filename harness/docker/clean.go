@@ -103,3 +103,39 @@ func clean(ctx context.Context, cli *client.Client, runID string, keepVolumes bo
 	}
 	return removed, errors.Join(errs...)
 }
+
+// RunObjects lists the containers, networks and volumes labelled with run runID, as Clean names them.
+func (r *Runtime) RunObjects(ctx context.Context, runID string) ([]string, error) {
+	return runObjects(ctx, r.cli, runID)
+}
+
+func runObjects(ctx context.Context, cli *client.Client, runID string) ([]string, error) {
+	f := filters.NewArgs(filters.Arg("label", LabelRun+"="+runID))
+	var out []string
+	cs, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: f})
+	if err != nil {
+		return nil, fmt.Errorf("listing containers: %w", err)
+	}
+	for _, c := range cs {
+		name := c.ID[:12]
+		if len(c.Names) > 0 {
+			name = c.Names[0][1:]
+		}
+		out = append(out, "container "+name)
+	}
+	ns, err := cli.NetworkList(ctx, network.ListOptions{Filters: f})
+	if err != nil {
+		return nil, fmt.Errorf("listing networks: %w", err)
+	}
+	for _, n := range ns {
+		out = append(out, "network "+n.Name)
+	}
+	vs, err := cli.VolumeList(ctx, volume.ListOptions{Filters: f})
+	if err != nil {
+		return nil, fmt.Errorf("listing volumes: %w", err)
+	}
+	for _, v := range vs.Volumes {
+		out = append(out, "volume "+v.Name)
+	}
+	return out, nil
+}

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
@@ -109,6 +110,12 @@ func (r *Runtime) StartCluster(ctx context.Context, spec cluster.Spec) (*Cluster
 	log := spec.Log
 	if log == nil {
 		log = io.Discard
+	}
+	// A second run under the same id would share, and on teardown remove, the first one's volumes.
+	if objs, err := runObjects(ctx, r.cli, spec.RunID); err != nil {
+		return nil, err
+	} else if len(objs) > 0 {
+		return nil, fmt.Errorf("cluster spec: RunID %q is in use (%s); pick another, or remove them with skeptic clean %s", spec.RunID, strings.Join(objs, ", "), spec.RunID)
 	}
 	tag, err := EnsureImage(ctx, r.cli, spec.Binary, log)
 	if err != nil {

@@ -18,11 +18,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
-	"github.com/docker/docker/api/types/volume"
 
 	"github.com/skeptic-dev/skeptic/harness/cluster"
 	"github.com/skeptic-dev/skeptic/targets"
@@ -140,29 +137,9 @@ func startClusterWith(t *testing.T, rt *Runtime, spec cluster.Spec) (*Cluster, c
 // leftovers lists every container, network and volume labelled with run.
 func leftovers(t *testing.T, rt *Runtime, run string) []string {
 	t.Helper()
-	ctx := context.Background()
-	f := filters.NewArgs(filters.Arg("label", LabelRun+"="+run))
-	var out []string
-	cs, err := rt.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: f})
+	out, err := rt.RunObjects(context.Background(), run)
 	if err != nil {
 		t.Fatal(err)
-	}
-	for _, c := range cs {
-		out = append(out, "container "+c.Names[0])
-	}
-	ns, err := rt.cli.NetworkList(ctx, network.ListOptions{Filters: f})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range ns {
-		out = append(out, "network "+n.Name)
-	}
-	vs, err := rt.cli.VolumeList(ctx, volume.ListOptions{Filters: f})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, v := range vs.Volumes {
-		out = append(out, "volume "+v.Name)
 	}
 	return out
 }
@@ -652,7 +629,13 @@ func TestFixedSubnet(t *testing.T) {
 
 func TestConcurrentTeardowns(t *testing.T) {
 	rt := requireDocker(t)
-	c, _, _ := startCluster(t, rt, 2, testTarget{})
+	c, spec, _ := startCluster(t, rt, 2, testTarget{})
+	// The run id is taken while the cluster stands.
+	again := spec
+	again.Log = nil
+	if _, err := rt.StartCluster(context.Background(), again); err == nil || !strings.Contains(err.Error(), "is in use") {
+		t.Errorf("a second start under run id %s: %v", spec.RunID, err)
+	}
 	var wg sync.WaitGroup
 	errs := make([]error, 3)
 	for i := range errs {
