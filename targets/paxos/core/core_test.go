@@ -177,28 +177,6 @@ func TestNewLeaderReproposesAccepted(t *testing.T) {
 	}
 }
 
-func TestNoopFillsHoles(t *testing.T) {
-	c := newCluster(t, 3, nil)
-	c.campaign("n1")
-	// Slot 1's Accept reaches nobody; slot 2's reaches n2 only. n1 crashes.
-	c.isolate("n1")
-	require.NoError(t, c.nodes["n1"].Propose(cmd("a", 1, "lost")))
-	c.deliver()
-	c.heal()
-	c.cut[[2]NodeID{"n1", "n3"}] = true
-	c.cut[[2]NodeID{"n2", "n1"}] = true
-	c.nodes["n1"].inflight = map[uint64]*proposal{} // keep the retry of slot 1 from being sent
-	require.NoError(t, c.nodes["n1"].Propose(cmd("a", 2, "kept")))
-	c.deliver()
-	c.crash("n1")
-	c.heal()
-	c.nodes["n2"].now += 20
-	c.nodes["n3"].now += 20
-	c.campaign("n2")
-	require.Equal(t, []string{"1:-", "2:kept"}, c.values("n2"))
-	c.requireAgree("n2", "n3")
-}
-
 func TestCatchupAfterPartition(t *testing.T) {
 	c := newCluster(t, 3, nil)
 	c.campaign("n1")
@@ -332,4 +310,39 @@ func TestLeaseRead(t *testing.T) {
 	c.campaign("n3")
 	require.Equal(t, follower, c.nodes["n2"].role)
 	require.NotEqual(t, "n3", c.leader())
+}
+
+// TestWallclockLeaseFlaw: a wall clock that jumps backwards stretches the flawed lease past the followers'
+// promise refusal; the correct lease, timed on ticks, ignores the wall clock.
+func TestWallclockLeaseFlaw(t *testing.T) {
+	for _, tc := range []struct {
+		flaw      Flaw
+		leaseAt20 bool
+	}{
+		{FlawNone, false},
+		{FlawWallclockLease, true},
+	} {
+		t.Run(string(tc.flaw), func(t *testing.T) {
+			c := newCluster(t, 3, func(cfg *Config) {
+				cfg.ReadMode, cfg.LeaseTicks, cfg.DriftMargin, cfg.TickNanos, cfg.Flaw = ReadLease, 8, 0.2, 1_000_000, tc.flaw
+			})
+			c.campaign("n1")
+			require.Positive(t, c.nodes["n1"].Status().LeaseLeft)
+			c.isolate("n1")
+			// n1's wall clock jumps 50 ticks back, then n1 ticks on alone for 20 ticks (2 election timeouts).
+			for i := range 20 {
+				c.nodes["n1"].Tick(int64(i-50) * 1_000_000)
+			}
+			c.drain()
+			require.Equal(t, tc.leaseAt20, c.nodes["n1"].Status().LeaseLeft > 0)
+			require.Equal(t, "leader", c.nodes["n1"].Role(), "a leader does not step down before 2*ElectionTicks or while its lease holds")
+			require.NoError(t, c.nodes["n1"].ReadIndex(9))
+			got := c.nodes["n1"].Ready().ReadStates
+			if tc.leaseAt20 {
+				require.Equal(t, []ReadState{{Ctx: 9, Index: 0}}, got, "the flawed lease answers, though n2 and n3 may have a new leader by now")
+			} else {
+				require.Empty(t, got)
+			}
+		})
+	}
 }

@@ -66,11 +66,17 @@ type Node struct {
 	now  int64
 	wall int64
 
-	// Acceptor state (persisted: RecPromise, RecAccept).
+	// Acceptor state.
+	//
+	// Durability: promised is persisted as RecPromise (or implied by a RecAccept at the same ballot) in the
+	// Ready whose Messages carry the Promise or Accepted that depends on it; the driver fsyncs the records
+	// BEFORE sending, so no peer ever hears of a promise a crash can forget (Paxos assumes acceptors remember).
 	promised Ballot
-	accepts  map[uint64]accepted
+	// accepts is persisted as RecAccept under the same rule, before the Accepted message leaves.
+	accepts map[uint64]accepted
 
-	// Learner state. chosen holds chosen slots above snap.Slot (persisted: RecChosen, RecSnapshot).
+	// Learner state. chosen holds chosen slots above snap.Slot; each is persisted as RecChosen before the
+	// driver applies it (same Ready, records first), and snap as RecSnapshot.
 	chosen  map[uint64]Value
 	snap    *Snapshot
 	commit  uint64 // every slot <= commit is chosen (in chosen or in snap)

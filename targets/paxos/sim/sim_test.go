@@ -18,6 +18,7 @@ var (
 	seedFlag  = flag.Int64("seed", 0, "run TestSim on this one seed only (replays a failure)")
 	seedsFlag = flag.Int("seeds", 0, "number of seeds TestSim runs (default 2000, 300 with -short)")
 	flawFlag  = flag.String("flaw", "", "with -seed: switch on this flaw")
+	firstFlag = flag.Int64("first-seed", 1, "first seed TestSim runs, to sweep other ranges")
 )
 
 // register is the state of one key: its value, if it has one.
@@ -136,7 +137,7 @@ func TestSim(t *testing.T) {
 	}
 	start := time.Now()
 	var total Result
-	for seed := int64(1); seed <= int64(n); seed++ {
+	for seed := *firstFlag; seed < *firstFlag+int64(n); seed++ {
 		why, res := check(Options{Seed: seed})
 		if why != "" {
 			t.Fatalf("seed %d: %s\nreplay: go test ./targets/paxos/sim -run 'TestSim$' -seed=%d -v\n%s", seed, why, seed, describe(res))
