@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -650,5 +651,30 @@ func TestConcurrentTeardowns(t *testing.T) {
 		if err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+func TestKeepDataKeepsVolumesUntilClean(t *testing.T) {
+	rt := requireDocker(t)
+	ctx := context.Background()
+	var log bytes.Buffer
+	spec := cluster.Spec{RunID: runID(t), Target: testTarget{}, Nodes: 2, Binary: testNode(t), RunDir: t.TempDir(), KeepData: true, Log: &log}
+	t.Cleanup(func() { _, _ = Clean(ctx, spec.RunID) })
+	c, err := rt.StartCluster(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Teardown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	left := leftovers(t, rt, spec.RunID)
+	slices.Sort(left)
+	want := "volume skeptic-" + spec.RunID + "-n1,volume skeptic-" + spec.RunID + "-n2"
+	if strings.Join(left, ",") != want {
+		t.Fatalf("after a KeepData teardown: %v, want only %s", left, want)
+	}
+	removed, err := Clean(ctx, spec.RunID)
+	if err != nil || len(removed) != 2 {
+		t.Fatalf("Clean = %v, %v", removed, err)
 	}
 }
