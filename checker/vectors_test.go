@@ -117,6 +117,7 @@ func BenchmarkJepsenVectors(b *testing.B) {
 	require.NoError(b, err)
 	var corpus [][]history.Event
 	var ops [][]porcupine.Operation
+	total := 0 // operations in the corpus, for the ops/s metric
 	for _, path := range files {
 		events, err := history.ReadJepsenFile(path, "")
 		require.NoError(b, err)
@@ -128,6 +129,11 @@ func BenchmarkJepsenVectors(b *testing.B) {
 			all = append(all, k.Ops...)
 		}
 		ops = append(ops, all)
+		total += len(all)
+	}
+	// opsPerSec reports throughput in checked operations a second, comparable across the sub-benchmarks.
+	opsPerSec := func(b *testing.B) {
+		b.ReportMetric(float64(total)*float64(b.N)/b.Elapsed().Seconds(), "ops/s")
 	}
 	b.Run("checker", func(b *testing.B) {
 		for b.Loop() {
@@ -137,6 +143,7 @@ func BenchmarkJepsenVectors(b *testing.B) {
 				}
 			}
 		}
+		opsPerSec(b)
 	})
 	b.Run("checker-visualize", func(b *testing.B) {
 		for b.Loop() {
@@ -146,6 +153,7 @@ func BenchmarkJepsenVectors(b *testing.B) {
 				}
 			}
 		}
+		opsPerSec(b)
 	})
 	b.Run("porcupine", func(b *testing.B) {
 		model := workloads.RegisterModel().Porcupine()
@@ -154,6 +162,7 @@ func BenchmarkJepsenVectors(b *testing.B) {
 				porcupine.CheckOperations(model, o)
 			}
 		}
+		opsPerSec(b)
 	})
 	b.Run("porcupine-plain-model", func(b *testing.B) {
 		for b.Loop() {
@@ -161,6 +170,7 @@ func BenchmarkJepsenVectors(b *testing.B) {
 				porcupine.CheckOperations(plainModel, o)
 			}
 		}
+		opsPerSec(b)
 	})
 }
 
