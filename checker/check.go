@@ -90,7 +90,8 @@ type Result struct {
 	// Stats counts how the events were used.
 	Stats Stats `json:"stats"`
 
-	vis map[string]porcupine.LinearizationInfo // for Invalid keys, when Options.Visualize
+	vis       map[string]porcupine.LinearizationInfo // for Invalid keys, when Options.Visualize
+	visualize bool                                   // Options.Visualize
 }
 
 // Failed returns the keys whose verdict is Invalid.
@@ -136,7 +137,7 @@ func checkKeys(keys []KeyOps, opts Options, start time.Time) Result {
 		deadline = start.Add(opts.Timeout)
 	}
 	model := workloads.RegisterModel().Porcupine()
-	res := Result{Keys: make([]KeyResult, len(keys)), Verdict: Valid}
+	res := Result{Keys: make([]KeyResult, len(keys)), Verdict: Valid, visualize: opts.Visualize}
 	infos := make([]*porcupine.LinearizationInfo, len(keys))
 
 	order := make([]int, len(keys))
@@ -212,11 +213,12 @@ func explain(model porcupine.Model, ops []porcupine.Operation, deadline time.Tim
 var ErrNoVisualizations = errors.New("checker: keys failed, but the check ran without Options.Visualize")
 
 // WriteVisualizations writes Porcupine's HTML visualization of each Invalid key to dir/<safe-key>.html,
-// records each file name in its KeyResult, and returns the paths written. Keys are made safe for file names:
+// records each file name in its KeyResult, and returns the paths written. A key whose verbose re-check ran out
+// of time has no visualization. Keys are made safe for file names:
 // characters other than letters, digits, '.', '_' and '-' become '_', and a key so changed gets a short hash
 // of the original so that two keys never share a file.
 func (r *Result) WriteVisualizations(dir string) ([]string, error) {
-	if len(r.Failed()) > 0 && r.vis == nil {
+	if len(r.Failed()) > 0 && !r.visualize {
 		return nil, ErrNoVisualizations
 	}
 	if len(r.vis) == 0 {

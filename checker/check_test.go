@@ -244,6 +244,10 @@ func TestTimeoutIsUnknown(t *testing.T) {
 	require.Equal(t, Invalid, res.Verdict)
 	require.Equal(t, Unknown, res.Keys[0].Verdict)
 	require.Equal(t, Invalid, res.Keys[1].Verdict)
+	paths, err := res.WriteVisualizations(t.TempDir())
+	require.NoError(t, err)
+	require.Len(t, paths, 1, "only the failed key is drawn")
+	require.Equal(t, "b.html", filepath.Base(paths[0]))
 
 	// With one worker, the second hard key's turn comes after the deadline: unknown, never started.
 	h = hard("a", 40)
