@@ -127,7 +127,7 @@ func (c *Cluster) start(ctx context.Context, spec cluster.Spec, urls map[string]
 			DataDir:        n.dataDir,
 		}
 		n.args = spec.Target.Args(a)
-		n.env = append(os.Environ(), spec.Target.Env(a)...)
+		n.env = append(nodeEnv(), spec.Target.Env(a)...)
 	}
 	t0 := time.Now()
 	for _, n := range c.nodes {
@@ -142,6 +142,19 @@ func (c *Cluster) start(ctx context.Context, spec cluster.Spec, urls map[string]
 	}
 	fmt.Fprintf(c.log, "%d local nodes up in %s\n", len(c.nodes), time.Since(t0).Round(time.Millisecond))
 	return nil
+}
+
+// nodeEnv is the environment every node inherits: the harness's, without its SKEPTIC_ variables, which are the
+// harness's settings and, for skeptic's own node, would set flags (as the docker runtime's nodes never see
+// them either).
+func nodeEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "SKEPTIC_") {
+			env = append(env, kv)
+		}
+	}
+	return env
 }
 
 // reservePorts returns k distinct free ports on 127.0.0.1, held by listeners until release is called.

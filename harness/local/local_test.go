@@ -141,6 +141,7 @@ func alive(pid int) bool {
 }
 
 func TestClusterLifecycle(t *testing.T) {
+	t.Setenv("SKEPTIC_TICK", "1h") // the harness's settings do not reach the nodes
 	c, spec := startCluster(t, 3, false)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -155,6 +156,9 @@ func TestClusterLifecycle(t *testing.T) {
 	}
 	if body, err := get(nodes[1].ClientURL + "/env?k=TESTNODE_ID"); err != nil || body != "n2" {
 		t.Errorf("n2's TESTNODE_ID = %q, %v", body, err)
+	}
+	if body, err := get(nodes[1].ClientURL + "/env?k=SKEPTIC_TICK"); err != nil || body != "" {
+		t.Errorf("n2's SKEPTIC_TICK = %q, %v; want it unset", body, err)
 	}
 	p := c.Proc()
 
