@@ -1,0 +1,102 @@
+package main
+
+import (
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/skeptic-dev/skeptic/harness"
+)
+
+func newRunCmd() *cobra.Command {
+	t := harness.Default()
+	var (
+		concurrency string
+		nemesisList string
+		faults      = map[string]*bool{}
+		ratios      struct{ read, write, cas float64 }
+	)
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run a test: start a cluster, drive it, inject faults, check the history",
+		Long: `run starts a cluster of --nodes nodes, runs --concurrency workers against it for --time-limit while the
+nemesis injects the chosen faults, heals, waits --recovery, reads every key from every node, tears the cluster
+down and checks the history. Everything lands in --store/<test>/<timestamp>/ (store/latest points at it).`,
+		Example: `  skeptic run --time-limit 30s
+  skeptic run --flaw stale-reads --nemesis partition --seed 42
+  skeptic run --runtime local --nodes 3 --concurrency 2n --rate 100 --test-count 5`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f := cmd.Flags()
+			n, err := harness.ParseConcurrency(concurrency, t.Nodes)
+			if err != nil {
+				return codeFor(harness.Unknown, err)
+			}
+			t.Concurrency = n
+			if !f.Changed("seed") {
+				t.Seed = harness.RandomSeed()
+			}
+			if f.Changed("read-ratio") || f.Changed("write-ratio") || f.Changed("cas-ratio") {
+				t.ReadRatio, t.WriteRatio, t.CASRatio = ratios.read, ratios.write, ratios.cas
+			}
+			var list []string
+			if nemesisList != "" {
+				list = strings.Split(nemesisList, ",")
+			}
+			for _, name := range harness.KnownFaults {
+				if *faults[name] {
+					list = append(list, name)
+				}
+			}
+			t.Nemesis.Faults, err = harness.ParseFaults(list)
+			if err != nil {
+				return codeFor(harness.Unknown, err)
+			}
+			t.Out = cmd.OutOrStdout()
+			_, code, err := harness.RunTests(cmd.Context(), t)
+			if code == 0 {
+				return nil
+			}
+			return &exitError{code: code, err: err}
+		},
+	}
+	f := cmd.Flags()
+	f.SortFlags = false
+	f.StringVar(&t.Name, "name", "", "test name, the store folder's name (default <target>[-<flaw>]-<workload>)")
+	f.StringVar(&t.Workload, "workload", t.Workload, "workload: register (one shared key) or kv (many keys, rotated every --ops-per-key ops)")
+	f.IntVar(&t.Nodes, "nodes", t.Nodes, "number of nodes")
+	f.StringVar(&concurrency, "concurrency", "2n", "number of workers: an integer, or Kn for K times --nodes")
+	f.Float64Var(&t.Rate, "rate", t.Rate, "total operations per second across workers (0 = as fast as possible)")
+	f.DurationVar((*time.Duration)(&t.TimeLimit), "time-limit", t.TimeLimit.D(), "how long the workers generate operations")
+	f.Float64Var(&ratios.read, "read-ratio", t.ReadRatio, "weight of reads in the mix (0..1)")
+	f.Float64Var(&ratios.write, "write-ratio", t.WriteRatio, "weight of writes in the mix (0..1)")
+	f.Float64Var(&ratios.cas, "cas-ratio", t.CASRatio, "weight of compare-and-sets in the mix (0..1)")
+	f.IntVar(&t.OpsPerKey, "ops-per-key", t.OpsPerKey, "kv: operations on a key before its workers move to a fresh key")
+	f.IntVar(&t.WorkersPerKey, "workers-per-key", t.WorkersPerKey, "kv: workers sharing a key at once (0 = the workload's default)")
+	f.IntVar(&t.MaxOps, "max-ops", t.MaxOps, "stop after this many operations in all (0 = only --time-limit)")
+	f.DurationVar((*time.Duration)(&t.OpTimeout), "op-timeout", t.OpTimeout.D(), "timeout of each operation; a timed-out operation is recorded as info")
+	f.DurationVar((*time.Duration)(&t.Recovery), "recovery", t.Recovery.D(), "wait after healing, before the final reads")
+	f.DurationVar((*time.Duration)(&t.FinalReadTimeout), "final-read-timeout", t.FinalReadTimeout.D(), "deadline of the final reads of every key from every node")
+	f.DurationVar((*time.Duration)(&t.CheckTimeout), "check-timeout", t.CheckTimeout.D(), "deadline of the linearizability check; past it the verdict is unknown")
+	f.Int64Var(&t.Seed, "seed", 0, "seed of the run's random source (default: random, printed and recorded)")
+
+	f.StringVar(&t.Flaw, "flaw", "", "deliberate bug in the Paxos target: none, naive-tickets, stale-reads, early-ack, forget-promises, wallclock-lease")
+	f.StringVar(&t.Read, "read", "", "Paxos read mode: index, log or lease (default: the target's)")
+
+	f.StringVar(&nemesisList, "nemesis", "", "faults, comma-separated: "+strings.Join(harness.KnownFaults, ", ")+"; or all, or none")
+	for _, name := range harness.KnownFaults {
+		faults[name] = f.Bool(name, false, "add the "+name+" fault (same as listing it in --nemesis)")
+	}
+	f.DurationVar((*time.Duration)(&t.Nemesis.Interval), "nemesis-interval", t.Nemesis.Interval.D(), "mean time between fault changes")
+	f.StringVar(&t.Nemesis.ScheduleFile, "nemesis-schedule", "", "replay the fault schedule in this file (a config.json's schedule, or a schedule file) instead of generating one")
+
+	f.StringVar(&t.Runtime, "runtime", t.Runtime, "where nodes run: auto (docker if a daemon answers, else local), docker or local")
+	f.StringVar(&t.Subnet, "subnet", "", "docker network subnet, such as 10.88.7.0/24 (default: a free one)")
+	f.StringVar(&t.NodeBinary, "node-binary", "", "program the nodes run (default: this skeptic, rebuilt statically)")
+	f.StringVar(&t.Store, "store", t.Store, "root folder of the run folders")
+	f.BoolVar(&t.KeepData, "keep-data", false, "keep the nodes' volumes or data folders after the run")
+	f.BoolVar(&t.LeaveDBRunning, "leave-db-running", false, "leave the cluster running after the run (skeptic clean removes it)")
+	f.IntVar(&t.TestCount, "test-count", t.TestCount, "run the test this many times; the exit code is the worst")
+	return cmd
+}

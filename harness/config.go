@@ -1,0 +1,304 @@
+package harness
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net/netip"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/skeptic-dev/skeptic/targets/paxos/core"
+)
+
+// Duration is a time.Duration written in config.json as Go duration text ("60s", "1m30s"), so that the file
+// reads like the command line that made it.
+type Duration time.Duration
+
+// MarshalJSON writes d as a string such as "10s".
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON accepts a duration string ("10s") or a number of nanoseconds.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		v, err := time.ParseDuration(s)
+		if err != nil {
+			return err
+		}
+		*d = Duration(v)
+		return nil
+	}
+	var n int64
+	if err := json.Unmarshal(b, &n); err != nil {
+		return fmt.Errorf("duration must be a string like \"10s\" or integer nanoseconds, got %s", b)
+	}
+	*d = Duration(n)
+	return nil
+}
+
+// D returns d as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// Workload names.
+const (
+	// WorkloadRegister is a few single registers, shared by every worker for the whole run.
+	WorkloadRegister = "register"
+	// WorkloadKV is many keys, each retired after OpsPerKey operations, so that each key's history stays small
+	// enough to check quickly.
+	WorkloadKV = "kv"
+)
+
+// Runtime choices.
+const (
+	// RuntimeAuto picks docker when a Docker daemon answers, and local otherwise.
+	RuntimeAuto = "auto"
+	// RuntimeDocker runs each node in a container (harness/docker).
+	RuntimeDocker = "docker"
+	// RuntimeLocal runs each node as a child process on loopback (harness/local).
+	RuntimeLocal = "local"
+)
+
+// NemesisConfig says which faults the nemesis injects. It is part of Test and so of config.json.
+type NemesisConfig struct {
+	// Faults lists the fault kinds to schedule: partition, kill, pause, clock. Empty means no nemesis.
+	Faults []string `json:"faults"`
+	// Interval is the mean time between fault changes.
+	Interval Duration `json:"interval"`
+	// ScheduleFile, when set, is a schedule to replay instead of generating one from the seed (--nemesis-schedule).
+	ScheduleFile string `json:"schedule_file,omitempty"`
+	// Schedule is the schedule actually used, as the nemesis package writes it; Run fills it in, so that the
+	// config.json of a run replays the same faults.
+	Schedule json.RawMessage `json:"schedule,omitempty"`
+}
+
+// Enabled reports whether any fault is asked for.
+func (n NemesisConfig) Enabled() bool { return len(n.Faults) > 0 || n.ScheduleFile != "" }
+
+// KnownFaults lists the fault kinds --nemesis accepts, in documentation order.
+var KnownFaults = []string{"partition", "kill", "pause", "clock"}
+
+// Test is everything needed to run (and re-run) one test. It is written to the run folder as config.json; the
+// command line is only a way of filling it in. Fields tagged json:"-" do not change what the test does.
+type Test struct {
+	// Name names the test; the store folder is Store/Name/<timestamp>/. Empty means "<target>[-<flaw>]-<workload>".
+	Name string `json:"name"`
+	// Target is the system under test; "paxos" is the only built-in one.
+	Target string `json:"target"`
+	// Flaw is the Paxos target's deliberate bug (--flaw), "" or "none" for the correct store.
+	Flaw string `json:"flaw"`
+	// Read is the Paxos target's read mode (--read): index, log or lease; "" lets the target choose.
+	Read string `json:"read"`
+	// Nodes is the cluster size (--nodes).
+	Nodes int `json:"nodes"`
+	// Concurrency is the number of workers (--concurrency), bound to nodes round robin.
+	Concurrency int `json:"concurrency"`
+	// Rate is the total operations per second across workers (--rate); 0 means as fast as they go.
+	Rate float64 `json:"rate"`
+	// TimeLimit is how long workers generate operations (--time-limit).
+	TimeLimit Duration `json:"time_limit"`
+	// Workload is register or kv (--workload).
+	Workload string `json:"workload"`
+	// ReadRatio, WriteRatio and CASRatio weight the operation mix (--read-ratio, --write-ratio, --cas-ratio).
+	ReadRatio  float64 `json:"read_ratio"`
+	WriteRatio float64 `json:"write_ratio"`
+	CASRatio   float64 `json:"cas_ratio"`
+	// OpsPerKey is how many operations a kv key receives before it is retired (--ops-per-key).
+	OpsPerKey int `json:"ops_per_key"`
+	// WorkersPerKey is how many kv workers share a key at once (--workers-per-key); 0 lets the workload choose.
+	WorkersPerKey int `json:"workers_per_key"`
+	// MaxOps bounds the operations of the whole run (--max-ops); 0 means only the time limit bounds them.
+	MaxOps int `json:"max_ops"`
+	// OpTimeout bounds each operation (--op-timeout); an operation that times out is recorded as info.
+	OpTimeout Duration `json:"op_timeout"`
+	// CheckTimeout bounds the linearizability check (--check-timeout); past it the verdict is unknown.
+	CheckTimeout Duration `json:"check_timeout"`
+	// Recovery is how long to wait after healing before the final reads (--recovery).
+	Recovery Duration `json:"recovery"`
+	// FinalReadTimeout bounds the final reads of every key from every node (--final-read-timeout).
+	FinalReadTimeout Duration `json:"final_read_timeout"`
+	// Seed seeds the one random source of the run, handed to the workload and the nemesis (--seed).
+	Seed int64 `json:"seed"`
+	// Nemesis says which faults to inject.
+	Nemesis NemesisConfig `json:"nemesis"`
+	// Runtime is auto, docker or local (--runtime); RuntimeUsed records the one chosen.
+	Runtime     string `json:"runtime"`
+	RuntimeUsed string `json:"runtime_used,omitempty"`
+	// Subnet is the Docker network's subnet (--subnet); "" lets the runtime choose.
+	Subnet string `json:"subnet,omitempty"`
+	// NodeBinary is the program the nodes run (--node-binary); "" builds skeptic itself statically.
+	NodeBinary string `json:"node_binary,omitempty"`
+	// Store is the root of the run folders (--store).
+	Store string `json:"store"`
+	// KeepData keeps the nodes' volumes or data folders after the run (--keep-data).
+	KeepData bool `json:"keep_data"`
+	// LeaveDBRunning skips the teardown of the cluster (--leave-db-running).
+	LeaveDBRunning bool `json:"leave_db_running"`
+	// TestCount is how many times the CLI runs the test (--test-count); Run itself runs it once.
+	TestCount int `json:"test_count"`
+	// Versions records the versions of skeptic and Go that ran the test. Run fills it in.
+	Versions map[string]string `json:"versions,omitempty"`
+
+	// Out receives the run's console output (the runtime line, progress, the summary); nil means os.Stdout.
+	Out io.Writer `json:"-"`
+	// Terminal forces (true) the live one-line progress bar; by default it is used when Out is a terminal.
+	Terminal *bool `json:"-"`
+}
+
+// Default returns the defaults of `skeptic run`, chosen so that the default run (5 nodes, 60 s, kv) checks in a
+// few seconds on a small machine: a bounded rate and short-lived keys keep every key's history small, which is
+// what keeps Porcupine's search fast.
+func Default() Test {
+	return Test{
+		Target:           "paxos",
+		Nodes:            5,
+		Concurrency:      10,
+		Rate:             200,
+		TimeLimit:        Duration(60 * time.Second),
+		Workload:         WorkloadKV,
+		ReadRatio:        0.5,
+		WriteRatio:       0.25,
+		CASRatio:         0.25,
+		OpsPerKey:        100,
+		OpTimeout:        Duration(2 * time.Second),
+		CheckTimeout:     Duration(60 * time.Second),
+		Recovery:         Duration(10 * time.Second),
+		FinalReadTimeout: Duration(30 * time.Second),
+		Nemesis:          NemesisConfig{Interval: Duration(10 * time.Second)},
+		Runtime:          RuntimeAuto,
+		Store:            "store",
+		TestCount:        1,
+	}
+}
+
+var testNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+// TestName returns t.Name, or the default name built from the target, flaw and workload.
+func (t Test) TestName() string {
+	if t.Name != "" {
+		return t.Name
+	}
+	parts := []string{t.Target}
+	if t.Flaw != "" && t.Flaw != string(core.FlawNone) {
+		parts = append(parts, t.Flaw)
+	}
+	if t.Read != "" {
+		parts = append(parts, "read-"+t.Read)
+	}
+	parts = append(parts, t.Workload)
+	return strings.Join(parts, "-")
+}
+
+// Validate checks every field and returns a *ConfigError naming the flag of the first bad one, such as
+// "--concurrency: must be >= 1, got 0".
+func (t Test) Validate() error {
+	if t.Name != "" && !testNameRE.MatchString(t.Name) {
+		return configErrorf("--name", "%q must start with a letter or digit and hold only letters, digits, '.', '_' and '-'", t.Name)
+	}
+	if t.Target != "paxos" {
+		return configErrorf("--target", "unknown target %q (the built-in target is paxos)", t.Target)
+	}
+	if _, err := core.ParseFlaw(t.Flaw); err != nil {
+		return configErrorf("--flaw", "%v", strings.TrimPrefix(err.Error(), "core: "))
+	}
+	switch core.ReadMode(t.Read) {
+	case "", core.ReadIndex, core.ReadLog, core.ReadLease:
+	default:
+		return configErrorf("--read", "unknown read mode %q (want index, log or lease)", t.Read)
+	}
+	if t.Nodes < 1 {
+		return configErrorf("--nodes", "must be >= 1, got %d", t.Nodes)
+	}
+	if t.Nodes > 9 {
+		return configErrorf("--nodes", "must be <= 9 on one machine, got %d", t.Nodes)
+	}
+	if t.Concurrency < 1 {
+		return configErrorf("--concurrency", "must be >= 1, got %d", t.Concurrency)
+	}
+	if t.Concurrency > 1000 {
+		return configErrorf("--concurrency", "must be <= 1000, got %d", t.Concurrency)
+	}
+	if t.Rate < 0 {
+		return configErrorf("--rate", "must be >= 0 (0 means as fast as possible), got %g", t.Rate)
+	}
+	if t.TimeLimit.D() <= 0 {
+		return configErrorf("--time-limit", "must be > 0, got %s", t.TimeLimit.D())
+	}
+	switch t.Workload {
+	case WorkloadRegister, WorkloadKV:
+	default:
+		return configErrorf("--workload", "unknown workload %q (want register or kv)", t.Workload)
+	}
+	for _, r := range []struct {
+		flag string
+		v    float64
+	}{{"--read-ratio", t.ReadRatio}, {"--write-ratio", t.WriteRatio}, {"--cas-ratio", t.CASRatio}} {
+		if math.IsNaN(r.v) || r.v < 0 || r.v > 1 {
+			return configErrorf(r.flag, "must be between 0 and 1, got %g", r.v)
+		}
+	}
+	if t.ReadRatio+t.WriteRatio+t.CASRatio <= 0 {
+		return configErrorf("--read-ratio", "the read, write and cas ratios are all 0; at least one must be > 0")
+	}
+	if t.OpsPerKey < 1 {
+		return configErrorf("--ops-per-key", "must be >= 1, got %d", t.OpsPerKey)
+	}
+	if t.WorkersPerKey < 0 {
+		return configErrorf("--workers-per-key", "must be >= 0 (0 lets the workload choose), got %d", t.WorkersPerKey)
+	}
+	if t.MaxOps < 0 {
+		return configErrorf("--max-ops", "must be >= 0 (0 means no limit but the time limit), got %d", t.MaxOps)
+	}
+	if t.OpTimeout.D() <= 0 {
+		return configErrorf("--op-timeout", "must be > 0, got %s", t.OpTimeout.D())
+	}
+	if t.CheckTimeout.D() <= 0 {
+		return configErrorf("--check-timeout", "must be > 0, got %s", t.CheckTimeout.D())
+	}
+	if t.Recovery.D() < 0 {
+		return configErrorf("--recovery", "must be >= 0, got %s", t.Recovery.D())
+	}
+	if t.FinalReadTimeout.D() <= 0 {
+		return configErrorf("--final-read-timeout", "must be > 0, got %s", t.FinalReadTimeout.D())
+	}
+	for _, f := range t.Nemesis.Faults {
+		if !contains(KnownFaults, f) {
+			return configErrorf("--nemesis", "unknown fault %q (want a comma-separated list of %s, or none)", f, strings.Join(KnownFaults, ", "))
+		}
+	}
+	if t.Nemesis.Enabled() && t.Nemesis.Interval.D() <= 0 {
+		return configErrorf("--nemesis-interval", "must be > 0, got %s", t.Nemesis.Interval.D())
+	}
+	switch t.Runtime {
+	case RuntimeAuto, RuntimeDocker, RuntimeLocal:
+	default:
+		return configErrorf("--runtime", "unknown runtime %q (want auto, docker or local)", t.Runtime)
+	}
+	if t.Subnet != "" {
+		p, err := netip.ParsePrefix(t.Subnet)
+		if err != nil || !p.Addr().Is4() {
+			return configErrorf("--subnet", "%q is not an IPv4 CIDR such as 10.88.0.0/24", t.Subnet)
+		}
+		if p.Bits() > 28 {
+			return configErrorf("--subnet", "%q is too small; use a /28 or larger", t.Subnet)
+		}
+	}
+	if t.Store == "" {
+		return configErrorf("--store", "must not be empty")
+	}
+	if t.TestCount < 1 {
+		return configErrorf("--test-count", "must be >= 1, got %d", t.TestCount)
+	}
+	return nil
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,123 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// CheckOptions configures an offline check (CheckFile).
+type CheckOptions struct {
+	// Timeout bounds the check; past it the verdict is unknown.
+	Timeout time.Duration
+	// OutDir receives results.json and the visualizations of the keys that are not valid. "" means the folder
+	// of a history.jsonl that sits in a run folder, and otherwise Store/check/<file name>/<timestamp>/.
+	OutDir string
+	// Store is the store root for the default OutDir ("" means "store").
+	Store string
+	// Out receives the per-key verdicts and the summary; nil means os.Stdout.
+	Out io.Writer
+}
+
+// CheckFile checks the history at path: a skeptic history.jsonl, or a Jepsen history (.edn or .log). It writes
+// results.json and the visualizations of the keys that are not valid into the output folder, and prints each
+// key's verdict. A file that cannot be read or parsed is a *ConfigError naming the file and line.
+func CheckFile(ctx context.Context, path string, o CheckOptions) (Result, error) {
+	res := Result{Verdict: Unknown}
+	out := o.Out
+	if out == nil {
+		out = os.Stdout
+	}
+	if o.Timeout <= 0 {
+		return res, configErrorf("--check-timeout", "must be > 0, got %s", o.Timeout)
+	}
+	if st, err := os.Stat(path); err != nil {
+		return res, &ConfigError{Flag: "FILE", Msg: err.Error()}
+	} else if st.IsDir() {
+		return res, configErrorf("FILE", "%s is a folder; give a history.jsonl, .edn or .log file", path)
+	}
+	dir := o.OutDir
+	if dir == "" {
+		dir = defaultCheckDir(path, o.Store)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return res, setupErr("create output folder", err)
+	}
+	res.Dir = dir
+	res.Paths = map[string]string{"history": path, "results": filepath.Join(dir, ResultsFile), "dir": dir}
+	fmt.Fprintf(out, "checking %s\n", path)
+	res, err := checkPath(ctx, path, o.Timeout, dir, res)
+	if err != nil {
+		return res, err
+	}
+	if err := writeJSON(filepath.Join(dir, ResultsFile), res); err != nil {
+		return res, setupErr("write results.json", err)
+	}
+	printKeys(out, res, len(res.Keys))
+	printVerdict(out, res)
+	return res, nil
+}
+
+// defaultCheckDir is the folder of a history.jsonl in a run folder (it has a config.json beside it), or else a
+// fresh store/check/<name>/<timestamp>/.
+func defaultCheckDir(path, store string) string {
+	d := filepath.Dir(path)
+	if filepath.Base(path) == HistoryFile {
+		if _, err := os.Stat(filepath.Join(d, ConfigFile)); err == nil {
+			return d
+		}
+	}
+	if store == "" {
+		store = "store"
+	}
+	name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	return filepath.Join(store, "check", name, time.Now().UTC().Format(TimestampLayout))
+}
+
+// printKeys prints up to limit keys, the ones that are not valid first (Result.Keys is in that order).
+func printKeys(out io.Writer, res Result, limit int) {
+	bad := 0
+	for _, k := range res.Keys {
+		if k.Verdict != Valid {
+			bad++
+		}
+	}
+	shown := 0
+	for _, k := range res.Keys {
+		if shown >= limit && k.Verdict == Valid {
+			break
+		}
+		line := fmt.Sprintf("  key %-8s %-8s %5d ops", k.Key, k.Verdict, k.Ops)
+		if k.Visualization != "" {
+			line += "  " + k.Visualization
+		}
+		fmt.Fprintln(out, line)
+		shown++
+	}
+	if rest := len(res.Keys) - shown; rest > 0 {
+		fmt.Fprintf(out, "  ... and %d more valid keys (all in %s)\n", rest, res.Paths["results"])
+	}
+	if bad > 0 {
+		fmt.Fprintf(out, "%d of %d keys not valid; visualizations in %s\n", bad, len(res.Keys), res.Dir)
+	}
+}
+
+// printVerdict prints the last lines of a run or check: the verdict and where everything is.
+func printVerdict(out io.Writer, res Result) {
+	msg := map[Verdict]string{
+		Valid:   "valid: every key's history is linearizable",
+		Invalid: "INVALID: a history is not linearizable",
+		Unknown: "unknown: the checker could not decide",
+	}[res.Verdict]
+	if res.Error != "" {
+		msg += " (" + res.Error + ")"
+	}
+	fmt.Fprintf(out, "verdict: %s\n", msg)
+	if res.Dir != "" {
+		fmt.Fprintf(out, "results: %s\n", res.Dir)
+	}
+}

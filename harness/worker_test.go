@@ -1,0 +1,170 @@
+package harness
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/skeptic-dev/skeptic/history"
+	"github.com/skeptic-dev/skeptic/targets"
+	"github.com/skeptic-dev/skeptic/targets/httpkv"
+)
+
+// kvServer is a real PROTOCOL.md register store over HTTP whose answers can be held back: while hang is set,
+// requests get no answer until the client gives up, which the client must record as info.
+type kvServer struct {
+	mu   sync.Mutex
+	vals map[string]int64
+	hang bool
+}
+
+func (s *kvServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	hang := s.hang
+	s.mu.Unlock()
+	if hang {
+		// Read the body first: only then does the server notice the client hanging up.
+		io.Copy(io.Discard, r.Body)
+		select {
+		case <-r.Context().Done():
+		case <-time.After(5 * time.Second):
+		}
+		return
+	}
+	key := strings.TrimPrefix(r.URL.Path, "/kv/")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch r.Method {
+	case http.MethodGet:
+		if v, ok := s.vals[key]; ok {
+			json.NewEncoder(w).Encode(map[string]any{"value": v})
+		} else {
+			w.Write([]byte(`{"value":null}`))
+		}
+	case http.MethodPut:
+		var b struct{ Value int64 }
+		json.NewDecoder(r.Body).Decode(&b)
+		s.vals[key] = b.Value
+		w.Write([]byte(`{}`))
+	default:
+		http.Error(w, `{"error":"unsupported","definite":true}`, http.StatusNotImplemented)
+	}
+}
+
+func (s *kvServer) setHang(b bool) { s.mu.Lock(); s.hang = b; s.mu.Unlock() }
+
+// TestWorkerRetiresProcessAfterInfo checks Jepsen's process rule: after an info, the worker continues under
+// process p + concurrency, and every invocation is closed by a completion of the same process.
+func TestWorkerRetiresProcessAfterInfo(t *testing.T) {
+	srv := &kvServer{vals: map[string]int64{}}
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	path := filepath.Join(t.TempDir(), HistoryFile)
+	rec, err := history.Create(path, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	node := targets.Node{ID: "n2", ClientURL: hs.URL}
+	w := &worker{index: 1, concurrency: 3, node: node, client: httpkv.New(hs.URL), rec: rec,
+		opTimeout: 200 * time.Millisecond, process: 1}
+	ctx := context.Background()
+
+	mustDo := func(op targets.Op, want history.Type) {
+		t.Helper()
+		out, err := w.do(ctx, op)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.Type != want {
+			t.Fatalf("%s %s: outcome %+v, want %s", op.F, op.Key, out, want)
+		}
+	}
+	mustDo(targets.Op{F: targets.FWrite, Key: "k1", Value: 5}, history.Ok)
+	srv.setHang(true)
+	mustDo(targets.Op{F: targets.FWrite, Key: "k1", Value: 6}, history.Info)
+	srv.setHang(false)
+	mustDo(targets.Op{F: targets.FRead, Key: "k1"}, history.Ok)
+	srv.setHang(true)
+	mustDo(targets.Op{F: targets.FRead, Key: "k1"}, history.Info)
+	srv.setHang(false)
+	mustDo(targets.Op{F: targets.FRead, Key: "k2"}, history.Ok)
+	if err := rec.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	evs, err := history.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		p    history.Process
+		typ  history.Type
+		val  string
+		errs bool
+	}{
+		{1, history.Invoke, "5", false}, {1, history.Ok, "5", false},
+		{1, history.Invoke, "6", false}, {1, history.Info, "6", true},
+		{4, history.Invoke, "null", false}, {4, history.Ok, "5", false},
+		{4, history.Invoke, "null", false}, {4, history.Info, "null", true},
+		{7, history.Invoke, "null", false}, {7, history.Ok, "null", false},
+	}
+	if len(evs) != len(want) {
+		t.Fatalf("%d events, want %d: %+v", len(evs), len(want), evs)
+	}
+	for i, w := range want {
+		e := evs[i]
+		if e.Process != w.p || e.Type != w.typ || string(e.Value) != w.val || (e.Error != "") != w.errs || e.Node != "n2" {
+			t.Errorf("event %d = %+v, want process %d %s value %s (error: %v)", i, e, w.p, w.typ, w.val, w.errs)
+		}
+	}
+}
+
+// TestPacerSpacesOperations checks that the shared pacer holds the total rate, and that stop ends a wait.
+func TestPacerSpacesOperations(t *testing.T) {
+	p := newPacer(200) // one slot every 5ms
+	stop := make(chan struct{})
+	t0 := time.Now()
+	var wg sync.WaitGroup
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 10; j++ {
+				if err := p.wait(context.Background(), stop); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if el := time.Since(t0); el < 190*time.Millisecond {
+		t.Fatalf("40 slots at 200/s took %s, want >= 195ms", el)
+	}
+	slow := newPacer(0.1)
+	slow.wait(context.Background(), stop) // first slot is now
+	close(stop)
+	if err := slow.wait(context.Background(), stop); err != errStopped {
+		t.Fatalf("wait after stop = %v, want errStopped", err)
+	}
+	if newPacer(0) != nil {
+		t.Fatal("rate 0 must not pace")
+	}
+}
+
+func TestOpBudget(t *testing.T) {
+	b := newOpBudget(2)
+	if !b.take() || !b.take() || b.take() {
+		t.Fatal("budget of 2 did not allow exactly 2")
+	}
+	var unbounded *opBudget
+	if !unbounded.take() {
+		t.Fatal("nil budget refused")
+	}
+}
