@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -16,27 +15,30 @@ import (
 	"github.com/skeptic-dev/skeptic/workloads"
 )
 
-// vectorsDir finds shared/vectors/jepsen-etcd: $SKEPTIC_VECTORS (the vectors root or the jepsen-etcd folder
-// itself), else ../shared/vectors/jepsen-etcd beside the repository. It fails when CI=true and the folder is
-// missing, and skips otherwise.
+// vectorsDir finds shared/vectors/jepsen-etcd: $SKEPTIC_VECTORS (the jepsen-etcd folder, or the vectors folder
+// above it) when set, else ../shared/vectors/jepsen-etcd beside the repository. A SKEPTIC_VECTORS that names no
+// vectors is a failure; so is a missing folder when CI=true. Elsewhere a missing folder skips.
 func vectorsDir(tb testing.TB) string {
 	tb.Helper()
-	var candidates []string
 	if env := os.Getenv("SKEPTIC_VECTORS"); env != "" {
-		candidates = append(candidates, env, filepath.Join(env, "jepsen-etcd"))
-	}
-	_, file, _, _ := runtime.Caller(0)
-	repoRoot := filepath.Dir(filepath.Dir(file))
-	candidates = append(candidates, filepath.Join(repoRoot, "..", "shared", "vectors", "jepsen-etcd"))
-	for _, c := range candidates {
-		if _, err := os.Stat(filepath.Join(c, "verdicts.tsv")); err == nil {
-			return c
+		for _, c := range []string{env, filepath.Join(env, "jepsen-etcd")} {
+			if _, err := os.Stat(filepath.Join(c, "verdicts.tsv")); err == nil {
+				return c
+			}
 		}
+		tb.Fatalf("SKEPTIC_VECTORS=%s holds no verdicts.tsv (nor does its jepsen-etcd folder)", env)
+	}
+	// go test runs in the package's folder, so the repository root is its parent (even under -trimpath).
+	pkgDir, err := os.Getwd()
+	require.NoError(tb, err)
+	dir := filepath.Join(filepath.Dir(pkgDir), "..", "shared", "vectors", "jepsen-etcd")
+	if _, err := os.Stat(filepath.Join(dir, "verdicts.tsv")); err == nil {
+		return dir
 	}
 	if os.Getenv("CI") == "true" {
-		tb.Fatalf("jepsen-etcd vectors not found (tried %s); set SKEPTIC_VECTORS", strings.Join(candidates, ", "))
+		tb.Fatalf("jepsen-etcd vectors not found at %s; set SKEPTIC_VECTORS", dir)
 	}
-	tb.Skipf("jepsen-etcd vectors not found (tried %s); set SKEPTIC_VECTORS", strings.Join(candidates, ", "))
+	tb.Skipf("jepsen-etcd vectors not found at %s; set SKEPTIC_VECTORS", dir)
 	return ""
 }
 
