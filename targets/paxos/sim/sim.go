@@ -207,6 +207,7 @@ type simNode struct {
 	wallOffset int64   // wall clock = wallOffset + virtual time scaled by rate
 	ticks      int64
 
+	leading  bool
 	applied  uint64
 	pending  map[core.CommandID][]*request
 	reads    map[uint64]*request
@@ -344,6 +345,7 @@ func (s *sim) start(n *simNode, first bool) {
 	n.up = true
 	n.gen++
 	n.applied = 0
+	n.leading = false
 	n.pending = map[core.CommandID][]*request{}
 	n.reads = map[uint64]*request{}
 	n.readWait = nil
@@ -424,9 +426,12 @@ func (s *sim) index(id core.NodeID) int {
 func (s *sim) ready(n *simNode) {
 	for n.up && n.core.HasReady() {
 		rd := n.core.Ready()
-		if rd.SoftState != nil && rd.SoftState.Leader == n.id {
-			s.stats.Elections++
-			s.logf("%s leads at %v", n.id, rd.SoftState.Ballot)
+		if rd.SoftState != nil {
+			if rd.SoftState.Leader == n.id && !n.leading {
+				s.stats.Elections++
+				s.logf("%s leads (highest ballot seen %v)", n.id, rd.SoftState.Ballot)
+			}
+			n.leading = rd.SoftState.Leader == n.id
 		}
 		if rd.Snapshot != nil {
 			st, err := kv.Restore(rd.Snapshot.Data)

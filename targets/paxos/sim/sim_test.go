@@ -4,6 +4,8 @@ import (
 	"flag"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +20,7 @@ var (
 	seedFlag  = flag.Int64("seed", 0, "run TestSim on this one seed only (replays a failure)")
 	seedsFlag = flag.Int("seeds", 0, "number of seeds TestSim runs (default 2000, 300 with -short)")
 	flawFlag  = flag.String("flaw", "", "with -seed: switch on this flaw")
+	readFlag  = flag.String("read", "", "with -seed: read mode (index, lease, log); empty picks it from the seed")
 	firstFlag = flag.Int64("first-seed", 1, "first seed TestSim runs, to sweep other ranges")
 )
 
@@ -89,11 +92,7 @@ func check(o Options) (string, Result) {
 	if res.Violation != "" {
 		return res.Violation, res
 	}
-	ops := make([]porcupine.Operation, 0, len(res.History))
-	for _, op := range res.History {
-		ops = append(ops, porcupine.Operation{ClientId: op.Client, Input: op, Call: op.Call, Output: op, Return: op.Return})
-	}
-	switch porcupine.CheckOperationsTimeout(model, ops, 10*time.Second) {
+	switch porcupine.CheckOperationsTimeout(model, operations(res), 10*time.Second) {
 	case porcupine.Illegal:
 		return "not linearizable", res
 	case porcupine.Unknown:
@@ -101,6 +100,14 @@ func check(o Options) (string, Result) {
 		return "", res
 	}
 	return "", res
+}
+
+func operations(res Result) []porcupine.Operation {
+	ops := make([]porcupine.Operation, 0, len(res.History))
+	for _, op := range res.History {
+		ops = append(ops, porcupine.Operation{ClientId: op.Client, Input: op, Call: op.Call, Output: op, Return: op.Return})
+	}
+	return ops
 }
 
 func describe(res Result) string {
@@ -123,8 +130,16 @@ func TestSim(t *testing.T) {
 	if *seedFlag != 0 {
 		flaw, err := core.ParseFlaw(*flawFlag)
 		require.NoError(t, err)
-		why, res := check(Options{Seed: *seedFlag, Flaw: flaw})
+		why, res := check(Options{Seed: *seedFlag, Flaw: flaw, ReadMode: core.ReadMode(*readFlag)})
 		t.Logf("seed %d flaw %s:\n%s", *seedFlag, flaw, describe(res))
+		if why == "not linearizable" {
+			// Replaying one seed: draw Porcupine's visualization of the failing key.
+			_, info := porcupine.CheckOperationsVerbose(model, operations(res), 30*time.Second)
+			path := filepath.Join(os.TempDir(), fmt.Sprintf("skeptic-sim-seed-%d.html", *seedFlag))
+			if err := porcupine.VisualizePath(model, info, path); err == nil {
+				t.Logf("visualization: %s", path)
+			}
+		}
 		require.Empty(t, why, "seed %d", *seedFlag)
 		return
 	}
@@ -212,8 +227,8 @@ func TestFlawsAreCaught(t *testing.T) {
 					// The control: the same seed and schedule without the flaw pass, so the flaw is what broke.
 					ctl, res := check(Options{Seed: seed, ReadMode: fc.mode})
 					require.Empty(t, ctl, "seed %d fails without the flaw too\n%s", seed, describe(res))
-					t.Logf("flaw %s caught on seed %d after %d seeds: %s (replay: go test ./targets/paxos/sim -run 'TestSim$' -seed=%d -flaw=%s -v)",
-						fc.flaw, seed, i, firstLine(why), seed, fc.flaw)
+					t.Logf("flaw %s caught on seed %d after %d seeds: %s (replay: go test ./targets/paxos/sim -run 'TestSim$' -seed=%d -flaw=%s -read=%s -v)",
+						fc.flaw, seed, i, firstLine(why), seed, fc.flaw, fc.mode)
 					return
 				}
 			}
