@@ -139,7 +139,8 @@ func ednEvent(m ednMap, key string) (Event, error) {
 	return e, nil
 }
 
-// ReadJepsenLog imports the operations of a Jepsen log (lines "INFO jepsen.util - PROCESS :type :f VALUE")
+// ReadJepsenLog imports the operations of a Jepsen log (lines "INFO jepsen.util - PROCESS :type :f VALUE", or
+// "jepsen.util: PROCESS ..." as newer Jepsen writes them)
 // under key (JepsenKey when empty). Lines of other loggers are skipped. name is used in error messages.
 func ReadJepsenLog(r io.Reader, name, key string) ([]Event, error) {
 	if key == "" {
@@ -150,7 +151,10 @@ func ReadJepsenLog(r io.Reader, name, key string) ([]Event, error) {
 	err := eachLine(r, name, func(line int, text string) error {
 		_, rest, found := strings.Cut(text, "jepsen.util - ")
 		if !found {
-			return nil
+			// Newer Jepsen logs: "... INFO [jepsen worker 3] jepsen.util: 3	:invoke	:read	nil".
+			if _, rest, found = strings.Cut(text, "jepsen.util: "); !found {
+				return nil
+			}
 		}
 		fields := strings.Fields(rest)
 		if len(fields) < 4 {

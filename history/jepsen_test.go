@@ -54,7 +54,7 @@ func TestReadJepsenLog(t *testing.T) {
 		"INFO  jepsen.util - 2\t:info\t:write\t:timed-out",
 		"INFO  jepsen.util - 3\t:invoke\t:read\tnil",
 		"INFO  jepsen.util - 3\t:fail\t:read\t:timed-out",
-		"INFO  jepsen.util - :nemesis\t:info\t:start\t[:isolated {:n1 [:n2]}]",
+		"2024-01-02 10:00:00,123{GMT}\tINFO\t[jepsen nemesis] jepsen.util: :nemesis\t:info\t:start\t[:isolated {:n1 [:n2]}]",
 	}, "\n")
 	got, err := ReadJepsenLog(strings.NewReader(in), "h.log", "")
 	require.NoError(t, err)
