@@ -139,9 +139,9 @@ func ednEvent(m ednMap, key string) (Event, error) {
 	return e, nil
 }
 
-// ReadJepsenLog imports the operations of a Jepsen log (lines "INFO jepsen.util - PROCESS :type :f VALUE", or
-// "jepsen.util: PROCESS ..." as newer Jepsen writes them)
-// under key (JepsenKey when empty). Lines of other loggers are skipped. name is used in error messages.
+// ReadJepsenLog imports the operations of a Jepsen log under key (JepsenKey when empty). Operation lines read
+// "INFO jepsen.util - PROCESS :type :f VALUE", or "jepsen.util: PROCESS ..." as newer Jepsen writes them; lines
+// of other loggers are skipped. name is used in error messages.
 func ReadJepsenLog(r io.Reader, name, key string) ([]Event, error) {
 	if key == "" {
 		key = JepsenKey
