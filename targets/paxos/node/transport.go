@@ -44,6 +44,10 @@ type transport struct {
 
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
+	// inbound is each peer's current inbound connection. A peer sends on one connection at a time, so when a new
+	// one delivers its first message the old one is dead (its peer redialled after a failure we never saw, such
+	// as packets dropped by a partition) and is closed, instead of waiting forever for bytes that never come.
+	inbound map[core.NodeID]net.Conn
 
 	// dropped counts messages lost to full queues, for status.
 	dropped atomic.Uint64
@@ -62,7 +66,7 @@ func newTransport(id core.NodeID, listen string, peers map[core.NodeID]string, i
 		return nil, fmt.Errorf("--peer-addr %s: %w", listen, err)
 	}
 	t := &transport{id: id, peers: map[core.NodeID]*peerConn{}, inbox: inbox, ln: ln, logf: logf,
-		closing: make(chan struct{}), conns: map[net.Conn]struct{}{}}
+		closing: make(chan struct{}), conns: map[net.Conn]struct{}{}, inbound: map[core.NodeID]net.Conn{}}
 	for pid, addr := range peers {
 		if pid == id {
 			continue
@@ -131,6 +135,7 @@ func (t *transport) sendLoop(p *peerConn) {
 		if tc, ok := c.(*net.TCPConn); ok {
 			tc.SetNoDelay(true)
 		}
+		setUserTimeout(c, 2*time.Second)
 		t.track(c, true)
 		pending = t.writeFrames(c, p, pending)
 		t.track(c, false)
@@ -227,6 +232,14 @@ func (t *transport) recvLoop(c net.Conn) {
 	defer func() { t.track(c, false); c.Close() }()
 	r := bufio.NewReaderSize(c, 64<<10)
 	var hdr [4]byte
+	var from core.NodeID
+	defer func() {
+		t.mu.Lock()
+		if from != "" && t.inbound[from] == c {
+			delete(t.inbound, from)
+		}
+		t.mu.Unlock()
+	}()
 	for {
 		if _, err := io.ReadFull(r, hdr[:]); err != nil {
 			return
@@ -247,6 +260,15 @@ func (t *transport) recvLoop(c net.Conn) {
 		}
 		if m.To != t.id {
 			continue // misrouted (a peer with a stale address map); drop it
+		}
+		if from == "" && m.From != "" {
+			from = m.From
+			t.mu.Lock()
+			if old := t.inbound[from]; old != nil && old != c {
+				old.Close()
+			}
+			t.inbound[from] = c
+			t.mu.Unlock()
 		}
 		select {
 		case t.inbox <- m:
