@@ -12,6 +12,11 @@
 // The nemesis, drawn from the same rand, partitions nodes, crashes and restarts them from the records they
 // persisted, skews the rate of their clocks and jumps their wall clocks. Run returns the clients' history, with
 // ambiguous outcomes marked, and any agreement violation: two nodes that applied different values in one slot.
+// Crashes strike between events. The simulated driver fsyncs each Ready's records before it sends that Ready's
+// messages, so the records of every Ready it handled survive; a crash between writing and fsyncing a Ready is
+// the same, seen from outside, as losing the input that caused it (nothing was sent or applied), which the
+// network already does. The forget-promises flaw is the driver that fsyncs nothing: it restarts with no records.
+//
 // The package's tests check the history for linearizability with Porcupine, over thousands of seeds, and show
 // that each flaw of the Paxos target is caught.
 package sim
