@@ -45,6 +45,11 @@ type Config struct {
 	Seed int64
 	// Log receives the node's log lines; nil means os.Stderr.
 	Log io.Writer
+
+	// Test hooks (same package only): wrapStorage wraps the node's durable log; onSend sees each message just
+	// before the transport takes it.
+	wrapStorage func(storage) storage
+	onSend      func(core.Message)
 }
 
 // Defaults for Config's zero fields.

@@ -198,6 +198,9 @@ func Start(cfg Config) (*Node, error) {
 				rec.Records, rec.GoodBytes, cfg.DataDir, wal.FileName)
 		}
 	}
+	if cfg.wrapStorage != nil {
+		n.st = cfg.wrapStorage(n.st)
+	}
 	n.nextCompact = max(cfg.CompactBytes, 2*n.st.Size())
 
 	peerIDs := sortedKeys(cfg.Peers)
@@ -546,6 +549,9 @@ func (n *Node) processReady() error {
 			if m.To == n.cfg.ID {
 				n.selfMsgs = append(n.selfMsgs, m)
 				continue
+			}
+			if n.cfg.onSend != nil {
+				n.cfg.onSend(m)
 			}
 			n.tr.send(m)
 		}
