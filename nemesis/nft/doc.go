@@ -9,7 +9,12 @@
 //	Partition(g):  in node a's namespace  ip saddr <each b in g[a]> drop
 //	Loss(l, p):    in l.To's namespace    ip saddr <l.From> numgen random mod 10000 < p*100 drop
 //
-// so the harness's own clients, which reach the nodes from the host (the bridge's gateway address), are never
+// A one-way cut is a cut of packets, as on a real network and in Jepsen: datagrams flow in the open direction,
+// but a TCP connection needs both (its acknowledgements travel back), so TCP stops both ways. The netproxy mesh
+// of the local runtime cuts bytes per direction instead; a transport that sends each direction on its own
+// connection sees the open direction work there.
+//
+// The harness's own clients reach the nodes from the host (the bridge's gateway address), so they are never
 // touched, as Jepsen's control node is never partitioned.
 //
 // Delay needs the kernel's sch_netem qdisc; Delay probes for it (in a throwaway namespace) and returns an error
