@@ -78,3 +78,44 @@ func TestForgetPromisesFlaw(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestWallclockLeaseFlaw cuts the leader off, then sets its wall clock back 5s. With wallclock-lease the old
+// leader's lease, timed on that wall clock, outlives the followers' refusal, and it serves a stale read after the
+// new leader took a write. The correct lease (on ticks) expires and the old leader does not answer with old data.
+func TestWallclockLeaseFlaw(t *testing.T) {
+	for _, flaw := range []core.Flaw{core.FlawNone, core.FlawWallclockLease} {
+		t.Run(string(flaw), func(t *testing.T) {
+			c := newCluster(t, 3, func(cfg *Config) { cfg.Flaw = flaw; cfg.Read = core.ReadLease; cfg.RequestTimeout = time.Second })
+			old := c.leader(10 * time.Second)
+			mustOK(t, "PUT", c.url(old)+"/kv/a", `{"value":1}`)
+			mustOK(t, "GET", c.url(old)+"/kv/a", "") // takes the lease
+			c.nodes[old].tr.close()                  // a partition around the old leader, both directions
+			if st, m := call(t, "POST", c.url(old)+"/admin/clock", `{"offset_ns":-5000000000,"rate":1}`); st != 200 {
+				t.Fatalf("clock: %d %v", st, m)
+			}
+			other := (old + 1) % 3
+			deadline := time.Now().Add(5 * time.Second)
+			for {
+				if lead := c.nodes[other].Status().Leader; lead != "" && lead != c.cfgs[old].ID {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("the majority side elected no new leader")
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			mustOK(t, "PUT", c.url(other)+"/kv/a", `{"value":2}`)
+			st, m := call(t, "GET", c.url(old)+"/kv/a", "")
+			stale := st == 200 && m["value"] == float64(1)
+			if flaw == core.FlawWallclockLease && !stale {
+				t.Fatalf("wallclock-lease: old leader answered %d %v, want the stale 1", st, m)
+			}
+			if flaw == core.FlawNone && st == 200 {
+				t.Fatalf("correct lease: cut-off old leader answered %d %v", st, m)
+			}
+			if flaw == core.FlawWallclockLease && !strings.Contains(c.logText(), "FLAW wallclock-lease") {
+				t.Fatal("no FLAW wallclock-lease line in the log")
+			}
+		})
+	}
+}

@@ -51,6 +51,8 @@ type transport struct {
 
 	// dropped counts messages lost to full queues, for status.
 	dropped atomic.Uint64
+
+	closeOnce sync.Once
 }
 
 type peerConn struct {
@@ -280,8 +282,12 @@ func (t *transport) recvLoop(c net.Conn) {
 	}
 }
 
-// close stops every goroutine and closes every connection.
+// close stops every goroutine and closes every connection. It may be called more than once.
 func (t *transport) close() {
+	t.closeOnce.Do(t.shutdown)
+}
+
+func (t *transport) shutdown() {
 	close(t.closing)
 	t.ln.Close()
 	t.mu.Lock()
