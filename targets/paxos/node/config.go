@@ -120,8 +120,13 @@ func (c Config) withDefaults() (Config, error) {
 	if c.LeaseTicks == 0 {
 		c.LeaseTicks = DefaultLeaseTicks
 	}
-	if c.LeaseTicks >= c.ElectionTicks {
-		return c, fmt.Errorf("lease ticks (%d) must be below election ticks (%d)", c.LeaseTicks, c.ElectionTicks)
+	switch {
+	case c.HeartbeatTicks < 0 || c.ElectionTicks < 0 || c.LeaseTicks < 0:
+		return c, fmt.Errorf("--heartbeat-ticks, --election-ticks and --lease-ticks must be positive (got %d, %d, %d)", c.HeartbeatTicks, c.ElectionTicks, c.LeaseTicks)
+	case c.HeartbeatTicks >= c.ElectionTicks:
+		return c, fmt.Errorf("--heartbeat-ticks (%d) must be below --election-ticks (%d)", c.HeartbeatTicks, c.ElectionTicks)
+	case c.LeaseTicks >= c.ElectionTicks:
+		return c, fmt.Errorf("--lease-ticks (%d) must be below --election-ticks (%d)", c.LeaseTicks, c.ElectionTicks)
 	}
 	if c.RequestTimeout == 0 {
 		c.RequestTimeout = DefaultRequestTimeout

@@ -214,6 +214,8 @@ func TestCommandFlags(t *testing.T) {
 		{[]string{"--id", "n1", "--peers", "n1=127.0.0.1:0", "--flaw", "bogus"}, nil, "--flaw"},
 		{[]string{"--id", "n1", "--peers", "n1=127.0.0.1:0", "--client-addr", "127.0.0.1:0", "--peer-addr", "127.0.0.1:0"}, nil, "--data"},
 		{[]string{"--id", "n1"}, map[string]string{"SKEPTIC_TICK": "soon"}, "--tick (from SKEPTIC_TICK"},
+		{[]string{"--id", "n1", "--peers", "n1=127.0.0.1:0", "--client-addr", "127.0.0.1:0", "--peer-addr", "127.0.0.1:0",
+			"--data", "/nonexistent-skeptic", "--lease-ticks", "40"}, nil, "--lease-ticks (40) must be below --election-ticks (30)"},
 		{nil, map[string]string{"SKEPTIC_NODE_ID": "n1", "SKEPTIC_PEERS": "n1=127.0.0.1:0", "SKEPTIC_CLIENT_ADDR": "127.0.0.1:0",
 			"SKEPTIC_PEER_ADDR": "127.0.0.1:0", "SKEPTIC_READ": "sometimes"}, "--read"},
 	} {
