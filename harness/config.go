@@ -6,10 +6,12 @@ import (
 	"io"
 	"math"
 	"net/netip"
+	"os"
 	"regexp"
 	"strings"
 	"time"
 
+	"github.com/skeptic-dev/skeptic/nemesis"
 	"github.com/skeptic-dev/skeptic/targets/paxos/core"
 )
 
@@ -63,22 +65,18 @@ const (
 
 // NemesisConfig says which faults the nemesis injects. It is part of Test and so of config.json.
 type NemesisConfig struct {
-	// Faults lists the fault kinds to schedule: partition, kill, pause, clock. Empty means no nemesis.
-	Faults []string `json:"faults"`
-	// Interval is the mean time between fault changes.
-	Interval Duration `json:"interval"`
+	// Options are the fault kinds and their strategies (--nemesis, --partition, --kill, --pause, --clock,
+	// --nemesis-interval, --loss, --delay, --jitter), as the nemesis package defines them.
+	nemesis.Options
 	// ScheduleFile, when set, is a schedule to replay instead of generating one from the seed (--nemesis-schedule).
 	ScheduleFile string `json:"schedule_file,omitempty"`
-	// Schedule is the schedule actually used, as the nemesis package writes it; Run fills it in, so that the
-	// config.json of a run replays the same faults.
-	Schedule json.RawMessage `json:"schedule,omitempty"`
+	// Schedule is the schedule actually used. Run fills it in, so that the config.json of a run says exactly
+	// which faults were planned when; pass it back as a --nemesis-schedule file to replay them.
+	Schedule nemesis.Schedule `json:"schedule,omitempty"`
 }
 
 // Enabled reports whether any fault is asked for.
 func (n NemesisConfig) Enabled() bool { return len(n.Faults) > 0 || n.ScheduleFile != "" }
-
-// KnownFaults lists the fault kinds --nemesis accepts, in documentation order.
-var KnownFaults = []string{"partition", "kill", "pause", "clock"}
 
 // Test is everything needed to run (and re-run) one test. It is written to the run folder as config.json; the
 // command line is only a way of filling it in. Fields tagged json:"-" do not change what the test does.
@@ -166,7 +164,6 @@ func Default() Test {
 		CheckTimeout:     Duration(60 * time.Second),
 		Recovery:         Duration(10 * time.Second),
 		FinalReadTimeout: Duration(30 * time.Second),
-		Nemesis:          NemesisConfig{Interval: Duration(10 * time.Second)},
 		Runtime:          RuntimeAuto,
 		Store:            "store",
 		TestCount:        1,
@@ -263,13 +260,18 @@ func (t Test) Validate() error {
 	if t.FinalReadTimeout.D() <= 0 {
 		return configErrorf("--final-read-timeout", "must be > 0, got %s", t.FinalReadTimeout.D())
 	}
-	for _, f := range t.Nemesis.Faults {
-		if !contains(KnownFaults, f) {
-			return configErrorf("--nemesis", "unknown fault %q (want a comma-separated list of %s, or none)", f, strings.Join(KnownFaults, ", "))
+	if len(t.Nemesis.Faults) > 0 {
+		if err := t.Nemesis.Options.WithDefaults().Validate(); err != nil {
+			return asConfigError(err)
 		}
 	}
-	if t.Nemesis.Enabled() && t.Nemesis.Interval.D() <= 0 {
-		return configErrorf("--nemesis-interval", "must be > 0, got %s", t.Nemesis.Interval.D())
+	if t.Nemesis.ScheduleFile != "" {
+		if len(t.Nemesis.Faults) > 0 {
+			return configErrorf("--nemesis-schedule", "replays a schedule; it cannot be combined with --nemesis %s", strings.Join(t.Nemesis.Faults, ","))
+		}
+		if _, err := os.Stat(t.Nemesis.ScheduleFile); err != nil {
+			return configErrorf("--nemesis-schedule", "%v", err)
+		}
 	}
 	switch t.Runtime {
 	case RuntimeAuto, RuntimeDocker, RuntimeLocal:

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/skeptic-dev/skeptic/nemesis"
 )
 
 func TestDefaultIsValid(t *testing.T) {
@@ -38,7 +40,8 @@ func TestValidateNamesTheFlag(t *testing.T) {
 		{"flaw", func(t *Test) { t.Flaw = "typo" }, `--flaw: unknown flaw "typo"`},
 		{"read mode", func(t *Test) { t.Read = "dirty" }, `--read: unknown read mode "dirty" (want index, log or lease)`},
 		{"fault", func(t *Test) { t.Nemesis.Faults = []string{"meteor"} }, `--nemesis: unknown fault "meteor"`},
-		{"nemesis interval", func(t *Test) { t.Nemesis.Faults = []string{"kill"}; t.Nemesis.Interval = 0 }, "--nemesis-interval: must be > 0"},
+		{"nemesis interval", func(t *Test) { t.Nemesis.Faults = []string{"kill"}; t.Nemesis.Interval = -1 }, "--nemesis-interval: must be > 0"},
+		{"schedule file", func(t *Test) { t.Nemesis.ScheduleFile = "/no/such/schedule.json" }, "--nemesis-schedule: stat /no/such/schedule.json"},
 		{"runtime", func(t *Test) { t.Runtime = "k8s" }, `--runtime: unknown runtime "k8s" (want auto, docker or local)`},
 		{"subnet", func(t *Test) { t.Subnet = "10.0.0.0" }, `--subnet: "10.0.0.0" is not an IPv4 CIDR`},
 		{"small subnet", func(t *Test) { t.Subnet = "10.0.0.0/30" }, "--subnet: \"10.0.0.0/30\" is too small"},
@@ -88,17 +91,34 @@ func TestParseConcurrency(t *testing.T) {
 	}
 }
 
-func TestParseFaults(t *testing.T) {
-	got, err := ParseFaults([]string{"kill", "partition", "kill", "none", ""})
-	if err != nil || strings.Join(got, ",") != "partition,kill" {
-		t.Fatalf("ParseFaults = %v, %v; want [partition kill]", got, err)
+func TestParseNemesis(t *testing.T) {
+	o, err := ParseNemesis(nemesis.Flags{Nemesis: "kill", Partition: "majority"})
+	if err != nil {
+		t.Fatal(err)
 	}
-	got, _ = ParseFaults([]string{"all"})
-	if strings.Join(got, ",") != strings.Join(KnownFaults, ",") {
-		t.Fatalf("ParseFaults(all) = %v", got)
+	if strings.Join(o.Faults, ",") != "kill,partition" || strings.Join(o.Partition, ",") != "majority" || len(o.Kill) == 0 {
+		t.Fatalf("ParseNemesis = %+v; want kill and partition(majority), kill strategies defaulted", o)
 	}
-	if _, err := ParseFaults([]string{"flood"}); err == nil || !strings.HasPrefix(err.Error(), `--nemesis: unknown fault "flood"`) {
-		t.Fatalf("ParseFaults(flood) error = %v", err)
+	if o.Interval.D() != nemesis.DefaultInterval {
+		t.Fatalf("interval %s, want the default", o.Interval.D())
+	}
+	for _, c := range []struct {
+		f    nemesis.Flags
+		want string
+	}{
+		{nemesis.Flags{Nemesis: "flood"}, `--nemesis: unknown fault "flood"`},
+		{nemesis.Flags{Kill: "everyone"}, `--kill: unknown strategy "everyone"`},
+		{nemesis.Flags{Nemesis: "loss", Loss: 120}, "--loss: must be a percentage"},
+	} {
+		_, err := ParseNemesis(c.f)
+		var ce *ConfigError
+		if !errors.As(err, &ce) || !strings.HasPrefix(err.Error(), c.want) {
+			t.Errorf("ParseNemesis(%+v) = %v, want a ConfigError starting %q", c.f, err, c.want)
+		}
+	}
+	none, err := ParseNemesis(nemesis.Flags{Nemesis: "none"})
+	if err != nil || len(none.Faults) != 0 {
+		t.Fatalf("--nemesis none = %+v, %v", none, err)
 	}
 }
 

@@ -37,9 +37,3 @@ func BuildImage(ctx context.Context, binary string, log io.Writer) (string, erro
 	fmt.Fprintf(log, "tagged %s as %s\n", tag, LatestImage)
 	return tag, nil
 }
-
-// Clean removes every container, network and volume labelled skeptic, or only those of runID, and says what it
-// removed on out.
-func Clean(ctx context.Context, runID string, out io.Writer) error {
-	return setupErr("clean", fmt.Errorf("cleaning is not wired yet"))
-}

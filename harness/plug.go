@@ -5,20 +5,39 @@ package harness
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/skeptic-dev/skeptic/checker"
 	"github.com/skeptic-dev/skeptic/harness/cluster"
 	"github.com/skeptic-dev/skeptic/harness/docker"
+	"github.com/skeptic-dev/skeptic/harness/local"
+	"github.com/skeptic-dev/skeptic/history"
+	"github.com/skeptic-dev/skeptic/nemesis"
 	"github.com/skeptic-dev/skeptic/targets"
+	"github.com/skeptic-dev/skeptic/targets/httpkv"
+	"github.com/skeptic-dev/skeptic/targets/paxos"
+	"github.com/skeptic-dev/skeptic/targets/paxos/core"
 	"github.com/skeptic-dev/skeptic/workloads"
 )
 
 // newTarget builds the system under test from the config.
 func newTarget(t Test) (targets.Target, error) {
-	return nil, &SetupError{Stage: "target", Err: fmt.Errorf("the %s target is not built into this skeptic yet", t.Target)}
+	tg, err := paxos.New(paxos.Options{
+		Flaw: core.Flaw(t.Flaw), Read: core.ReadMode(t.Read),
+		Client: []httpkv.Option{httpkv.WithTimeout(t.OpTimeout.D())},
+	})
+	if err != nil {
+		return nil, configErrorf("--flaw", "%v", err)
+	}
+	return tg, nil
 }
 
 // newWorkload builds the generator; its per-worker streams derive from the run's seed.
@@ -54,13 +73,13 @@ func chooseRuntime(ctx context.Context, name string) (cluster.Runtime, string, e
 		}
 		return rt, why, nil
 	case RuntimeLocal:
-		return localRuntime("--runtime local")
+		return local.New(), "asked for with --runtime local", nil
 	default:
 		rt, why, err := dockerRuntime(ctx)
 		if err == nil {
 			return rt, why, nil
 		}
-		return localRuntime("no Docker daemon: " + err.Error())
+		return local.New(), "no Docker daemon: " + err.Error(), nil
 	}
 }
 
@@ -74,7 +93,7 @@ func dockerRuntime(ctx context.Context) (cluster.Runtime, string, error) {
 		return nil, "", err
 	}
 	cli := rt.Client()
-	pctx, cancel := context.WithTimeout(ctx, 5e9)
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	ping, err := cli.Ping(pctx)
 	if err != nil {
@@ -84,75 +103,295 @@ func dockerRuntime(ctx context.Context) (cluster.Runtime, string, error) {
 	return rt, fmt.Sprintf("daemon at %s answered, API %s", cli.DaemonHost(), ping.APIVersion), nil
 }
 
-// localRuntime returns the local runtime.
-func localRuntime(why string) (cluster.Runtime, string, error) {
-	return nil, "", &SetupError{Stage: "runtime local", Err: fmt.Errorf("the local runtime is not built into this skeptic yet (%s)", why)}
-}
-
-// nodeBinary returns the program the nodes run: --node-binary, or skeptic itself built statically.
+// nodeBinary returns the program the nodes run: --node-binary, or a static build of skeptic itself
+// (StaticBinary: $SKEPTIC_NODE_BINARY, this executable, or a build cached in the user's cache folder).
 func nodeBinary(ctx context.Context, t Test, con *console) (string, error) {
 	if t.NodeBinary != "" {
-		return t.NodeBinary, nil
+		p, err := filepath.Abs(t.NodeBinary)
+		if err != nil {
+			return "", err
+		}
+		if st, err := os.Stat(p); err != nil {
+			return "", configErrorf("--node-binary", "%v", err)
+		} else if st.IsDir() || st.Mode()&0o111 == 0 {
+			return "", configErrorf("--node-binary", "%s is not an executable file", p)
+		}
+		return p, nil
 	}
-	return "", fmt.Errorf("no --node-binary given, and building one is not wired yet")
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = os.TempDir()
+	}
+	t0 := time.Now()
+	bin, err := StaticBinary(ctx, filepath.Join(cache, "skeptic"))
+	if err != nil {
+		return "", err
+	}
+	con.logf("node binary %s (found in %s)\n", bin, time.Since(t0).Round(time.Millisecond))
+	return bin, nil
 }
 
-// nemesisPlan is the fault schedule of a run, or nil for none.
+// nemesisPlan is the fault schedule of a run; nil means no nemesis.
 type nemesisPlan struct {
-	schedule json.RawMessage
+	schedule nemesis.Schedule
+	nem      *nemesis.Nemesis // set once the cluster runs
 }
 
-func (p *nemesisPlan) raw() json.RawMessage {
+func (p *nemesisPlan) raw() nemesis.Schedule {
 	if p == nil {
 		return nil
 	}
 	return p.schedule
 }
 
-// prepareNemesis builds (or loads) the schedule before the run starts, so that config.json records it and a
-// fault the target cannot take is refused before anything starts.
+// prepareNemesis builds (or loads) the schedule before anything starts, so that config.json records it, and
+// refuses (with a *ConfigError) a fault that needs a capability the target lacks.
 func prepareNemesis(t Test, target targets.Target) (*nemesisPlan, error) {
 	if !t.Nemesis.Enabled() {
 		return nil, nil
 	}
-	return nil, configErrorf("--nemesis", "the nemesis is not built into this skeptic yet")
+	nodes := cluster.NodeIDs(t.Nodes)
+	var (
+		s   nemesis.Schedule
+		err error
+	)
+	if t.Nemesis.ScheduleFile != "" {
+		s, err = nemesis.LoadSchedule(t.Nemesis.ScheduleFile, nodes)
+	} else {
+		s, err = nemesis.Generate(t.Seed, nodes, t.TimeLimit.D(), t.Nemesis.Options)
+	}
+	if err != nil {
+		return nil, asConfigError(err)
+	}
+	if err := targets.RequireCapabilities(target, s.Needs()); err != nil {
+		return nil, configErrorf("--nemesis", "%v", err)
+	}
+	return &nemesisPlan{schedule: s}, nil
 }
 
-// startNemesis runs plan's faults against the cluster until ctx ends, then reports on the channel.
+// startNemesis runs plan's faults against the cluster until ctx ends or the schedule does, then reports on the
+// channel. With no plan it reports nil at once.
 func (r *run) startNemesis(ctx context.Context, plan *nemesisPlan) <-chan error {
 	ch := make(chan error, 1)
-	ch <- nil
+	if plan == nil {
+		ch <- nil
+		return ch
+	}
+	r.con.printf("nemesis: %d ops planned (%s)\n", len(plan.schedule), strings.Join(r.t.Nemesis.Faults, ","))
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				ch <- fmt.Errorf("nemesis panicked: %v", p)
+			}
+		}()
+		ch <- plan.nem.Run(ctx, plan.schedule)
+	}()
 	return ch
 }
 
-// healAll undoes every fault: the network healed, every node resumed and started.
-func (r *run) healAll(ctx context.Context) {
-	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), teardownTimeout)
-	defer cancel()
-	if err := r.clu.Net().Heal(hctx); err != nil {
-		r.con.printf("heal: %v\n", err)
+// bindNemesis connects plan to the running cluster, and checks that the runtime can apply every fault of the
+// schedule (a *ConfigError when it cannot).
+func (r *run) bindNemesis(plan *nemesisPlan) error {
+	if plan == nil {
+		return nil
 	}
-	for _, n := range r.clu.Nodes() {
-		if err := r.clu.Proc().Resume(hctx, n.ID); err != nil {
-			r.con.printf("heal: resume %s: %v\n", n.ID, err)
-		}
-		if err := r.clu.Proc().Start(hctx, n.ID); err != nil {
-			r.con.printf("heal: start %s: %v\n", n.ID, err)
-		}
+	if err := plan.schedule.Preflight(r.clu.Net()); err != nil {
+		return configErrorf("--nemesis", "runtime %s: %v", r.rt, err)
 	}
+	nodes := r.clu.Nodes()
+	plan.nem = nemesis.New(nemesis.Env{
+		Net: r.clu.Net(), Proc: r.clu.Proc(), Clock: httpClock{nodes}, Cluster: statusCluster{nodes},
+		Record: func(e history.Event) error {
+			e.Process = history.NemesisProcess
+			_, err := r.rec.Record(e)
+			return err
+		},
+	})
+	r.nem = plan.nem
+	return nil
 }
 
-// check checks the closed history and writes results.json.
+// healAll undoes every fault the nemesis made (network, paused and killed nodes, clocks); without a nemesis
+// there is nothing to undo.
+func (r *run) healAll(ctx context.Context) {
+	if r.nem == nil {
+		return
+	}
+	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), teardownTimeout)
+	defer cancel()
+	t0 := time.Now()
+	if err := r.nem.HealAll(hctx); err != nil {
+		r.con.printf("heal: %v\n", err)
+		return
+	}
+	r.con.printf("healed every fault in %s\n", time.Since(t0).Round(time.Millisecond))
+}
+
+// httpClock is the nemesis's Clock through the target's /admin/clock (PROTOCOL.md).
+type httpClock struct{ nodes []targets.Node }
+
+func (c httpClock) SetClock(ctx context.Context, node string, offset time.Duration, rate float64) error {
+	for _, n := range c.nodes {
+		if n.ID == node {
+			return httpkv.SetClock(ctx, n.ClientURL, offset, rate)
+		}
+	}
+	return fmt.Errorf("no node %q", node)
+}
+
+// statusCluster is the nemesis's Cluster: the node ids, and the leader a majority of /admin/status answers name.
+type statusCluster struct{ nodes []targets.Node }
+
+func (c statusCluster) Nodes() []string {
+	ids := make([]string, len(c.nodes))
+	for i, n := range c.nodes {
+		ids[i] = n.ID
+	}
+	return ids
+}
+
+func (c statusCluster) Leader(ctx context.Context) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	var (
+		mu    sync.Mutex
+		votes = map[string]int{}
+		errs  []error
+		wg    sync.WaitGroup
+	)
+	for _, n := range c.nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st, err := httpkv.Status(ctx, n.ClientURL)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", n.ID, err))
+				return
+			}
+			if st.Leader != "" {
+				votes[st.Leader]++
+			}
+		}()
+	}
+	wg.Wait()
+	for l, v := range votes {
+		if 2*v > len(c.nodes) {
+			return l, nil
+		}
+	}
+	return "", fmt.Errorf("no majority of %d nodes names one leader (votes %v): %w", len(c.nodes), votes, errors.Join(errs...))
+}
+
+// check checks the closed history, writes the visualizations of the keys that are not valid and results.json,
+// and prints the summary.
 func (r *run) check(ctx context.Context, res Result) (Result, error) {
 	r.fillCounts(&res)
-	res.Error = "the checker is not built into this skeptic yet"
+	events, err := history.ReadFile(r.dir.File(HistoryFile))
+	if err != nil {
+		return res, setupErr("read history back", err)
+	}
+	r.con.printf("checking %d events (timeout %s)\n", len(events), r.t.CheckTimeout.D())
+	cres, err := checker.Check(events, checker.Options{Timeout: r.t.CheckTimeout.D(), Visualize: true})
+	if err != nil {
+		res.Error = err.Error()
+		_ = writeJSON(r.dir.File(ResultsFile), res)
+		return res, setupErr("check", err)
+	}
+	res, err = fromChecker(res, &cres, r.dir.Path)
+	if err != nil {
+		return res, err
+	}
+	r.con.printf("checked %d keys in %s\n", len(res.Keys), res.CheckTime.D().Round(time.Millisecond))
 	if err := writeJSON(r.dir.File(ResultsFile), res); err != nil {
 		return res, setupErr("write results.json", err)
+	}
+	r.summary(res)
+	return res, nil
+}
+
+// checkPath checks the history file at path (history.jsonl, or Jepsen .edn/.log), writing visualizations of
+// the keys that are not valid into dir.
+func checkPath(ctx context.Context, path string, timeout time.Duration, dir string, res Result) (Result, error) {
+	cres, err := checker.CheckFile(path, checker.Options{Timeout: timeout, Visualize: true})
+	if err != nil {
+		// The file could not be read or is not a history: the user's input, named with its line.
+		return res, &ConfigError{Flag: "FILE", Msg: err.Error()}
+	}
+	return fromChecker(res, &cres, dir)
+}
+
+// fromChecker copies the checker's verdicts into res, writing the visualizations of invalid keys into dir, and
+// orders the keys invalid first, then unknown, then valid.
+func fromChecker(res Result, c *checker.Result, dir string) (Result, error) {
+	if _, err := c.WriteVisualizations(dir); err != nil {
+		return res, setupErr("write visualizations", err)
+	}
+	res.Verdict = Verdict(c.Verdict)
+	res.CheckTime = Duration(c.Duration)
+	res.Keys = res.Keys[:0]
+	for _, k := range c.Keys {
+		kr := KeyResult{Key: k.Key, Verdict: Verdict(k.Verdict), Ops: k.Ops}
+		if k.Visualization != "" {
+			kr.Visualization = filepath.Join(dir, k.Visualization)
+		}
+		res.Keys = append(res.Keys, kr)
+	}
+	rank := map[Verdict]int{Invalid: 0, Unknown: 1, Valid: 2}
+	sort.SliceStable(res.Keys, func(i, j int) bool { return rank[res.Keys[i].Verdict] < rank[res.Keys[j].Verdict] })
+	if res.Paths != nil {
+		var vis []string
+		for _, k := range res.Keys {
+			if k.Visualization != "" {
+				vis = append(vis, k.Visualization)
+			}
+		}
+		if len(vis) > 0 {
+			res.Paths["visualizations"] = strings.Join(vis, ",")
+		}
 	}
 	return res, nil
 }
 
-// checkPath checks the history file at path, writing visualizations of the keys that are not valid into dir.
-func checkPath(ctx context.Context, path string, timeout time.Duration, dir string, res Result) (Result, error) {
-	return res, setupErr("check", fmt.Errorf("the checker is not built into this skeptic yet"))
+// summary prints the end of a run: counts, the slowest keys, the verdict and the folder.
+func (r *run) summary(res Result) {
+	fs := make([]string, 0, len(res.Counts))
+	for f := range res.Counts {
+		fs = append(fs, f)
+	}
+	sort.Strings(fs)
+	for _, f := range fs {
+		c := res.Counts[f]
+		r.con.printf("  %-6s ok %6d  fail %6d  info %6d\n", f, c["ok"], c["fail"], c["info"])
+	}
+	r.con.printf("  %d ops, %.0f ops/s during the load; first op %s after start; check %s\n", res.Ops,
+		res.OpsPerSecond, res.FirstOp.D().Round(time.Millisecond), res.CheckTime.D().Round(time.Millisecond))
+	var buf strings.Builder
+	printKeys(&buf, res, 5)
+	printVerdict(&buf, res)
+	r.con.printf("%s", buf.String())
+}
+
+// Clean removes every container, network and volume labelled skeptic, or only those of runID, and says what it
+// removed on out.
+func Clean(ctx context.Context, runID string, out io.Writer) error {
+	if err := docker.Available(ctx); err != nil {
+		return setupErr("clean", err)
+	}
+	removed, err := docker.Clean(ctx, runID)
+	for _, x := range removed {
+		fmt.Fprintf(out, "removed %s\n", x)
+	}
+	if len(removed) == 0 && err == nil {
+		if runID == "" {
+			fmt.Fprintln(out, "nothing labelled skeptic to remove")
+		} else {
+			fmt.Fprintf(out, "nothing of run %s to remove\n", runID)
+		}
+	}
+	if err != nil {
+		return setupErr("clean", err)
+	}
+	return nil
 }

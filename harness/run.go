@@ -17,6 +17,7 @@ import (
 
 	"github.com/skeptic-dev/skeptic/harness/cluster"
 	"github.com/skeptic-dev/skeptic/history"
+	"github.com/skeptic-dev/skeptic/nemesis"
 	"github.com/skeptic-dev/skeptic/targets"
 )
 
@@ -119,6 +120,7 @@ type run struct {
 	rec    *history.Recorder
 	counts counts
 	clu    cluster.Cluster
+	nem    *nemesis.Nemesis
 	rt     string
 
 	keysMu   sync.Mutex
@@ -198,6 +200,7 @@ func (r *run) run(ctx context.Context) (Result, error) {
 	}
 	r.con.printf("run %s: seed %d, folder %s\n", r.runID, t.Seed, r.dir.Path)
 	t.Versions = versions()
+	t.Name = t.TestName()
 	sched, err := prepareNemesis(*t, target)
 	if err != nil {
 		return res, err
@@ -235,6 +238,9 @@ func (r *run) run(ctx context.Context) (Result, error) {
 	for _, n := range clu.Nodes() {
 		r.con.logf("node %s at %s\n", n.ID, n.ClientURL)
 	}
+	if err := r.bindNemesis(sched); err != nil {
+		return res, err
+	}
 
 	// 5. The load, with the nemesis beside it.
 	loadErr := r.load(ctx, wl, sched)
@@ -265,6 +271,9 @@ func (r *run) run(ctx context.Context) (Result, error) {
 // that says so.
 func (r *run) interrupted(res Result) (Result, error) {
 	r.con.printf("interrupted: tearing down; the history so far is kept in %s\n", r.dir.Path)
+	if r.clu != nil {
+		r.healAll(context.Background())
+	}
 	r.teardown()
 	_ = r.closeHistory()
 	res.Interrupted = true

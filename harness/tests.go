@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/skeptic-dev/skeptic/nemesis"
 )
 
 // ParseConcurrency reads --concurrency: an integer, or Jepsen's "Kn", K times the number of nodes.
@@ -30,31 +32,21 @@ func ParseConcurrency(s string, nodes int) (int, error) {
 	return n, nil
 }
 
-// ParseFaults reads --nemesis (and the single-fault flags): names from KnownFaults, "all" for every one, and
-// "none" for none. It drops duplicates and keeps KnownFaults' order.
-func ParseFaults(names []string) ([]string, error) {
-	want := map[string]bool{}
-	for _, n := range names {
-		n = strings.TrimSpace(n)
-		switch {
-		case n == "" || n == "none":
-		case n == "all":
-			for _, k := range KnownFaults {
-				want[k] = true
-			}
-		case contains(KnownFaults, n):
-			want[n] = true
-		default:
-			return nil, configErrorf("--nemesis", "unknown fault %q (want a comma-separated list of %s; or all, or none)", n, strings.Join(KnownFaults, ", "))
+// ParseNemesis reads the nemesis flags into options with their defaults filled in. A strategy flag (--partition
+// majority) enables its fault kind even when --nemesis does not name it. Errors are *ConfigError naming the flag.
+func ParseNemesis(f nemesis.Flags) (nemesis.Options, error) {
+	kinds := map[string]string{nemesis.FaultPartition: f.Partition, nemesis.FaultKill: f.Kill,
+		nemesis.FaultPause: f.Pause, nemesis.FaultClock: f.Clock}
+	for _, k := range nemesis.KnownFaults {
+		if kinds[k] != "" && f.Nemesis != "none" {
+			f.Nemesis = strings.TrimPrefix(f.Nemesis+","+k, ",")
 		}
 	}
-	var out []string
-	for _, k := range KnownFaults {
-		if want[k] {
-			out = append(out, k)
-		}
+	o, err := nemesis.ParseOptions(f)
+	if err != nil {
+		return nemesis.Options{}, asConfigError(err)
 	}
-	return out, nil
+	return o, nil
 }
 
 // RandomSeed returns a fresh seed for a run that was given none.

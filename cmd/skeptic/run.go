@@ -7,14 +7,14 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/skeptic-dev/skeptic/harness"
+	"github.com/skeptic-dev/skeptic/nemesis"
 )
 
 func newRunCmd() *cobra.Command {
 	t := harness.Default()
 	var (
 		concurrency string
-		nemesisList string
-		faults      = map[string]*bool{}
+		nem         nemesis.Flags
 		ratios      struct{ read, write, cas float64 }
 	)
 	cmd := &cobra.Command{
@@ -40,17 +40,7 @@ down and checks the history. Everything lands in --store/<test>/<timestamp>/ (st
 			if f.Changed("read-ratio") || f.Changed("write-ratio") || f.Changed("cas-ratio") {
 				t.ReadRatio, t.WriteRatio, t.CASRatio = ratios.read, ratios.write, ratios.cas
 			}
-			var list []string
-			if nemesisList != "" {
-				list = strings.Split(nemesisList, ",")
-			}
-			for _, name := range harness.KnownFaults {
-				if *faults[name] {
-					list = append(list, name)
-				}
-			}
-			t.Nemesis.Faults, err = harness.ParseFaults(list)
-			if err != nil {
+			if t.Nemesis.Options, err = harness.ParseNemesis(nem); err != nil {
 				return codeFor(harness.Unknown, err)
 			}
 			t.Out = cmd.OutOrStdout()
@@ -84,12 +74,16 @@ down and checks the history. Everything lands in --store/<test>/<timestamp>/ (st
 	f.StringVar(&t.Flaw, "flaw", "", "deliberate bug in the Paxos target: none, naive-tickets, stale-reads, early-ack, forget-promises, wallclock-lease")
 	f.StringVar(&t.Read, "read", "", "Paxos read mode: index, log or lease (default: the target's)")
 
-	f.StringVar(&nemesisList, "nemesis", "", "faults, comma-separated: "+strings.Join(harness.KnownFaults, ", ")+"; or all, or none")
-	for _, name := range harness.KnownFaults {
-		faults[name] = f.Bool(name, false, "add the "+name+" fault (same as listing it in --nemesis)")
-	}
-	f.DurationVar((*time.Duration)(&t.Nemesis.Interval), "nemesis-interval", t.Nemesis.Interval.D(), "mean time between fault changes")
-	f.StringVar(&t.Nemesis.ScheduleFile, "nemesis-schedule", "", "replay the fault schedule in this file (a config.json's schedule, or a schedule file) instead of generating one")
+	f.StringVar(&nem.Nemesis, "nemesis", "", "faults, comma-separated: "+strings.Join(nemesis.KnownFaults, ", ")+"; or all ("+strings.Join(nemesis.AllFaults, ",")+"), or none")
+	f.StringVar(&nem.Partition, "partition", "", "partition strategies (enables partition): one, majority, majorities-ring, bridge, leader, one-way (default: all but leader)")
+	f.StringVar(&nem.Kill, "kill", "", "kill strategies (enables kill): one, leader, minority, majority (default: one,minority)")
+	f.StringVar(&nem.Pause, "pause", "", "pause strategies (enables pause): one, leader, minority (default: one,minority)")
+	f.StringVar(&nem.Clock, "clock", "", "clock strategies (enables clock): bump, strobe, skew-rate, reset (default: bump,strobe,skew-rate)")
+	f.DurationVar(&nem.Interval, "nemesis-interval", nemesis.DefaultInterval, "length of each quiet and each faulty period")
+	f.Float64Var(&nem.Loss, "loss", 0, "loss fault: percent of packets dropped between nodes (default 30)")
+	f.DurationVar(&nem.Delay, "delay", 0, "delay fault: added latency between nodes (default 100ms)")
+	f.DurationVar(&nem.Jitter, "jitter", 0, "delay fault: added jitter (default 50ms)")
+	f.StringVar(&t.Nemesis.ScheduleFile, "nemesis-schedule", "", "replay this schedule (a JSON list of ops, such as a run's config.json \"schedule\") instead of generating one")
 
 	f.StringVar(&t.Runtime, "runtime", t.Runtime, "where nodes run: auto (docker if a daemon answers, else local), docker or local")
 	f.StringVar(&t.Subnet, "subnet", "", "docker network subnet, such as 10.88.7.0/24 (default: a free one)")
