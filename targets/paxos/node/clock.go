@@ -30,8 +30,8 @@ func NewClock() *Clock {
 	return &Clock{start: now, wall0: now.UnixNano(), rate: 1, changed: make(chan struct{})}
 }
 
-// ValidateClock checks an /admin/clock request: rate must be finite and above zero.
-func ValidateClock(offsetNs int64, rate float64) error {
+// ValidateRate checks an /admin/clock rate: it must be finite, above zero and at most 1000.
+func ValidateRate(rate float64) error {
 	if math.IsNaN(rate) || math.IsInf(rate, 0) || rate <= 0 {
 		return fmt.Errorf("rate must be a finite number above 0, got %v", rate)
 	}
@@ -44,7 +44,7 @@ func ValidateClock(offsetNs int64, rate float64) error {
 // Set makes the wall clock read offsetNs ahead of real time from now on, and both readings advance rate times as
 // fast as real time. Set(0, 1) resets the clock.
 func (c *Clock) Set(offsetNs int64, rate float64) error {
-	if err := ValidateClock(offsetNs, rate); err != nil {
+	if err := ValidateRate(rate); err != nil {
 		return err
 	}
 	c.mu.Lock()
@@ -87,7 +87,7 @@ func (c *Clock) Settings() (offsetNs int64, rate float64, changed <-chan struct{
 	return c.offset, c.rate, c.changed
 }
 
-// RealUntil converts a span of the node's monotonic time, starting now, into real time to sleep.
+// RealUntil returns how long, in real time, until the node's monotonic clock reads mono; 0 if it already has.
 func (c *Clock) RealUntil(mono time.Duration) time.Duration {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -107,19 +107,27 @@ type Node struct {
 
 // Status is what GET /admin/status returns.
 type Status struct {
-	ID            string  `json:"id"`
-	Leader        string  `json:"leader"`
-	Ballot        string  `json:"ballot"`
-	Commit        uint64  `json:"commit"`
-	Applied       uint64  `json:"applied"`
-	Snapshot      uint64  `json:"snapshot"`
+	// ID is this node; Leader is the node it believes leads, or "".
+	ID     string `json:"id"`
+	Leader string `json:"leader"`
+	// Ballot is the highest ballot this node knows of, written round.node ("3.n2"); "" before any.
+	Ballot string `json:"ballot"`
+	// Commit is the highest slot known chosen with every slot before it; Applied the highest slot applied to the
+	// store; Snapshot the slot of the latest snapshot.
+	Commit   uint64 `json:"commit"`
+	Applied  uint64 `json:"applied"`
+	Snapshot uint64 `json:"snapshot"`
+	// ClockOffsetNs and ClockRate are the last POST /admin/clock settings (0 and 1 when never set).
 	ClockOffsetNs int64   `json:"clock_offset_ns"`
 	ClockRate     float64 `json:"clock_rate"`
-	Flaw          string  `json:"flaw"`
-	Read          string  `json:"read"`
-	LogBytes      int64   `json:"log_bytes"`
-	Pending       int     `json:"pending"`
-	Dropped       uint64  `json:"dropped_messages"`
+	// Flaw and Read are the node's --flaw and --read.
+	Flaw string `json:"flaw"`
+	Read string `json:"read"`
+	// LogBytes is the durable log's size; Pending the client requests waiting in the event loop; Dropped the
+	// peer messages lost to full queues since start.
+	LogBytes int64  `json:"log_bytes"`
+	Pending  int    `json:"pending"`
+	Dropped  uint64 `json:"dropped_messages"`
 }
 
 type readWait struct {
