@@ -357,12 +357,16 @@ type ednParser struct {
 	i int
 }
 
-// space skips whitespace and commas, which EDN treats as whitespace.
+// space skips whitespace, commas (whitespace to EDN) and comments (from ';' to the end of the line).
 func (p *ednParser) space() {
 	for p.i < len(p.s) {
 		switch p.s[p.i] {
 		case ' ', '\t', '\n', '\r', ',':
 			p.i++
+		case ';':
+			for p.i < len(p.s) && p.s[p.i] != '\n' {
+				p.i++
+			}
 		default:
 			return
 		}
@@ -439,6 +443,9 @@ func (p *ednParser) value() (any, error) {
 	}
 	start := p.i
 	tok := p.token()
+	if tok == "" {
+		return nil, p.errorf("unexpected %q", p.s[p.i])
+	}
 	switch tok {
 	case "nil":
 		return nil, nil

@@ -91,6 +91,8 @@ func TestJepsenErrors(t *testing.T) {
 		{"edn set", "{:type :ok :f :read :process 0 :value #{1}}", "h.edn:1: column 39: tagged literals and sets"},
 		{"edn big int", "{:type :ok :f :read :process 0 :value 99999999999999999999}", `h.edn:1: column 39: "99999999999999999999" is not a 64-bit integer`},
 		{"edn odd map", "{:type}", "h.edn:1: column 7: key :type has no value"},
+		{"edn comment inside", "(; comment", "h.edn:1: column 11: unexpected end of input, want ')'"},
+		{"edn lone delimiter", `{:type :ok :f :read :process 0 :value "x" :error }`, "h.edn:1: column 50: key :error has no value"},
 		{"edn later line", "{:type :ok :f :read :process 0}\n\n{:type :ok :f :read :process x}", "h.edn:3: :process x is neither"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -129,4 +131,34 @@ func TestReadJepsenFile(t *testing.T) {
 	require.Equal(t, a, b)
 	_, err = ReadJepsenFile(filepath.Join(dir, "none.edn"), "")
 	require.ErrorContains(t, err, "none.edn")
+}
+
+// FuzzJepsen feeds arbitrary text to both importers: they must return events or an error, never panic, and
+// every event they return must survive the JSONL round trip.
+func FuzzJepsen(f *testing.F) {
+	f.Add("{:type :invoke, :f :cas, :value [1 4], :process 0, :time 0, :index 0}")
+	f.Add(`{:type :info, :f :start, :value {:n1 [:n2 "n3"]}, :process :nemesis}`)
+	f.Add("INFO  jepsen.util - 3\t:ok\t:cas\t[1 4]")
+	f.Add("INFO  jepsen.util - 3\t:info\t:write\t:timed-out")
+	f.Add("(;") // found by this fuzzer: a comment inside a list once panicked the parser
+	f.Fuzz(func(t *testing.T, in string) {
+		for _, read := range []func() ([]Event, error){
+			func() ([]Event, error) { return ReadJepsenEDN(strings.NewReader(in), "f", "") },
+			func() ([]Event, error) { return ReadJepsenLog(strings.NewReader(in), "f", "") },
+		} {
+			events, err := read()
+			if err != nil {
+				continue
+			}
+			for _, e := range events {
+				b, err := json.Marshal(e)
+				if err != nil {
+					t.Fatalf("event %+v does not marshal: %v", e, err)
+				}
+				if _, err := Read(strings.NewReader(string(b)+"\n"), "f"); err != nil {
+					t.Fatalf("event %s does not read back: %v", b, err)
+				}
+			}
+		}
+	})
 }
