@@ -791,10 +791,12 @@ func (n *Node) maybeCompact() {
 	before := n.st.Size()
 	data, err := n.store.Snapshot()
 	if err == nil {
-		n.core.Compact(n.applied, data)
-		// Compact leaves a RecSnapshot record for the next Ready. PersistentState already holds it, so the
-		// rewritten log is the durable form of everything, and processReady skips that one record.
-		n.skipSnap = n.applied
+		if n.applied > n.core.Status().Snapshot {
+			n.core.Compact(n.applied, data)
+			// Compact leaves a RecSnapshot record for the next Ready. PersistentState already holds it, so the
+			// rewritten log is the durable form of everything, and processReady skips that one record.
+			n.skipSnap = n.applied
+		}
 		err = n.st.Rewrite(n.core.PersistentState())
 	}
 	if err != nil {
