@@ -26,6 +26,10 @@ type Env struct {
 	Record func(history.Event) error
 }
 
+// ErrNoLeader is recorded (wrapped, with the cluster's reason) when a leader strategy finds no leader to act on;
+// the op is skipped.
+var ErrNoLeader = errors.New("no leader to pick")
+
 // opTimeout bounds each action of an op (one Partition call, one node killed, ...).
 const opTimeout = 30 * time.Second
 
@@ -57,7 +61,9 @@ func New(env Env) *Nemesis {
 // Run applies s, each op at its time from now, until the schedule ends or ctx is done. Every op is recorded as
 // two history events of type info, as Jepsen records its nemesis: the op as planned, then what was done (the
 // grudge, the leader, the nodes, the offsets), with Error set if it failed. An op that fails is recorded and
-// the run goes on; Run returns every such failure joined (nil if none), and at once on an error from Record.
+// the run goes on; Run returns every such failure joined (nil if none), and at once on an error from Record. A
+// leader strategy that finds no leader (ErrNoLeader) is only recorded: a cluster without a leader is something
+// the test observes, not a failure of the nemesis.
 // It returns when ctx is done, without undoing anything: the caller then calls HealAll.
 func (n *Nemesis) Run(ctx context.Context, s Schedule) error {
 	start := time.Now()
@@ -79,7 +85,7 @@ func (n *Nemesis) Run(ctx context.Context, s Schedule) error {
 		if recErr != nil {
 			return errors.Join(append(errs, recErr)...)
 		}
-		if opErr != nil && ctx.Err() == nil {
+		if opErr != nil && ctx.Err() == nil && !errors.Is(opErr, ErrNoLeader) {
 			errs = append(errs, fmt.Errorf("nemesis: %s at %s: %w", op.F, op.At.D(), opErr))
 		}
 	}
@@ -349,7 +355,7 @@ func (n *Nemesis) leader(ctx context.Context) (string, error) {
 	defer cancel()
 	l, err := n.env.Cluster.Leader(c)
 	if err != nil {
-		return "", fmt.Errorf("no leader to pick: %w", err)
+		return "", fmt.Errorf("%w: %w", ErrNoLeader, err)
 	}
 	return l, nil
 }
