@@ -259,3 +259,30 @@ func TestStrobeFlipsAndEndsAtBase(t *testing.T) {
 		t.Errorf("strobe recorded %s, clock %v", f.events[1].Value, f.clocks["n1"])
 	}
 }
+
+func TestHealAllDuringRunStopsIt(t *testing.T) {
+	f := newFakes()
+	n := nemesis.New(f.env())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- n.Run(ctx, schedule(t, `[
+			{"at":"0s","f":"clock-strobe","value":{"nodes":["n1"],"delta":"3s","period":"5ms","for":"1h"}},
+			{"at":"0s","f":"kill","value":{"nodes":["n2"]}}]`))
+	}()
+	time.Sleep(50 * time.Millisecond) // the strobe is running
+	cancel()
+	if err := n.HealAll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after cancel and HealAll")
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.down["n2"] || f.clocks["n1"] != [2]float64{0, 1} {
+		t.Errorf("after HealAll: down %v, n1 clock %v", f.down, f.clocks["n1"])
+	}
+}
