@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math/rand"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -254,4 +256,82 @@ func (l *lockedBuf) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// TestProcessRepeatedKills SIGKILLs a node (chosen by a seeded rand) three times while writes of distinct keys
+// flow through every node, restarting it each time on its own data. Every write that was acknowledged must be
+// readable afterwards with its value; writes with an unknown outcome may or may not be.
+func TestProcessRepeatedKills(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs real processes")
+	}
+	const seed = 7
+	rng := rand.New(rand.NewSource(seed))
+	pc := newProcCluster(t, 3)
+	pc.waitStatus(0, 15*time.Second, func(s httpkv.StatusInfo) bool { return s.Leader != "" })
+	var mu sync.Mutex
+	acked := map[int64]bool{}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	for w := 0; w < 6; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			cl := httpkv.New(pc.urls[w%3], httpkv.WithTimeout(2*time.Second))
+			defer cl.Close()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				i := next.Add(1)
+				o := cl.Do(context.Background(), targets.Op{F: targets.FWrite, Key: fmt.Sprintf("w%d", i), Value: i})
+				if o.Type == history.Ok {
+					mu.Lock()
+					acked[i] = true
+					mu.Unlock()
+				} else {
+					time.Sleep(20 * time.Millisecond)
+				}
+			}
+		}(w)
+	}
+	for round := 0; round < 3; round++ {
+		time.Sleep(700 * time.Millisecond)
+		v := rng.Intn(3)
+		t.Logf("round %d: SIGKILL %s (seed %d)", round, pc.ids[v], seed)
+		pc.procs[v].Process.Signal(syscall.SIGKILL)
+		pc.procs[v].Wait()
+		pc.procs[v] = nil
+		time.Sleep(300 * time.Millisecond)
+		pc.start(v)
+	}
+	time.Sleep(700 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	for i := range pc.ids {
+		pc.waitStatus(i, 10*time.Second, func(s httpkv.StatusInfo) bool { return s.Leader != "" })
+	}
+	cl := httpkv.New(pc.urls[0], httpkv.WithTimeout(3*time.Second))
+	defer cl.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(acked) < 50 {
+		t.Fatalf("only %d writes acknowledged in the run; too few to mean anything", len(acked))
+	}
+	for i := range acked {
+		var o targets.Outcome
+		for try := 0; try < 20; try++ {
+			if o = cl.Do(context.Background(), targets.Op{F: targets.FRead, Key: fmt.Sprintf("w%d", i)}); o.Type == history.Ok {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if o.Type != history.Ok || o.Value == nil || *o.Value != i {
+			t.Fatalf("acknowledged write w%d=%d: read %+v (seed %d)", i, i, o, seed)
+		}
+	}
+	t.Logf("%d acknowledged writes of %d attempted all survived 3 kills", len(acked), next.Load())
 }
