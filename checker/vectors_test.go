@@ -2,8 +2,10 @@ package checker
 
 import (
 	"bufio"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -157,6 +159,26 @@ func BenchmarkJepsenVectors(b *testing.B) {
 		}
 		opsPerSec(b)
 	})
+	// The whole corpus as one history of 50 keys, as a kv run would give: the per-key pool at work.
+	var merged []history.Event
+	for n, events := range corpus {
+		for _, e := range events {
+			e.Key = fmt.Sprintf("etcd_%03d", n)
+			e.Process += history.Process(1000 * n)
+			e.Index = int64(len(merged))
+			merged = append(merged, e)
+		}
+	}
+	for _, workers := range []int{1, runtime.GOMAXPROCS(0)} {
+		b.Run(fmt.Sprintf("checker-one-history-workers-%d", workers), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := Check(merged, Options{Workers: workers}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			opsPerSec(b)
+		})
+	}
 	b.Run("porcupine", func(b *testing.B) {
 		model := workloads.RegisterModel().Porcupine()
 		for b.Loop() {
