@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,8 +15,9 @@ import (
 type CheckOptions struct {
 	// Timeout bounds the check; past it the verdict is unknown.
 	Timeout time.Duration
-	// OutDir receives results.json and the visualizations of the keys that are not valid. "" means the folder
-	// of a history.jsonl that sits in a run folder, and otherwise Store/check/<file name>/<timestamp>/.
+	// OutDir receives results.json and the visualizations of the keys that are not valid. "" means a fresh
+	// <run>/check/<timestamp>/ for the history.jsonl of a run folder, and otherwise
+	// <Store>/check/<file name>/<timestamp>/.
 	OutDir string
 	// Store is the store root for the default OutDir ("" means "store").
 	Store string
@@ -62,33 +64,52 @@ func CheckFile(ctx context.Context, path string, o CheckOptions) (Result, error)
 	return res, nil
 }
 
-// defaultCheckDir is the folder of a history.jsonl in a run folder (it has a config.json beside it), or else a
-// fresh store/check/<name>/<timestamp>/.
+// defaultCheckDir is a fresh folder for a check's output, so that a re-check never overwrites anything: for the
+// history.jsonl of a run folder (it has a config.json beside it), <run>/check/<timestamp>/; for any other file,
+// <store>/check/<name>/<timestamp>/.
 func defaultCheckDir(path, store string) string {
+	stamp := time.Now().UTC().Format(TimestampLayout)
 	d := filepath.Dir(path)
 	if filepath.Base(path) == HistoryFile {
 		if _, err := os.Stat(filepath.Join(d, ConfigFile)); err == nil {
-			return d
+			return uniqueDir(filepath.Join(d, "check", stamp))
 		}
 	}
 	if store == "" {
 		store = "store"
 	}
 	name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
-	return filepath.Join(store, "check", name, time.Now().UTC().Format(TimestampLayout))
+	return uniqueDir(filepath.Join(store, "check", name, stamp))
+}
+
+// uniqueDir returns p, or p-2, p-3, ... when p exists.
+func uniqueDir(p string) string {
+	q := p
+	for i := 2; ; i++ {
+		if _, err := os.Lstat(q); errors.Is(err, os.ErrNotExist) {
+			return q
+		}
+		q = fmt.Sprintf("%s-%d", p, i)
+	}
 }
 
 // printKeys prints up to limit keys, the ones that are not valid first (Result.Keys is in that order).
 func printKeys(out io.Writer, res Result, limit int) {
-	bad := 0
+	var invalid, unknown, vis int
 	for _, k := range res.Keys {
-		if k.Verdict != Valid {
-			bad++
+		switch k.Verdict {
+		case Invalid:
+			invalid++
+		case Unknown:
+			unknown++
+		}
+		if k.Visualization != "" {
+			vis++
 		}
 	}
 	shown := 0
 	for _, k := range res.Keys {
-		if shown >= limit && k.Verdict == Valid {
+		if shown >= limit && (k.Verdict == Valid || shown >= 2*limit) {
 			break
 		}
 		line := fmt.Sprintf("  key %-8s %-8s %5d ops", k.Key, k.Verdict, k.Ops)
@@ -99,10 +120,14 @@ func printKeys(out io.Writer, res Result, limit int) {
 		shown++
 	}
 	if rest := len(res.Keys) - shown; rest > 0 {
-		fmt.Fprintf(out, "  ... and %d more valid keys (all in %s)\n", rest, res.Paths["results"])
+		fmt.Fprintf(out, "  ... and %d more keys (all in %s)\n", rest, res.Paths["results"])
 	}
-	if bad > 0 {
-		fmt.Fprintf(out, "%d of %d keys not valid; visualizations in %s\n", bad, len(res.Keys), res.Dir)
+	if invalid+unknown > 0 {
+		fmt.Fprintf(out, "%d of %d keys invalid, %d unknown", invalid, len(res.Keys), unknown)
+		if vis > 0 {
+			fmt.Fprintf(out, "; %d visualizations in %s", vis, res.Dir)
+		}
+		fmt.Fprintln(out)
 	}
 }
 

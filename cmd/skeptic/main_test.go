@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -47,5 +49,71 @@ func TestVersion(t *testing.T) {
 	}
 	if !strings.HasPrefix(out.String(), "skeptic ") {
 		t.Fatalf("version printed %q", out.String())
+	}
+}
+
+// vectors returns the folder of the Jepsen etcd histories with known verdicts, or skips.
+func vectors(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("SKEPTIC_VECTORS")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "..", "shared", "vectors", "jepsen-etcd")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "verdicts.tsv")); err != nil {
+		t.Skipf("no Jepsen vectors (set SKEPTIC_VECTORS): %v", err)
+	}
+	return dir
+}
+
+// TestCheckExitCodes re-checks Jepsen histories with known verdicts, in both of Jepsen's formats, and a
+// deadline too short to decide: exit 0 for linearizable, 1 for not, 2 for unknown, and the results and
+// visualizations land in --out.
+func TestCheckExitCodes(t *testing.T) {
+	dir := vectors(t)
+	for _, c := range []struct {
+		file  string
+		extra []string
+		code  int
+		say   string
+	}{
+		{"etcd_002.log", nil, 0, "verdict: valid"},
+		{"etcd_002.edn", nil, 0, "verdict: valid"},
+		{"etcd_000.log", nil, 1, "verdict: INVALID"},
+		{"etcd_001.edn", nil, 1, "verdict: INVALID"},
+		{"etcd_000.edn", []string{"--check-timeout", "1ns"}, 2, "verdict: unknown"},
+	} {
+		t.Run(c.file+strings.Join(c.extra, ""), func(t *testing.T) {
+			out := t.TempDir()
+			args := append([]string{"check", "--out", out, filepath.Join(dir, c.file)}, c.extra...)
+			var stdout, stderr bytes.Buffer
+			code := executeContext(context.Background(), args, &stdout, &stderr)
+			if code != c.code {
+				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, c.code, stdout.String(), stderr.String())
+			}
+			if !strings.Contains(stdout.String(), c.say) || !strings.Contains(stdout.String(), "key r ") {
+				t.Fatalf("stdout does not give the verdict %q and the key:\n%s", c.say, stdout.String())
+			}
+			if _, err := os.Stat(filepath.Join(out, "results.json")); err != nil {
+				t.Fatal(err)
+			}
+			html, _ := filepath.Glob(filepath.Join(out, "*.html"))
+			if (c.code == 1) != (len(html) == 1) {
+				t.Fatalf("visualizations %v for exit %d", html, c.code)
+			}
+		})
+	}
+}
+
+// TestCheckBadFile checks that a history that is not one exits 254 naming the file and line.
+func TestCheckBadFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "history.jsonl")
+	good := `{"index":0,"time":1,"process":0,"type":"invoke","f":"read","key":"k","value":null}`
+	if err := os.WriteFile(p, []byte(good+"\n"+`{"index":1,"time":2,"process":0,"type":"done","f":"read"}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	code := executeContext(context.Background(), []string{"check", "--out", t.TempDir(), p}, &stdout, &stderr)
+	if code != 254 || !strings.Contains(stderr.String(), p+":2:") || !strings.Contains(stderr.String(), `"type"`) {
+		t.Fatalf("exit %d, stderr %q; want 254 naming %s:2 and the field", code, stderr.String(), p)
 	}
 }
