@@ -144,7 +144,9 @@ func (w *workload) Model() TypedModel[RegisterState, RegisterInput, RegisterOutp
 // there are G = ceil(Workers / WorkersPerKey) groups. Group g works through keys k(g), k(g+G), k(g+2G), ...,
 // so the groups never share a key, and the members of a group, which advance at about the same pace, work on
 // the same key at the same time. Each member performs ceil(OpsPerKey / groupSize) operations on a key before
-// moving to the group's next one, so a key sees about OpsPerKey operations in all.
+// moving to the group's next one, so a key sees about OpsPerKey operations in all. The streams share no state
+// (that is what keeps each one deterministic), so a member that runs faster than the rest of its group moves
+// on early; with the harness's even pacing the members stay together on each key for most of its life.
 func (w *workload) Worker(i int) WorkerGen {
 	if i < 0 || i >= w.cfg.Workers {
 		panic(fmt.Sprintf("workloads: worker %d out of range [0, %d)", i, w.cfg.Workers))
