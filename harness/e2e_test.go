@@ -311,8 +311,12 @@ func processesIn(dir string) []string {
 // exits 255 saying it was interrupted, and leaves no container, network or volume of its run (docker) and no
 // node process (local) behind.
 func TestSIGINTLeavesNothing(t *testing.T) {
-	for _, rt := range []string{RuntimeLocal, RuntimeDocker} {
-		t.Run(rt, func(t *testing.T) {
+	for _, c := range []struct {
+		rt      string
+		signals int
+	}{{RuntimeLocal, 1}, {RuntimeDocker, 1}, {RuntimeDocker, 2}} {
+		rt := c.rt
+		t.Run(fmt.Sprintf("%s/%d-signals", rt, c.signals), func(t *testing.T) {
 			requireRuntime(t, rt)
 			bin := nodeBinaryForTest(t)
 			store := t.TempDir()
@@ -340,7 +344,14 @@ func TestSIGINTLeavesNothing(t *testing.T) {
 				}
 				if strings.HasPrefix(line, "load:") && !signalled {
 					signalled = true
-					time.AfterFunc(2*time.Second, func() { cmd.Process.Signal(syscall.SIGINT) })
+					time.AfterFunc(2*time.Second, func() {
+						cmd.Process.Signal(syscall.SIGINT)
+						if c.signals > 1 {
+							// The second signal forces the teardown at once, while the first is still running.
+							time.Sleep(100 * time.Millisecond)
+							cmd.Process.Signal(syscall.SIGINT)
+						}
+					})
 				}
 			}
 			waitErr := make(chan error, 1)
@@ -358,8 +369,12 @@ func TestSIGINTLeavesNothing(t *testing.T) {
 			if !signalled || runID == "" {
 				t.Fatal("the run never reached its load")
 			}
-			if !strings.Contains(stderr.String(), "interrupted") {
-				t.Fatalf("stderr does not say it was interrupted")
+			want := "interrupted"
+			if c.signals > 1 {
+				want = "forcing teardown"
+			}
+			if !strings.Contains(stderr.String(), want) {
+				t.Fatalf("stderr does not say %q", want)
 			}
 			run := filepath.Join(store, "latest")
 			if _, err := history.ReadFile(filepath.Join(run, HistoryFile)); err != nil {
@@ -409,4 +424,34 @@ func dockerObjects(t *testing.T, runID string) []string {
 		out = append(out, "volume "+v.Name)
 	}
 	return out
+}
+
+// TestRunTestsCount runs a short local test twice (--test-count 2): two run folders, seeds s and s+1, and the
+// worst exit code.
+func TestRunTestsCount(t *testing.T) {
+	requireRuntime(t, RuntimeLocal)
+	tc := e2eTest(t, RuntimeLocal)
+	tc.TimeLimit = Duration(time.Second)
+	tc.Recovery = 0
+	tc.TestCount = 2
+	var out bytes.Buffer
+	tc.Out = &out
+	results, code, err := RunTests(context.Background(), tc)
+	t.Logf("output:\n%s", out.String())
+	if err != nil || code != ExitValid || len(results) != 2 {
+		t.Fatalf("RunTests = %d results, exit %d, %v", len(results), code, err)
+	}
+	if results[0].Dir == results[1].Dir || results[0].Seed != tc.Seed || results[1].Seed != tc.Seed+1 {
+		t.Fatalf("runs: %+v / %+v", results[0], results[1])
+	}
+	for _, r := range results {
+		var cfg Test
+		readJSON(t, filepath.Join(r.Dir, ConfigFile), &cfg)
+		if cfg.Seed != r.Seed {
+			t.Fatalf("config.json of %s records seed %d, want %d", r.Dir, cfg.Seed, r.Seed)
+		}
+	}
+	if !strings.Contains(out.String(), "2 runs: #1 valid (exit 0) #2 valid (exit 0)") {
+		t.Fatalf("no summary of the runs")
+	}
 }

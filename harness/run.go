@@ -293,12 +293,18 @@ func (r *run) teardown() {
 	clu := r.clu
 	r.clu = nil
 	if r.t.LeaveDBRunning {
-		active.Delete(r.runID)
-		r.con.printf("--leave-db-running: cluster %s left running: %s\n", r.runID, cleanHint(r.rt, r.runID))
-		for _, n := range clu.Nodes() {
-			r.con.printf("  %s %s\n", n.ID, n.ClientURL)
+		if d, ok := clu.(detacher); ok {
+			active.Delete(r.runID)
+			if err := d.Detach(); err != nil {
+				r.con.printf("--leave-db-running: %v; the cluster may not outlive this skeptic\n", err)
+			}
+			r.con.printf("--leave-db-running: cluster %s left running; remove it with: skeptic clean --run %s\n", r.runID, r.runID)
+			for _, n := range clu.Nodes() {
+				r.con.printf("  %s %s\n", n.ID, n.ClientURL)
+			}
+			return
 		}
-		return
+		r.con.printf("--leave-db-running: the %s runtime cannot leave its nodes running after skeptic exits; tearing down\n", r.rt)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), teardownTimeout)
 	defer cancel()
@@ -398,12 +404,10 @@ func runID(stamp string, seed int64) string {
 	return fmt.Sprintf("%s-%04x", strings.ToLower(stamp), h&0xffff)
 }
 
-// cleanHint says how to remove a cluster left running.
-func cleanHint(rt, runID string) string {
-	if rt == RuntimeDocker {
-		return "remove it with: skeptic clean --run " + runID
-	}
-	return "its node processes keep running; stop them with: skeptic clean --run " + runID
+// detacher is a cluster that can outlive this process (--leave-db-running): Detach gives up the cluster's
+// automatic removal (the docker runtime's reaper) without removing anything.
+type detacher interface {
+	Detach() error
 }
 
 // versions records what ran the test.
