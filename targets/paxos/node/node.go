@@ -78,23 +78,20 @@ type Node struct {
 	reqs  chan *request
 
 	// Loop-owned state (only the event loop goroutine touches these).
-	seq          uint64
-	waiters      map[core.CommandID][]*request // proposed, waiting for the command to be applied
-	pending      int                           // requests in waiters, readsByCtx and readWaits
-	backlog      []*request                    // in waiters but not yet handed to the core; nothing proposed
-	readBatch    []*request                    // reads received in this loop iteration
-	readCtx      uint64
-	readsByCtx   map[uint64][]*request // waiting for the core's ReadState
-	readWaits    []readWait            // confirmed, waiting for applied >= index
-	applied      uint64
-	leader       string
-	nextCompact  int64
-	selfMsgs     []core.Message
-	lastSweep    time.Duration
-	ticksDone    int64
-	leaderSince  time.Time
-	compactFails int
-	skipSnap     uint64 // slot of the snapshot record that maybeCompact already wrote with Rewrite
+	seq         uint64
+	waiters     map[core.CommandID][]*request // proposed, waiting for the command to be applied
+	pending     int                           // requests in waiters, readsByCtx and readWaits
+	backlog     []*request                    // in waiters but not yet handed to the core; nothing proposed
+	readBatch   []*request                    // reads received in this loop iteration
+	readCtx     uint64
+	readsByCtx  map[uint64][]*request // waiting for the core's ReadState
+	readWaits   []readWait            // confirmed, waiting for applied >= index
+	applied     uint64
+	leader      string
+	nextCompact int64
+	lastSweep   time.Duration
+	ticksDone   int64
+	skipSnap    uint64 // slot of the snapshot record that maybeCompact already wrote with Rewrite
 
 	statusMu sync.Mutex
 	status   Status
@@ -552,12 +549,8 @@ func (n *Node) processReady() error {
 				return err
 			}
 		}
-		// 3. Send.
+		// 3. Send. (The core never addresses a message to its own node: its peer list excludes it.)
 		for _, m := range rd.Messages {
-			if m.To == n.cfg.ID {
-				n.selfMsgs = append(n.selfMsgs, m)
-				continue
-			}
 			if n.cfg.onSend != nil {
 				n.cfg.onSend(m)
 			}
@@ -575,14 +568,8 @@ func (n *Node) processReady() error {
 			}
 		}
 		n.answerReads()
-		// 6.
+		// 6. Advance; then propose what waited for room in the pipeline.
 		n.core.Advance()
-		for len(n.selfMsgs) > 0 {
-			m := n.selfMsgs[0]
-			n.selfMsgs = n.selfMsgs[1:]
-			n.step(m)
-		}
-		n.selfMsgs = nil
 		n.flushProposals()
 	}
 	return nil
@@ -800,7 +787,6 @@ func (n *Node) maybeCompact() {
 		err = n.st.Rewrite(n.core.PersistentState())
 	}
 	if err != nil {
-		n.compactFails++
 		n.nextCompact = before * 2
 		n.log.Printf("compaction at slot %d failed (%v); the old log is intact, next try at %d bytes", n.applied, err, n.nextCompact)
 		return
