@@ -79,7 +79,7 @@ type Node struct {
 
 	// Loop-owned state (only the event loop goroutine touches these).
 	seq         uint64
-	waiters     map[core.CommandID][]*request // proposed, waiting for the command to be applied
+	waiters     map[core.CommandID][]*request // queued or proposed, waiting for the command to be applied
 	pending     int                           // requests in waiters, readsByCtx and readWaits
 	backlog     []*request                    // in waiters but not yet handed to the core; nothing proposed
 	readBatch   []*request                    // reads received in this loop iteration
@@ -142,7 +142,6 @@ type request struct {
 	deadline time.Duration
 	done     chan reply // buffered 1; the loop sends at most once
 	answered bool       // loop-owned
-	proposed bool       // loop-owned: handed to the core, so its fate is no longer known to be "not applied"
 }
 
 // reply is the event loop's answer to a request.
@@ -441,10 +440,7 @@ func (n *Node) flushProposals() {
 		err := n.core.Propose(batch...)
 		switch {
 		case err == nil:
-			for _, r := range n.backlog[:k] {
-				r.proposed = true
-			}
-			n.backlog = n.backlog[k:]
+			n.backlog = n.backlog[k:] // from here on their fate is unknown until applied
 		case errors.Is(err, core.ErrTooMuchInflight):
 			if len(n.backlog) > maxBacklog {
 				for _, r := range n.backlog[maxBacklog:] {
