@@ -1,6 +1,7 @@
 package node
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -174,5 +175,25 @@ func TestForwarding(t *testing.T) {
 	}
 	if m := mustOK(t, "GET", c.url(lead)+"/kv/fw", ""); m["value"] != float64(5) {
 		t.Fatalf("fw = %v, want 5 (the refused forward changed nothing)", m["value"])
+	}
+}
+
+// TestForgottenDuplicateIsUnknown: a retry whose original left kv's window may or may not have been applied, so the
+// node answers it as unknown (504, definite false) and does not apply it again.
+func TestForgottenDuplicateIsUnknown(t *testing.T) {
+	c := newCluster(t, 1, nil)
+	c.leader(10 * time.Second)
+	u := c.url(0)
+	for seq := 1; seq <= 70; seq++ {
+		if st, m := call(t, "PUT", u+"/kv/d", fmt.Sprintf(`{"value":%d}`, seq), HeaderClient, "w1", HeaderSeq, fmt.Sprint(seq)); st != 200 {
+			t.Fatalf("seq %d: %d %v", seq, st, m)
+		}
+	}
+	st, m := call(t, "PUT", u+"/kv/d", `{"value":1}`, HeaderClient, "w1", HeaderSeq, "1")
+	if st != 504 || m["definite"] != false || !strings.Contains(m["error"].(string), "duplicate") {
+		t.Fatalf("retry of a forgotten seq: %d %v; want 504 unknown duplicate", st, m)
+	}
+	if m := mustOK(t, "GET", u+"/kv/d", ""); m["value"] != float64(70) {
+		t.Fatalf("d = %v, want 70 (the old retry must not apply)", m["value"])
 	}
 }
