@@ -455,3 +455,53 @@ func TestRunTestsCount(t *testing.T) {
 		t.Fatalf("no summary of the runs")
 	}
 }
+
+// TestRunPanicTearsDown makes Run panic once its cluster is up: Run must recover, tear the cluster down, close
+// the history, and return an internal error (exit 255) that says so.
+func TestRunPanicTearsDown(t *testing.T) {
+	requireRuntime(t, RuntimeLocal)
+	tc := e2eTest(t, RuntimeLocal)
+	var out bytes.Buffer
+	tc.Out = &out
+	testHookClusterUp = func() { panic("test panic with the cluster up") }
+	defer func() { testHookClusterUp = func() {} }()
+	res, err := Run(context.Background(), tc)
+	t.Logf("output:\n%s", out.String())
+	var se *SetupError
+	if !errors.As(err, &se) || !strings.Contains(err.Error(), "panic: test panic with the cluster up") {
+		t.Fatalf("Run error = %v, want an internal error that names the panic", err)
+	}
+	if code := ExitCode(res.Verdict, err); code != ExitError {
+		t.Fatalf("exit code %d", code)
+	}
+	dir, derr := filepath.EvalSymlinks(filepath.Join(tc.Store, LatestLink))
+	if derr != nil {
+		t.Fatal(derr)
+	}
+	if left := processesIn(dir); len(left) > 0 {
+		t.Fatalf("node processes left running after the panic: %v", left)
+	}
+	if _, err := history.ReadFile(filepath.Join(dir, HistoryFile)); err != nil {
+		t.Fatalf("history after the panic: %v", err)
+	}
+	log, _ := os.ReadFile(filepath.Join(dir, LogFile))
+	if !bytes.Contains(log, []byte("teardown done")) {
+		t.Fatalf("skeptic.log does not record the teardown:\n%s", log)
+	}
+}
+
+// TestConsoleSurvivesPanickingWriter checks that console output whose writer panics is dropped, not raised: the
+// console is used on the way out of a panic.
+func TestConsoleSurvivesPanickingWriter(t *testing.T) {
+	c := newConsole(panicOut{})
+	if err := c.openLog(filepath.Join(t.TempDir(), LogFile)); err != nil {
+		t.Fatal(err)
+	}
+	c.printf("one\n")
+	c.printf("two\n")
+	c.close()
+}
+
+type panicOut struct{}
+
+func (panicOut) Write([]byte) (int, error) { panic("broken terminal") }

@@ -51,10 +51,10 @@ func (r *run) load(ctx context.Context, wl workloads.Workload, plan *nemesisPlan
 	if t.Terminal != nil {
 		live = *t.Terminal
 	}
-	loadStart := time.Now()
-	prog := startProgress(r.con.out, r.con.plainLogWriter(), live, loadStart, t.TimeLimit.D(), &r.counts)
 	r.con.printf("load: %d workers on %d nodes for %s (rate %s, seed %d)\n", t.Concurrency, len(nodes),
 		t.TimeLimit.D(), rateText(t.Rate), t.Seed)
+	loadStart := time.Now()
+	prog := startProgress(r.con, live, loadStart, t.TimeLimit.D(), &r.counts)
 
 	stop := make(chan struct{})
 	errc := make(chan error, len(workers)+1)

@@ -37,8 +37,7 @@ func (c *counts) total() int64 { return c.ok.Load() + c.fail.Load() + c.info.Loa
 // progress shows how a run is going: elapsed and remaining time, ok/fail/info counts and ops/s. On a terminal it
 // redraws one line in place; otherwise (a pipe, a CI log) it prints a plain line every plainEvery.
 type progress struct {
-	out   io.Writer
-	log   io.Writer // plain lines also go here (skeptic.log); may be nil
+	con   *console
 	live  bool
 	start time.Time
 	limit time.Duration
@@ -61,8 +60,8 @@ func isTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-func startProgress(out, log io.Writer, live bool, start time.Time, limit time.Duration, c *counts) *progress {
-	p := &progress{out: out, log: log, live: live, start: start, limit: limit, c: c,
+func startProgress(con *console, live bool, start time.Time, limit time.Duration, c *counts) *progress {
+	p := &progress{con: con, live: live, start: start, limit: limit, c: c,
 		stop: make(chan struct{}), done: make(chan struct{})}
 	p.phase.Store("load")
 	go p.loop()
@@ -86,7 +85,7 @@ func (p *progress) loop() {
 		select {
 		case <-p.stop:
 			if p.live {
-				fmt.Fprint(p.out, "\r\033[K")
+				p.con.bar("")
 			}
 			return
 		case now := <-tick.C:
@@ -97,12 +96,13 @@ func (p *progress) loop() {
 			}
 			line := p.line(now, rate)
 			if p.live {
-				fmt.Fprintf(p.out, "\r\033[K%s", line)
+				p.con.bar(line)
 			} else {
-				fmt.Fprintln(p.out, line)
+				p.con.printf("%s\n", line)
+				lastLog = now
 			}
-			if p.log != nil && now.Sub(lastLog) >= plainEvery-10*time.Millisecond {
-				fmt.Fprintln(p.log, line)
+			if p.live && now.Sub(lastLog) >= plainEvery-10*time.Millisecond {
+				p.con.logf("%s\n", line)
 				lastLog = now
 			}
 		}

@@ -80,6 +80,9 @@ type Result struct {
 // torn down (unless --leave-db-running) and the history kept.
 var ErrInterrupted = errors.New("interrupted")
 
+// testHookClusterUp runs right after the cluster is up; tests set it to make Run panic there.
+var testHookClusterUp = func() {}
+
 // teardownTimeout bounds the teardown, which runs even when ctx has ended.
 const teardownTimeout = 90 * time.Second
 
@@ -156,7 +159,12 @@ func Run(ctx context.Context, t Test) (res Result, err error) {
 			r.closeHistory()
 			res.Verdict = Unknown
 			err = &SetupError{Stage: "internal error", Err: fmt.Errorf("panic: %v\n%s", p, debug.Stack())}
-			r.con.printf("%v\n", err)
+			r.con.logf("%v\n", err)
+			if r.dir.Path != "" {
+				r.fillCounts(&res)
+				res.Error = fmt.Sprintf("internal error: panic: %v", p)
+				_ = writeJSON(r.dir.File(ResultsFile), res)
+			}
 		}
 	}()
 	return r.run(ctx)
@@ -235,11 +243,16 @@ func (r *run) run(ctx context.Context) (Result, error) {
 	r.clu = clu
 	active.Store(r.runID, clu)
 	defer r.teardown()
+	testHookClusterUp()
 	for _, n := range clu.Nodes() {
 		r.con.logf("node %s at %s\n", n.ID, n.ClientURL)
 	}
 	if err := r.bindNemesis(sched); err != nil {
 		return res, err
+	}
+	r.awaitLeader(ctx)
+	if ctx.Err() != nil {
+		return r.interrupted(res)
 	}
 
 	// 5. The load, with the nemesis beside it.
@@ -283,6 +296,35 @@ func (r *run) interrupted(res Result) (Result, error) {
 		_ = writeJSON(r.dir.File(ResultsFile), res)
 	}
 	return res, fmt.Errorf("%w: run %s stopped before its end; history kept in %s", ErrInterrupted, r.runID, r.dir.Path)
+}
+
+// leaderWait bounds how long a run waits for its new cluster to elect a leader before the load starts.
+const leaderWait = 15 * time.Second
+
+// awaitLeader waits until a majority of the nodes names one leader (a target with the status capability), so
+// that the load starts on a cluster that can serve it, as Jepsen's setup waits for its databases. A cluster that
+// elects none in time is tested anyway: that is a finding, not a setup failure.
+func (r *run) awaitLeader(ctx context.Context) {
+	if !targets.Has(r.target, targets.CapStatus) {
+		return
+	}
+	t0 := time.Now()
+	sc := statusCluster{r.clu.Nodes()}
+	var err error
+	for time.Since(t0) < leaderWait && ctx.Err() == nil {
+		var l string
+		if l, err = sc.Leader(ctx); err == nil {
+			r.con.printf("leader %s elected %s after the nodes came up\n", l, time.Since(t0).Round(time.Millisecond))
+			return
+		}
+		select {
+		case <-time.After(50 * time.Millisecond):
+		case <-ctx.Done():
+		}
+	}
+	if ctx.Err() == nil {
+		r.con.printf("no leader after %s (%v); starting the load anyway\n", leaderWait, err)
+	}
 }
 
 // teardown removes the cluster (once), unless --leave-db-running.
@@ -477,6 +519,29 @@ type console struct {
 	out   io.Writer
 	log   *os.File
 	early []byte
+	// barShown is set while a live progress line is on the terminal: printf clears it first, and the next
+	// redraw puts it back under the printed line.
+	barShown bool
+}
+
+// bar draws the live progress line in place of the previous one; "" removes it.
+func (c *console) bar(line string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.write("\r\033[K" + line)
+	c.barShown = line != ""
+}
+
+// write writes s to the terminal. A writer that panics is dropped (the log keeps every line): the console is
+// used on the way out of a panic, so it must not panic itself.
+func (c *console) write(s string) {
+	defer func() {
+		if p := recover(); p != nil {
+			c.out = io.Discard
+			c.toLog(fmt.Sprintf("console output dropped after its writer panicked: %v\n", p))
+		}
+	}()
+	io.WriteString(c.out, s)
 }
 
 func newConsole(out io.Writer) *console { return &console{out: out} }
@@ -502,8 +567,12 @@ func (c *console) printf(format string, args ...any) {
 	s := fmt.Sprintf(format, args...)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	io.WriteString(c.out, s)
 	c.toLog(s)
+	if c.barShown {
+		c.write("\r\033[K")
+		c.barShown = false
+	}
+	c.write(s)
 }
 
 // logf writes to the log only.
@@ -526,16 +595,9 @@ func (c *console) toLog(s string) {
 // logWriter is an io.Writer onto printf, for the runtime's progress lines.
 func (c *console) logWriter() io.Writer { return consoleWriter{c} }
 
-// plainLogWriter is an io.Writer onto logf, for lines that belong in skeptic.log only.
-func (c *console) plainLogWriter() io.Writer { return logOnlyWriter{c} }
-
 type consoleWriter struct{ c *console }
 
 func (w consoleWriter) Write(p []byte) (int, error) { w.c.printf("%s", p); return len(p), nil }
-
-type logOnlyWriter struct{ c *console }
-
-func (w logOnlyWriter) Write(p []byte) (int, error) { w.c.logf("%s", p); return len(p), nil }
 
 func (c *console) close() {
 	c.mu.Lock()
