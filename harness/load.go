@@ -14,7 +14,9 @@ import (
 // genAdapter presents a workload's endless stream as an opSource.
 type genAdapter struct{ g workloads.WorkerGen }
 
+// Next returns the stream's next operation; the stream never ends.
 func (a genAdapter) Next() (targets.Op, bool)                   { return a.g.Next(), true }
+// Observe passes the outcome back to the workload.
 func (a genAdapter) Observe(op targets.Op, out targets.Outcome) { a.g.Observe(op, out) }
 
 // load runs the workers, bound to the nodes round robin, and the nemesis beside them, until the time limit, the

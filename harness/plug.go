@@ -79,7 +79,11 @@ func chooseRuntime(ctx context.Context, name string) (cluster.Runtime, string, e
 		if err == nil {
 			return rt, why, nil
 		}
-		return local.New(), "no Docker daemon: " + err.Error(), nil
+		reason := strings.TrimSuffix(err.Error(), "; start it, or use --runtime local")
+		if !strings.HasPrefix(reason, "no Docker daemon") {
+			reason = "no Docker daemon: " + reason
+		}
+		return local.New(), reason, nil
 	}
 }
 
@@ -230,6 +234,7 @@ func (r *run) healAll(ctx context.Context) {
 // httpClock is the nemesis's Clock through the target's /admin/clock (PROTOCOL.md).
 type httpClock struct{ nodes []targets.Node }
 
+// SetClock posts the offset and rate to the node's /admin/clock.
 func (c httpClock) SetClock(ctx context.Context, node string, offset time.Duration, rate float64) error {
 	for _, n := range c.nodes {
 		if n.ID == node {
@@ -242,6 +247,7 @@ func (c httpClock) SetClock(ctx context.Context, node string, offset time.Durati
 // statusCluster is the nemesis's Cluster: the node ids, and the leader a majority of /admin/status answers name.
 type statusCluster struct{ nodes []targets.Node }
 
+// Nodes returns the node ids in order.
 func (c statusCluster) Nodes() []string {
 	ids := make([]string, len(c.nodes))
 	for i, n := range c.nodes {
@@ -250,6 +256,7 @@ func (c statusCluster) Nodes() []string {
 	return ids
 }
 
+// Leader asks every node at once and returns the leader a majority names.
 func (c statusCluster) Leader(ctx context.Context) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()

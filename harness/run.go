@@ -597,6 +597,7 @@ func (c *console) logWriter() io.Writer { return consoleWriter{c} }
 
 type consoleWriter struct{ c *console }
 
+// Write prints p on the console and in the log.
 func (w consoleWriter) Write(p []byte) (int, error) { w.c.printf("%s", p); return len(p), nil }
 
 func (c *console) close() {

@@ -30,6 +30,7 @@ type exitError struct {
 	err  error // nil when the command already said everything
 }
 
+// Error returns the underlying error's message.
 func (e *exitError) Error() string {
 	if e.err == nil {
 		return fmt.Sprintf("exit %d", e.code)
@@ -40,6 +41,7 @@ func (e *exitError) Error() string {
 // usageError is a bad flag or argument found by cobra or pflag.
 type usageError struct{ err error }
 
+// Error returns cobra's or pflag's message.
 func (e *usageError) Error() string { return e.err.Error() }
 
 // execute runs the command line args and returns the exit code. The first SIGINT or SIGTERM cancels the

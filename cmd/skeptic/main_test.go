@@ -117,3 +117,26 @@ func TestCheckBadFile(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q; want 254 naming %s:2 and the field", code, stderr.String(), p)
 	}
 }
+
+// TestNoDockerDaemon points DOCKER_HOST at nothing: --runtime docker must exit 255 saying where it looked and
+// what to do, and --runtime auto must fall back to local and say why on its first line.
+func TestNoDockerDaemon(t *testing.T) {
+	t.Setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+	var out, errb bytes.Buffer
+	code := executeContext(context.Background(), []string{"run", "--runtime", "docker", "--store", t.TempDir()}, &out, &errb)
+	if code != 255 || !strings.Contains(errb.String(), "no Docker daemon at unix:///nonexistent/docker.sock") ||
+		!strings.Contains(errb.String(), "use --runtime local") {
+		t.Fatalf("exit %d, stderr %q", code, errb.String())
+	}
+	if testing.Short() || os.Getenv("SKEPTIC_SKIP_E2E") == "1" {
+		return
+	}
+	out.Reset()
+	errb.Reset()
+	code = executeContext(context.Background(), []string{"run", "--nodes", "1", "--time-limit", "1s", "--recovery", "0s",
+		"--node-binary", staticSkeptic(t), "--store", t.TempDir()}, &out, &errb)
+	first := strings.SplitN(out.String(), "\n", 2)[0]
+	if code != 0 || !strings.HasPrefix(first, "runtime: local (no Docker daemon at unix:///nonexistent/docker.sock") {
+		t.Fatalf("exit %d, first line %q\n%s\n%s", code, first, out.String(), errb.String())
+	}
+}
