@@ -15,7 +15,8 @@ import (
 type genAdapter struct{ g workloads.WorkerGen }
 
 // Next returns the stream's next operation; the stream never ends.
-func (a genAdapter) Next() (targets.Op, bool)                   { return a.g.Next(), true }
+func (a genAdapter) Next() (targets.Op, bool) { return a.g.Next(), true }
+
 // Observe passes the outcome back to the workload.
 func (a genAdapter) Observe(op targets.Op, out targets.Outcome) { a.g.Observe(op, out) }
 
