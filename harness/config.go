@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -76,7 +77,9 @@ type NemesisConfig struct {
 }
 
 // Enabled reports whether any fault is asked for.
-func (n NemesisConfig) Enabled() bool { return len(n.Faults) > 0 || n.ScheduleFile != "" }
+func (n NemesisConfig) Enabled() bool {
+	return len(n.Faults) > 0 || n.ScheduleFile != "" || len(n.Schedule) > 0
+}
 
 // Test is everything needed to run (and re-run) one test. It is written to the run folder as config.json; the
 // command line is only a way of filling it in. Fields tagged json:"-" do not change what the test does.
@@ -174,6 +177,21 @@ func Default() Test {
 
 var testNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
+// LoadConfig reads a run's config.json, to run the same test again. Errors are *ConfigError naming --config.
+func LoadConfig(path string) (Test, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Test{}, configErrorf("--config", "%v", err)
+	}
+	t := Default()
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.DisallowUnknownFields()
+	if err := d.Decode(&t); err != nil {
+		return Test{}, configErrorf("--config", "%s is not a skeptic config.json: %v", path, err)
+	}
+	return t, nil
+}
+
 // TestName returns t.Name, or the default name built from the target, flaw and workload.
 func (t Test) TestName() string {
 	if t.Name != "" {
@@ -268,7 +286,7 @@ func (t Test) Validate() error {
 		}
 	}
 	if t.Nemesis.ScheduleFile != "" {
-		if len(t.Nemesis.Faults) > 0 {
+		if len(t.Nemesis.Faults) > 0 && len(t.Nemesis.Schedule) == 0 {
 			return configErrorf("--nemesis-schedule", "replays a schedule; it cannot be combined with --nemesis %s", strings.Join(t.Nemesis.Faults, ","))
 		}
 		if _, err := os.Stat(t.Nemesis.ScheduleFile); err != nil {

@@ -159,9 +159,16 @@ func prepareNemesis(t Test, target targets.Target) (*nemesisPlan, error) {
 		s   nemesis.Schedule
 		err error
 	)
-	if t.Nemesis.ScheduleFile != "" {
+	switch {
+	case t.Nemesis.ScheduleFile != "":
 		s, err = nemesis.LoadSchedule(t.Nemesis.ScheduleFile, nodes)
-	} else {
+	case len(t.Nemesis.Schedule) > 0:
+		// A config.json being re-run: replay its schedule.
+		s = t.Nemesis.Schedule
+		if err = s.Validate(nodes); err != nil {
+			err = fmt.Errorf("--config: the recorded schedule: %w", err)
+		}
+	default:
 		s, err = nemesis.Generate(t.Seed, nodes, t.TimeLimit.D(), t.Nemesis.Options)
 	}
 	if err != nil {
@@ -377,6 +384,7 @@ func (r *run) summary(res Result) {
 	var buf strings.Builder
 	printKeys(&buf, res, 5)
 	printVerdict(&buf, res)
+	fmt.Fprintf(&buf, "re-run: skeptic run --config %s\n", r.dir.File(ConfigFile))
 	r.con.printf("%s", buf.String())
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,6 +26,9 @@ func TestBadArgumentsExit254(t *testing.T) {
 		{[]string{"run", "--nemesis", "meteor"}, `--nemesis: unknown fault "meteor"`},
 		{[]string{"run", "--flaw", "typo"}, `--flaw: unknown flaw "typo"`},
 		{[]string{"run", "extra"}, `unknown command "extra"`},
+		{[]string{"run", "--config", "/no/such/config.json"}, "--config: open /no/such/config.json: no such file or directory"},
+		{[]string{"run", "--nemesis-schedule", "/no/such/schedule.json"}, "--nemesis-schedule: stat /no/such/schedule.json"},
+		{[]string{"run", "--kill", "everyone"}, `--kill: unknown strategy "everyone"`},
 		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
 		{[]string{"check"}, "accepts 1 arg(s), received 0"},
 		{[]string{"check", "/no/such/history.jsonl"}, "FILE: stat /no/such/history.jsonl: no such file or directory"},
@@ -138,5 +142,61 @@ func TestNoDockerDaemon(t *testing.T) {
 	first := strings.SplitN(out.String(), "\n", 2)[0]
 	if code != 0 || !strings.HasPrefix(first, "runtime: local (no Docker daemon at unix:///nonexistent/docker.sock") {
 		t.Fatalf("exit %d, first line %q\n%s\n%s", code, first, out.String(), errb.String())
+	}
+}
+
+// TestRunFromConfig runs a short local test with a partition nemesis, then `run --config` of its config.json
+// with one flag changed: the second run must record the same test (seed, workload, fault schedule) but for
+// that flag.
+func TestRunFromConfig(t *testing.T) {
+	if testing.Short() || os.Getenv("SKEPTIC_SKIP_E2E") == "1" {
+		t.Skip("end-to-end test (-short or SKEPTIC_SKIP_E2E=1)")
+	}
+	store := t.TempDir()
+	bin := staticSkeptic(t)
+	var out, errb bytes.Buffer
+	code := executeContext(context.Background(), []string{"run", "--runtime", "local", "--nodes", "3", "--time-limit", "2s",
+		"--recovery", "0s", "--seed", "5", "--nemesis", "partition", "--nemesis-interval", "500ms", "--node-binary", bin,
+		"--store", store}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("first run: exit %d\n%s\n%s", code, out.String(), errb.String())
+	}
+	first, err := filepath.EvalSymlinks(filepath.Join(store, "latest"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "re-run: skeptic run --config "+filepath.Join(store, "paxos-kv")) {
+		t.Fatalf("no re-run line:\n%s", out.String())
+	}
+	out.Reset()
+	code = executeContext(context.Background(), []string{"run", "--config", filepath.Join(first, "config.json"), "--rate", "300"}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("re-run: exit %d\n%s\n%s", code, out.String(), errb.String())
+	}
+	second, _ := filepath.EvalSymlinks(filepath.Join(store, "latest"))
+	if second == first {
+		t.Fatal("the re-run did not make its own run folder")
+	}
+	var a, b map[string]json.RawMessage
+	for _, c := range []struct {
+		dir string
+		m   *map[string]json.RawMessage
+	}{{first, &a}, {second, &b}} {
+		raw, err := os.ReadFile(filepath.Join(c.dir, "config.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(raw, c.m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for k := range a {
+		same := bytes.Equal(a[k], b[k])
+		if k == "rate" && same || k != "rate" && !same {
+			t.Errorf("config.json field %q: first %s, re-run %s", k, a[k], b[k])
+		}
+	}
+	if !bytes.Contains(a["nemesis"], []byte(`"start-partition"`)) {
+		t.Fatalf("the first run recorded no schedule: %s", a["nemesis"])
 	}
 }

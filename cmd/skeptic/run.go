@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/skeptic-dev/skeptic/harness"
 	"github.com/skeptic-dev/skeptic/nemesis"
@@ -13,6 +14,7 @@ import (
 func newRunCmd() *cobra.Command {
 	t := harness.Default()
 	var (
+		configPath  string
 		concurrency string
 		nem         nemesis.Flags
 		ratios      struct{ read, write, cas float64 }
@@ -25,23 +27,55 @@ nemesis injects the chosen faults, heals, waits --recovery, reads every key from
 down and checks the history. Everything lands in --store/<test>/<timestamp>/ (store/latest points at it).`,
 		Example: `  skeptic run --time-limit 30s
   skeptic run --flaw stale-reads --nemesis partition --seed 42
-  skeptic run --runtime local --nodes 3 --concurrency 2n --rate 100 --test-count 5`,
+  skeptic run --runtime local --nodes 3 --concurrency 2n --rate 100 --test-count 5
+  skeptic run --config store/latest/config.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			f := cmd.Flags()
-			n, err := harness.ParseConcurrency(concurrency, t.Nodes)
-			if err != nil {
-				return codeFor(harness.Unknown, err)
+			var base *harness.Test
+			if configPath != "" {
+				// Start from the recorded test; the flags given on this command line override it.
+				b, err := harness.LoadConfig(configPath)
+				if err != nil {
+					return codeFor(harness.Unknown, err)
+				}
+				given := map[string]string{}
+				f.Visit(func(fl *pflag.Flag) { given[fl.Name] = fl.Value.String() })
+				t = b
+				for name, v := range given {
+					if err := f.Set(name, v); err != nil {
+						return codeFor(harness.Unknown, &harness.ConfigError{Flag: "--" + name, Msg: err.Error()})
+					}
+				}
+				base = &b
 			}
-			t.Concurrency = n
-			if !f.Changed("seed") {
+			if base == nil || f.Changed("concurrency") {
+				n, err := harness.ParseConcurrency(concurrency, t.Nodes)
+				if err != nil {
+					return codeFor(harness.Unknown, err)
+				}
+				t.Concurrency = n
+			}
+			if base == nil && !f.Changed("seed") {
 				t.Seed = harness.RandomSeed()
 			}
 			if f.Changed("read-ratio") || f.Changed("write-ratio") || f.Changed("cas-ratio") {
 				t.ReadRatio, t.WriteRatio, t.CASRatio = ratios.read, ratios.write, ratios.cas
 			}
-			if t.Nemesis.Options, err = harness.ParseNemesis(nem); err != nil {
-				return codeFor(harness.Unknown, err)
+			nemesisGiven := false
+			for _, name := range []string{"nemesis", "partition", "kill", "pause", "clock", "nemesis-interval", "loss", "delay", "jitter"} {
+				nemesisGiven = nemesisGiven || f.Changed(name)
+			}
+			if base == nil || nemesisGiven {
+				o, err := harness.ParseNemesis(nem)
+				if err != nil {
+					return codeFor(harness.Unknown, err)
+				}
+				t.Nemesis.Options = o
+			}
+			if base != nil && (nemesisGiven || f.Changed("nemesis-schedule") || f.Changed("seed") || f.Changed("nodes") || f.Changed("time-limit")) {
+				// The recorded schedule was made for the recorded seed, nodes and time limit.
+				t.Nemesis.Schedule = nil
 			}
 			t.Out = cmd.OutOrStdout()
 			_, code, err := harness.RunTests(cmd.Context(), t)
@@ -53,6 +87,7 @@ down and checks the history. Everything lands in --store/<test>/<timestamp>/ (st
 	}
 	f := cmd.Flags()
 	f.SortFlags = false
+	f.StringVar(&configPath, "config", "", "re-run the test a run's config.json describes (same seed and fault schedule); other flags override it")
 	f.StringVar(&t.Name, "name", "", "test name, the store folder's name (default <target>[-<flaw>]-<workload>)")
 	f.StringVar(&t.Workload, "workload", t.Workload, "workload: register (one shared key) or kv (many keys, rotated every --ops-per-key ops)")
 	f.IntVar(&t.Nodes, "nodes", t.Nodes, "number of nodes")
