@@ -14,7 +14,7 @@ func newCleanCmd() *cobra.Command {
 		Long: `clean removes what runs leave behind in Docker, and says what it removed. With --run it removes only that
 run's containers, network and volumes (the id is printed at the start of each run, and by --leave-db-running).
 Without --run it removes everything labelled skeptic: the clusters of runs still going, and the node images too.`,
-		Args:  cobra.NoArgs,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return codeFor(harness.Valid, harness.Clean(cmd.Context(), runID, cmd.OutOrStdout()))
 		},
