@@ -584,7 +584,16 @@ func (c *console) logf(format string, args ...any) {
 }
 
 func (c *console) toLog(s string) {
-	stamped := time.Now().UTC().Format("15:04:05.000 ") + s
+	// Every line gets the time, so that skeptic.log reads as a timeline.
+	stamp := time.Now().UTC().Format("15:04:05.000 ")
+	lines := strings.SplitAfter(s, "\n")
+	var b strings.Builder
+	for _, l := range lines {
+		if l != "" {
+			b.WriteString(stamp + l)
+		}
+	}
+	stamped := b.String()
 	if c.log != nil {
 		c.log.WriteString(stamped)
 	} else {
