@@ -30,7 +30,10 @@ func (r *run) load(ctx context.Context, wl workloads.Workload, plan *nemesisPlan
 		return setupErr("start cluster", fmt.Errorf("the runtime returned no nodes"))
 	}
 	pace := newPacer(t.Rate)
-	budget := newOpBudget(t.MaxOps)
+	budget := newOpBudget(opLimit(t))
+	// The workers also stop by themselves at the time limit (plus one op timeout), whatever happens to the
+	// timer below.
+	deadline := time.Now().Add(t.TimeLimit.D() + t.OpTimeout.D())
 	workers := make([]*worker, t.Concurrency)
 	defer func() {
 		for _, w := range workers {
@@ -47,7 +50,8 @@ func (r *run) load(ctx context.Context, wl workloads.Workload, plan *nemesisPlan
 		}
 		workers[i] = &worker{index: i, concurrency: t.Concurrency, node: n, client: cl,
 			gen: genAdapter{wl.Worker(i)}, rec: r.rec, opTimeout: t.OpTimeout.D(), pace: pace, budget: budget,
-			process: i}
+			deadline: deadline,
+			process:  i}
 	}
 
 	live := isTerminal(r.con.out)
@@ -116,6 +120,19 @@ func (r *run) load(ctx context.Context, wl workloads.Workload, plan *nemesisPlan
 		return setupErr("load", failure)
 	}
 	return nil
+}
+
+// opLimit is the run's bound on operations: --max-ops, or else a safety bound that a paced run never reaches
+// (its rate times the time limit, plus one op a worker) and an unpaced one only past 100,000 ops/s.
+func opLimit(t Test) int {
+	if t.MaxOps > 0 {
+		return t.MaxOps
+	}
+	secs := t.TimeLimit.D().Seconds()
+	if t.Rate > 0 {
+		return int(t.Rate*secs) + t.Concurrency + 1
+	}
+	return int(100000*secs) + t.Concurrency
 }
 
 func rateText(rate float64) string {

@@ -34,6 +34,8 @@ type worker struct {
 	opTimeout   time.Duration
 	pace        *pacer
 	budget      *opBudget
+	// deadline, when set, ends the loop by itself: no operation starts after it.
+	deadline time.Time
 
 	// process is the current process number.
 	process int
@@ -42,7 +44,8 @@ type worker struct {
 // errStopped ends a worker's loop normally.
 var errStopped = errors.New("stopped")
 
-// run issues operations until stop is closed, ctx ends, the budget is spent or the generator runs dry. Only a
+// run issues operations until stop is closed, ctx ends, the deadline passes, the budget is spent or the
+// generator runs dry. Only a
 // failure to record (the history file) is returned as an error: every outcome of an operation is recorded.
 func (w *worker) run(ctx context.Context, stop <-chan struct{}) error {
 	for {
@@ -54,6 +57,9 @@ func (w *worker) run(ctx context.Context, stop <-chan struct{}) error {
 		default:
 		}
 		if err := w.pace.wait(ctx, stop); err != nil {
+			return nil
+		}
+		if !w.deadline.IsZero() && time.Now().After(w.deadline) {
 			return nil
 		}
 		if !w.budget.take() {

@@ -15,6 +15,7 @@ import (
 	"github.com/skeptic-dev/skeptic/history"
 	"github.com/skeptic-dev/skeptic/targets"
 	"github.com/skeptic-dev/skeptic/targets/httpkv"
+	"github.com/skeptic-dev/skeptic/workloads"
 )
 
 // kvServer is a real PROTOCOL.md register store over HTTP whose answers can be held back: while hang is set,
@@ -166,5 +167,52 @@ func TestOpBudget(t *testing.T) {
 	var unbounded *opBudget
 	if !unbounded.take() {
 		t.Fatal("nil budget refused")
+	}
+}
+
+// TestWorkerLoopStopsByItself runs a worker's loop with a real kv workload against a real HTTP store, and
+// never closes stop: the loop must end by itself at its deadline, and at its operation budget.
+func TestWorkerLoopStopsByItself(t *testing.T) {
+	srv := &kvServer{vals: map[string]int64{}}
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	wl, err := workloads.New(workloads.NameKV, workloads.Config{Seed: 1, Workers: 1, ReadRatio: 0.5, WriteRatio: 0.5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name     string
+		deadline time.Duration
+		budget   int
+		wantOps  int // 0: any number
+	}{{"deadline", 300 * time.Millisecond, 0, 0}, {"budget", time.Minute, 7, 7}} {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), HistoryFile)
+			rec, err := history.Create(path, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := &worker{index: 0, concurrency: 1, node: targets.Node{ID: "n1", ClientURL: hs.URL},
+				client: httpkv.New(hs.URL), gen: genAdapter{wl.Worker(0)}, rec: rec, opTimeout: time.Second,
+				pace: newPacer(100), budget: newOpBudget(c.budget), deadline: time.Now().Add(c.deadline)}
+			t0 := time.Now()
+			if err := w.run(context.Background(), make(chan struct{})); err != nil {
+				t.Fatal(err)
+			}
+			if el := time.Since(t0); el > c.deadline+time.Second {
+				t.Fatalf("loop ran %s past a deadline of %s", el, c.deadline)
+			}
+			rec.Close()
+			evs, err := history.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(evs)%2 != 0 || len(evs) == 0 {
+				t.Fatalf("%d events: want whole operations", len(evs))
+			}
+			if c.wantOps > 0 && len(evs)/2 != c.wantOps {
+				t.Fatalf("%d operations, want the budget's %d", len(evs)/2, c.wantOps)
+			}
+		})
 	}
 }
