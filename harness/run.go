@@ -167,7 +167,19 @@ func Run(ctx context.Context, t Test) (res Result, err error) {
 			}
 		}
 	}()
-	return r.run(ctx)
+	res, err = r.run(ctx)
+	if err != nil && r.dir.Path != "" {
+		// Whatever stopped the run, its folder says so: results.json records the error with the counts so far.
+		if _, serr := os.Stat(r.dir.File(ResultsFile)); errors.Is(serr, os.ErrNotExist) {
+			r.fillCounts(&res)
+			res.Verdict = Unknown
+			if res.Error == "" {
+				res.Error = err.Error()
+			}
+			_ = writeJSON(r.dir.File(ResultsFile), res)
+		}
+	}
+	return res, err
 }
 
 func (r *run) run(ctx context.Context) (Result, error) {
@@ -178,6 +190,9 @@ func (r *run) run(ctx context.Context) (Result, error) {
 	rt, why, err := chooseRuntime(ctx, t.Runtime)
 	if err != nil {
 		return res, err
+	}
+	if c, ok := rt.(interface{ Close() error }); ok {
+		defer c.Close() // after the teardown, which the runtime's client serves
 	}
 	r.rt = rt.Name()
 	t.RuntimeUsed = rt.Name()
