@@ -165,7 +165,7 @@ func Default() Test {
 		WriteRatio:       0.25,
 		CASRatio:         0.25,
 		OpsPerKey:        100,
-		OpTimeout:        Duration(2 * time.Second),
+		OpTimeout:        Duration(5 * time.Second), // above the Paxos node's own 3 s request timeout
 		CheckTimeout:     Duration(60 * time.Second),
 		Recovery:         Duration(10 * time.Second),
 		FinalReadTimeout: Duration(30 * time.Second),
