@@ -24,7 +24,7 @@ each key's verdict and where the visualizations of the keys that failed went, an
 		},
 	}
 	f := cmd.Flags()
-	f.DurationVar(&opts.Timeout, "check-timeout", opts.Timeout, "deadline of the check; past it the verdict is unknown")
+	durationFlag(f, &opts.Timeout, "check-timeout", opts.Timeout, "deadline of the check; past it the verdict is unknown")
 	f.StringVar(&opts.OutDir, "out", "", "folder for results.json and the visualizations (default: <run>/check/<timestamp> for a run's history.jsonl, else <store>/check/<name>/<timestamp>)")
 	f.StringVar(&opts.Store, "store", "store", "store root used for the default --out")
 	return cmd

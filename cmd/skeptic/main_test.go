@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestBadArgumentsExit254 checks that every kind of bad command line exits 254 with a message naming the flag
@@ -22,6 +23,8 @@ func TestBadArgumentsExit254(t *testing.T) {
 		{[]string{"run", "--concurrency", "0"}, "--concurrency: must be >= 1, got 0"},
 		{[]string{"run", "--concurrency", "lots"}, `--concurrency: "lots" is neither an integer nor Kn`},
 		{[]string{"run", "--time-limit", "0s"}, "--time-limit: must be > 0"},
+		{[]string{"run", "--time-limit", "0"}, "--time-limit: must be > 0"},
+		{[]string{"run", "--time-limit", "soon"}, `invalid argument "soon" for "--time-limit" flag: want seconds (60) or a duration`},
 		{[]string{"run", "--runtime", "k8s"}, `--runtime: unknown runtime "k8s"`},
 		{[]string{"run", "--nemesis", "meteor"}, `--nemesis: unknown fault "meteor"`},
 		{[]string{"run", "--flaw", "typo"}, `--flaw: unknown flaw "typo"`},
@@ -198,5 +201,15 @@ func TestRunFromConfig(t *testing.T) {
 	}
 	if !bytes.Contains(a["nemesis"], []byte(`"start-partition"`)) {
 		t.Fatalf("the first run recorded no schedule: %s", a["nemesis"])
+	}
+}
+
+// TestSecondsFlag checks that duration flags take Jepsen's bare seconds as well as Go durations.
+func TestSecondsFlag(t *testing.T) {
+	for in, want := range map[string]time.Duration{"60": time.Minute, "1.5": 1500 * time.Millisecond, "90s": 90 * time.Second, "2m": 2 * time.Minute} {
+		var d time.Duration
+		if err := (seconds{&d}).Set(in); err != nil || d != want {
+			t.Errorf("Set(%q) = %s, %v; want %s", in, d, err, want)
+		}
 	}
 }
