@@ -59,7 +59,7 @@ func CheckFile(ctx context.Context, path string, o CheckOptions) (Result, error)
 	if err := writeJSON(filepath.Join(dir, ResultsFile), res); err != nil {
 		return res, setupErr("write results.json", err)
 	}
-	printKeys(out, res, len(res.Keys))
+	printKeys(out, res, 20)
 	printVerdict(out, res)
 	return res, nil
 }
