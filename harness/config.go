@@ -108,7 +108,9 @@ type Test struct {
 	CASRatio   float64 `json:"cas_ratio"`
 	// OpsPerKey is how many operations a kv key receives before it is retired (--ops-per-key).
 	OpsPerKey int `json:"ops_per_key"`
-	// WorkersPerKey is how many kv workers share a key at once (--workers-per-key); 0 lets the workload choose.
+	// WorkersPerKey is how many kv workers share a key at once (--workers-per-key). 0 means one per node, so that
+	// (workers being bound to nodes round robin) every key is read and written through every node: a node that
+	// serves stale data then shows on the same key as the writes it missed.
 	WorkersPerKey int `json:"workers_per_key"`
 	// MaxOps bounds the operations of the whole run (--max-ops); 0 means only the time limit bounds them.
 	MaxOps int `json:"max_ops"`
@@ -263,7 +265,7 @@ func (t Test) Validate() error {
 		return configErrorf("--ops-per-key", "must be >= 1, got %d", t.OpsPerKey)
 	}
 	if t.WorkersPerKey < 0 {
-		return configErrorf("--workers-per-key", "must be >= 0 (0 lets the workload choose), got %d", t.WorkersPerKey)
+		return configErrorf("--workers-per-key", "must be >= 0 (0 means one per node), got %d", t.WorkersPerKey)
 	}
 	if t.MaxOps < 0 {
 		return configErrorf("--max-ops", "must be >= 0 (0 means no limit but the time limit), got %d", t.MaxOps)

@@ -42,8 +42,12 @@ func newTarget(t Test) (targets.Target, error) {
 
 // newWorkload builds the generator; its per-worker streams derive from the run's seed.
 func newWorkload(t Test) (workloads.Workload, error) {
+	perKey := t.WorkersPerKey
+	if perKey == 0 {
+		perKey = min(t.Nodes, t.Concurrency)
+	}
 	wl, err := workloads.New(t.Workload, workloads.Config{
-		Seed: t.Seed, Workers: t.Concurrency, OpsPerKey: t.OpsPerKey, WorkersPerKey: t.WorkersPerKey,
+		Seed: t.Seed, Workers: t.Concurrency, OpsPerKey: t.OpsPerKey, WorkersPerKey: perKey,
 		ReadRatio: t.ReadRatio, WriteRatio: t.WriteRatio, CASRatio: t.CASRatio,
 	})
 	if err != nil {
@@ -188,7 +192,13 @@ func (r *run) startNemesis(ctx context.Context, plan *nemesisPlan) <-chan error 
 		ch <- nil
 		return ch
 	}
-	r.con.printf("nemesis: %d ops planned (%s)\n", len(plan.schedule), strings.Join(r.t.Nemesis.Faults, ","))
+	from := strings.Join(r.t.Nemesis.Faults, ",")
+	if r.t.Nemesis.ScheduleFile != "" {
+		from = "replayed from " + r.t.Nemesis.ScheduleFile
+	} else if len(r.t.Nemesis.Faults) == 0 {
+		from = "replayed from the config"
+	}
+	r.con.printf("nemesis: %d ops planned (%s)\n", len(plan.schedule), from)
 	go func() {
 		defer func() {
 			if p := recover(); p != nil {

@@ -98,7 +98,7 @@ down and checks the history. Everything lands in --store/<test>/<timestamp>/ (st
 	f.Float64Var(&ratios.write, "write-ratio", t.WriteRatio, "weight of writes in the mix (0..1)")
 	f.Float64Var(&ratios.cas, "cas-ratio", t.CASRatio, "weight of compare-and-sets in the mix (0..1)")
 	f.IntVar(&t.OpsPerKey, "ops-per-key", t.OpsPerKey, "kv: operations on a key before its workers move to a fresh key")
-	f.IntVar(&t.WorkersPerKey, "workers-per-key", t.WorkersPerKey, "kv: workers sharing a key at once (0 = the workload's default)")
+	f.IntVar(&t.WorkersPerKey, "workers-per-key", t.WorkersPerKey, "kv: workers sharing a key at once (0 = one per node, so every key is used through every node)")
 	f.IntVar(&t.MaxOps, "max-ops", t.MaxOps, "stop after this many operations in all (0 = only --time-limit)")
 	durationFlag(f, (*time.Duration)(&t.OpTimeout), "op-timeout", t.OpTimeout.D(), "timeout of each operation; a timed-out operation is recorded as info")
 	durationFlag(f, (*time.Duration)(&t.Recovery), "recovery", t.Recovery.D(), "wait after healing, before the final reads")
