@@ -6,8 +6,10 @@
 // started, and has SIGKILL as its parent-death signal, so no node outlives a harness that is itself killed.
 //
 // Peers never dial each other directly: node a reaches node b through the harness's proxy for the link a->b
-// (nemesis/netproxy), so NodeArgs.Peers differs from node to node, and the proxy mesh is the cluster's Net.
-// Clients reach the nodes directly, and are never cut.
+// (nemesis/netproxy), so NodeArgs.Peers differs from node to node. A node that forwards a client request to
+// another node (a follower to its leader) goes through a second mesh, between client ports, named in
+// NodeArgs.PeerClientURLs. The two meshes together are the cluster's Net, so a partition cuts both paths.
+// The harness's own clients reach the nodes directly, and are never cut.
 //
 // The flow:
 //

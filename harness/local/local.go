@@ -78,7 +78,7 @@ func startOnce(ctx context.Context, spec cluster.Spec, bin string, log io.Writer
 	}
 	c := &Cluster{keep: spec.KeepData, log: log, byID: map[string]*node{}, tearing: make(chan struct{}, 1)}
 	realPeers := map[string]string{}
-	urls := map[string]string{}
+	realClients := map[string]string{}
 	for i, id := range ids {
 		dir := filepath.Join(spec.RunDir, "nodes", id)
 		n := &node{
@@ -92,15 +92,24 @@ func startOnce(ctx context.Context, spec cluster.Spec, bin string, log io.Writer
 		c.nodes = append(c.nodes, n)
 		c.byID[id] = n
 		realPeers[id] = n.peerAddr
-		urls[id] = "http://" + n.clientAddr
+		realClients[id] = n.clientAddr
 	}
 	mesh, err := netproxy.NewMesh(realPeers)
-	release()
 	if err != nil {
+		release()
 		return nil, fmt.Errorf("starting the peer proxies: %w", err)
 	}
 	c.mesh = mesh
-	if err := c.start(ctx, spec, urls); err != nil {
+	// Nodes forward client requests to each other (a follower to its leader) over their client ports. That path
+	// crosses the network too, so it gets a mesh of its own, and a partition cuts it with the peer links.
+	clientMesh, err := netproxy.NewMesh(realClients)
+	release()
+	if err != nil {
+		mesh.Close()
+		return nil, fmt.Errorf("starting the client-forwarding proxies: %w", err)
+	}
+	c.clientMesh = clientMesh
+	if err := c.start(ctx, spec); err != nil {
 		if terr := c.Teardown(context.WithoutCancel(ctx)); terr != nil {
 			err = errors.Join(err, fmt.Errorf("cleaning up after the failed start: %w", terr))
 		}
@@ -109,14 +118,16 @@ func startOnce(ctx context.Context, spec cluster.Spec, bin string, log io.Writer
 	return c, nil
 }
 
-func (c *Cluster) start(ctx context.Context, spec cluster.Spec, urls map[string]string) error {
+func (c *Cluster) start(ctx context.Context, spec cluster.Spec) error {
 	for _, n := range c.nodes {
 		if err := os.MkdirAll(n.dataDir, 0o755); err != nil {
 			return fmt.Errorf("node %s: %w", n.id, err)
 		}
 		peers := map[string]string{}
+		urls := map[string]string{}
 		for _, m := range c.nodes {
 			peers[m.id] = c.mesh.Addr(n.id, m.id)
+			urls[m.id] = "http://" + c.clientMesh.Addr(n.id, m.id)
 		}
 		a := targets.NodeArgs{
 			ID:             n.id,
@@ -184,6 +195,8 @@ type Cluster struct {
 	nodes []*node
 	byID  map[string]*node
 	mesh  *netproxy.Mesh
+	// clientMesh carries the nodes' forwarded client requests between their client ports.
+	clientMesh *netproxy.Mesh
 
 	// tearing holds a token while a Teardown runs.
 	tearing chan struct{}
@@ -229,8 +242,9 @@ func (c *Cluster) Nodes() []targets.Node {
 // group.
 func (c *Cluster) Proc() nemesis.Proc { return proc{c} }
 
-// Net returns the proxy mesh between the nodes' peer ports.
-func (c *Cluster) Net() nemesis.Net { return c.mesh }
+// Net returns the proxy meshes between the nodes' peer ports and between their client ports (the path of
+// forwarded requests), as one Net: every fault cuts both.
+func (c *Cluster) Net() nemesis.Net { return nemesis.MultiNet{c.mesh, c.clientMesh} }
 
 // Mesh returns the proxy mesh between the nodes' peer ports.
 func (c *Cluster) Mesh() *netproxy.Mesh { return c.mesh }
@@ -382,7 +396,7 @@ func tail(path string) string {
 	return strings.Join(lines, "\n")
 }
 
-// Teardown kills every node (its whole process group), closes the proxy mesh, and removes the nodes' data dirs
+// Teardown kills every node (its whole process group), closes the proxy meshes, and removes the nodes' data dirs
 // unless the spec said KeepData (their logs stay). It is idempotent, and reports every failure. Concurrent calls
 // run one after the other (a caller whose ctx ends while it waits gets ctx's error).
 func (c *Cluster) Teardown(ctx context.Context) error {
@@ -396,6 +410,11 @@ func (c *Cluster) Teardown(ctx context.Context) error {
 	if c.mesh != nil {
 		if err := c.mesh.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("closing the peer proxies: %w", err))
+		}
+	}
+	if c.clientMesh != nil {
+		if err := c.clientMesh.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("closing the client-forwarding proxies: %w", err))
 		}
 	}
 	p := proc{c}
