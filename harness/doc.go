@@ -21,5 +21,7 @@
 // CLI). ForceTeardown is the CLI's answer to a second signal. ExitCode maps Run's verdict and error to Jepsen's
 // exit codes; a *ConfigError names the flag at fault, a *SetupError the step that failed.
 //
-// CheckFile re-checks a history offline, with the same verdicts and output.
+// config.json holds the whole Test, the seed and the fault schedule actually used among it: LoadConfig reads it
+// back, and `skeptic run --config` re-runs it. CheckFile re-checks a history offline (skeptic's JSONL, or Jepsen's
+// EDN or log), with the same verdicts and output, into a fresh folder so a re-check never overwrites a run.
 package harness

@@ -213,3 +213,17 @@ func TestSecondsFlag(t *testing.T) {
 		}
 	}
 }
+
+// TestNodeExitCodes checks the mounted `skeptic node`: a bad flag value exits 254, a node that cannot start 255.
+func TestNodeExitCodes(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := executeContext(context.Background(), []string{"node", "--id", "n1", "--peers", "garbage"}, &out, &errb)
+	if code != 254 || !strings.Contains(errb.String(), "--peers") {
+		t.Fatalf("bad --peers: exit %d, stderr %q", code, errb.String())
+	}
+	errb.Reset()
+	code = executeContext(context.Background(), []string{"node", "--bogus"}, &out, &errb)
+	if code != 254 || !strings.Contains(errb.String(), "unknown flag: --bogus") {
+		t.Fatalf("unknown flag: exit %d, stderr %q", code, errb.String())
+	}
+}

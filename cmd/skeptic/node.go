@@ -1,10 +1,36 @@
 package main
 
 import (
+	"errors"
+	"strings"
+
 	"github.com/spf13/cobra"
 
+	"github.com/skeptic-dev/skeptic/harness"
 	"github.com/skeptic-dev/skeptic/targets/paxos/node"
 )
 
-// addNodeCmd mounts `skeptic node`, the Paxos node that the runtimes start in each container or process.
-func addNodeCmd(root *cobra.Command) { root.AddCommand(node.Command()) }
+// addNodeCmd mounts `skeptic node`, the Paxos node that the runtimes start in each container or process. Its
+// errors get the same exit codes as the other commands: a bad flag value ("--peers: ...") 254, anything else
+// (a port in use, a broken data folder) 255.
+func addNodeCmd(root *cobra.Command) {
+	cmd := node.Command()
+	cmd.SilenceErrors = true // executeContext prints every error once
+	if run := cmd.RunE; run != nil {
+		cmd.RunE = func(c *cobra.Command, args []string) error {
+			err := run(c, args)
+			if err == nil {
+				return nil
+			}
+			var ee *exitError
+			if errors.As(err, &ee) {
+				return err
+			}
+			if strings.HasPrefix(err.Error(), "--") {
+				return &exitError{code: harness.ExitBadConfig, err: err}
+			}
+			return &exitError{code: harness.ExitError, err: err}
+		}
+	}
+	root.AddCommand(cmd)
+}
