@@ -509,3 +509,25 @@ func TestConsoleSurvivesPanickingWriter(t *testing.T) {
 type panicOut struct{}
 
 func (panicOut) Write([]byte) (int, error) { panic("broken terminal") }
+
+// TestRunCheckTimeoutUnknown gives the check no time: the verdict must be unknown (exit 2), never valid.
+func TestRunCheckTimeoutUnknown(t *testing.T) {
+	requireRuntime(t, RuntimeLocal)
+	tc := e2eTest(t, RuntimeLocal)
+	tc.TimeLimit = Duration(time.Second)
+	tc.Recovery = 0
+	tc.CheckTimeout = Duration(time.Nanosecond)
+	var out bytes.Buffer
+	tc.Out = &out
+	res, err := Run(context.Background(), tc)
+	t.Logf("output:\n%s", out.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Verdict != Unknown || ExitCode(res.Verdict, err) != ExitUnknown {
+		t.Fatalf("verdict %s with a 1ns check timeout, want unknown", res.Verdict)
+	}
+	if !strings.Contains(out.String(), "verdict: unknown") {
+		t.Fatal("the summary does not say unknown")
+	}
+}
