@@ -148,6 +148,8 @@ type Test struct {
 	Out io.Writer `json:"-"`
 	// Terminal forces (true) the live one-line progress bar; by default it is used when Out is a terminal.
 	Terminal *bool `json:"-"`
+	// of says which of several runs this is (RunTests), on the run's second line.
+	of string
 }
 
 // Default returns the defaults of `skeptic run`, chosen so that the default run (5 nodes, 60 s, kv) checks in

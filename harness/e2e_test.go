@@ -455,6 +455,9 @@ func TestRunTestsCount(t *testing.T) {
 			t.Fatalf("config.json of %s records seed %d, want %d", r.Dir, cfg.Seed, r.Seed)
 		}
 	}
+	if !strings.HasPrefix(out.String(), "runtime: local") || !strings.Contains(out.String(), "(test 2 of 2): seed 8,") {
+		t.Fatalf("the first line is not the runtime's, or a run does not say which it is")
+	}
 	if !strings.Contains(out.String(), "2 runs: #1 valid (exit 0) #2 valid (exit 0)") {
 		t.Fatalf("no summary of the runs")
 	}

@@ -221,7 +221,7 @@ func (r *run) run(ctx context.Context) (Result, error) {
 	if err := r.con.openLog(r.dir.File(LogFile)); err != nil {
 		return res, setupErr("create skeptic.log", err)
 	}
-	r.con.printf("run %s: seed %d, folder %s\n", r.runID, t.Seed, r.dir.Path)
+	r.con.printf("run %s%s: seed %d, folder %s\n", r.runID, t.of, t.Seed, r.dir.Path)
 	t.Versions = versions()
 	t.Name = t.TestName()
 	sched, err := prepareNemesis(*t, target)

@@ -74,7 +74,8 @@ func RunTests(ctx context.Context, t Test) ([]Result, int, error) {
 		ti := t
 		ti.Seed = t.Seed + int64(i)
 		if t.TestCount > 1 {
-			ti.printf("test %d of %d\n", i+1, t.TestCount)
+			// Said on Run's second line: its first one is always the runtime's.
+			ti.of = fmt.Sprintf(" (test %d of %d)", i+1, t.TestCount)
 		}
 		res, err := Run(ctx, ti)
 		results = append(results, res)
