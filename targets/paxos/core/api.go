@@ -129,6 +129,21 @@ type Status struct {
 	Applied   uint64 // highest slot handed out in Committed
 	Snapshot  uint64 // slot of the latest snapshot
 	LeaseLeft int    // ticks left on the leader lease, 0 when none
+	// FlawActs counts the times the configured core flaw (Config.Flaw) changed what this node did, since New; it
+	// stays 0 with no flaw or a driver-level one. What one act is, per flaw:
+	//   - naive-tickets: one slot, at the end of a phase 1 this node won, for which the promises reported a value
+	//     (accepted, or chosen) that the new leader did not adopt: it proposed another value or a no-op there, or
+	//     left the slot to its clients' commands. A phase 1 that ignored values in three slots counts three.
+	//   - early-ack: one slot this leader took as chosen on its own accept while fewer than a majority had
+	//     accepted it (never in a one-node cluster, where this node is the majority).
+	//   - wallclock-lease: one ReadIndex request answered at once on the wall-clock lease while the correct lease
+	//     (ticks of the monotonic clock, minus the drift margin) had run out, so a correct leader would have
+	//     confirmed the read with a heartbeat round first. Reads both leases allow do not count, nor do reads the
+	//     flawed lease sends to a heartbeat round while the tick lease still holds (the safe direction).
+	FlawActs uint64
+	// LastFlawAct says what the latest act counted in FlawActs did (slot, ballot, values), for logs; "" before
+	// any.
+	LastFlawAct string
 }
 
 // ReadMode is how a leader makes a read linearizable.

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"fmt"
 	"math/rand"
 	"testing"
 
@@ -146,13 +147,16 @@ func TestNewLeaderReproposesAccepted(t *testing.T) {
 	for _, tc := range []struct {
 		flaw Flaw
 		want []string
+		acts uint64 // n3's Status().FlawActs once it leads
 	}{
-		{FlawNone, []string{"1:x", "2:y"}},
-		{FlawNaiveTickets, []string{"1:y"}},
+		{FlawNone, []string{"1:x", "2:y"}, 0},
+		{FlawNaiveTickets, []string{"1:y"}, 1},
 	} {
 		t.Run(string(tc.flaw), func(t *testing.T) {
 			c := newCluster(t, 3, func(cfg *Config) { cfg.Flaw = tc.flaw })
 			c.campaign("n1")
+			// The first phase 1 of a fresh cluster reports nothing, so the flaw has nothing to ignore.
+			require.Zero(t, c.nodes["n1"].Status().FlawActs)
 			// n1's Accept reaches n2 only, and n2's Accepted never gets back: x is chosen (n1 and n2 accepted it)
 			// but nobody knows.
 			c.cut[[2]NodeID{"n1", "n3"}] = true
@@ -167,9 +171,18 @@ func TestNewLeaderReproposesAccepted(t *testing.T) {
 			c.nodes["n2"].now += 20
 			c.campaign("n3")
 			require.Equal(t, "n3", c.leader())
+			// n2's promise reported x in slot 1; the naive leader ignored it (one slot: one act).
+			st := c.nodes["n3"].Status()
+			require.Equal(t, tc.acts, st.FlawActs, st.LastFlawAct)
+			if tc.acts > 0 {
+				require.Contains(t, st.LastFlawAct, "slot 1: phase 1 of ballot 2.n3 reported 1 command (a/1) accepted at ballot 1.n1")
+			} else {
+				require.Empty(t, st.LastFlawAct)
+			}
 			require.NoError(t, c.nodes["n3"].Propose(cmd("b", 1, "y")))
 			c.deliver()
 			require.Equal(t, tc.want, c.values("n3"), c.log.String())
+			require.Zero(t, c.nodes["n2"].Status().FlawActs, "a follower never acts on naive-tickets")
 			if tc.flaw == FlawNone {
 				c.requireAgree("n2", "n3")
 			}
@@ -328,6 +341,10 @@ func TestWallclockLeaseFlaw(t *testing.T) {
 			})
 			c.campaign("n1")
 			require.Positive(t, c.nodes["n1"].Status().LeaseLeft)
+			// Both leases hold: the read is answered at once either way, and the flaw changed nothing.
+			require.NoError(t, c.nodes["n1"].ReadIndex(8))
+			require.Equal(t, []ReadState{{Ctx: 8, Index: 0}}, c.nodes["n1"].Ready().ReadStates)
+			require.Zero(t, c.nodes["n1"].Status().FlawActs)
 			c.isolate("n1")
 			// n1's wall clock jumps 50 ticks back, then n1 ticks on alone for 20 ticks (2 election timeouts).
 			for i := range 20 {
@@ -338,11 +355,89 @@ func TestWallclockLeaseFlaw(t *testing.T) {
 			require.Equal(t, "leader", c.nodes["n1"].Role(), "a leader does not step down before 2*ElectionTicks or while its lease holds")
 			require.NoError(t, c.nodes["n1"].ReadIndex(9))
 			got := c.nodes["n1"].Ready().ReadStates
+			st := c.nodes["n1"].Status()
 			if tc.leaseAt20 {
 				require.Equal(t, []ReadState{{Ctx: 9, Index: 0}}, got, "the flawed lease answers, though n2 and n3 may have a new leader by now")
+				require.Equal(t, uint64(1), st.FlawActs, "one read answered on the wall clock alone")
+				require.Contains(t, st.LastFlawAct, "read 9 answered at index 0 on the wall-clock lease")
 			} else {
 				require.Empty(t, got)
+				require.Zero(t, st.FlawActs)
 			}
 		})
 	}
+}
+
+// TestEarlyAckFlawActs: with early-ack every slot a leader of three proposes is chosen on its own accept, one act
+// per slot, whether or not the accepts of the others arrive later; with the flaw off, or in a one-node cluster
+// (where the leader's accept is a majority), the count stays 0.
+func TestEarlyAckFlawActs(t *testing.T) {
+	for _, tc := range []struct {
+		flaw  Flaw
+		nodes int
+		acts  uint64
+	}{
+		{FlawNone, 3, 0},
+		{FlawEarlyAck, 3, 3},
+		{FlawEarlyAck, 1, 0},
+	} {
+		t.Run(fmt.Sprintf("%s-%d", tc.flaw, tc.nodes), func(t *testing.T) {
+			c := newCluster(t, tc.nodes, func(cfg *Config) { cfg.Flaw = tc.flaw })
+			if tc.nodes == 1 {
+				nd := c.nodes["n1"] // a one-node phase 1 completes within the tick (c.campaign expects a candidate)
+				nd.electElapsed = nd.electTimeout - 1
+				nd.Tick(0)
+				c.deliver()
+			} else {
+				c.campaign("n1")
+			}
+			require.Equal(t, "n1", c.leader())
+			// Five commands at MaxBatch 4: slots 1 and 2, with every acceptor reachable.
+			var cmds []Command
+			for i := uint64(1); i <= 5; i++ {
+				cmds = append(cmds, cmd("a", i, "v"))
+			}
+			require.NoError(t, c.nodes["n1"].Propose(cmds...))
+			c.deliver()
+			// Slot 3 while n1 is cut off: only the flaw applies it.
+			if tc.nodes > 1 {
+				c.isolate("n1")
+			}
+			require.NoError(t, c.nodes["n1"].Propose(cmd("a", 6, "w")))
+			c.deliver()
+			st := c.nodes["n1"].Status()
+			require.Equal(t, tc.acts, st.FlawActs, st.LastFlawAct)
+			if tc.acts > 0 {
+				require.Equal(t, "slot 3 (1 command (a/6)) chosen at ballot 1.n1 on this leader's own accept, 1 of the 2 accepts a majority needs", st.LastFlawAct)
+				require.Equal(t, uint64(3), st.Commit, "the isolated leader took slot 3 as chosen")
+			} else {
+				require.Empty(t, st.LastFlawAct)
+			}
+			for _, id := range c.ids[1:] {
+				require.Zero(t, c.nodes[id].Status().FlawActs, "%s never led", id)
+			}
+		})
+	}
+}
+
+// TestNaiveTicketsNoActWhenOwnValueIsReported: the naive leader proposes its own accepted value, so when that is
+// the value the promises reported (it accepted x itself, the other promise reports nothing) it ignored nothing and
+// the count stays 0, and x survives as with the correct rule.
+func TestNaiveTicketsNoActWhenOwnValueIsReported(t *testing.T) {
+	c := newCluster(t, 3, func(cfg *Config) { cfg.Flaw = FlawNaiveTickets })
+	c.campaign("n1")
+	c.cut[[2]NodeID{"n1", "n3"}] = true
+	c.cut[[2]NodeID{"n2", "n1"}] = true
+	require.NoError(t, c.nodes["n1"].Propose(cmd("a", 1, "x")))
+	c.deliver()
+	c.crash("n1")
+	c.heal()
+	c.nodes["n3"].now += 20
+	c.nodes["n2"].now += 20
+	c.campaign("n2")
+	require.Equal(t, "n2", c.leader())
+	c.deliver()
+	require.Equal(t, []string{"1:x"}, c.values("n2"), c.log.String())
+	st := c.nodes["n2"].Status()
+	require.Zero(t, st.FlawActs, st.LastFlawAct)
 }

@@ -53,5 +53,7 @@
 // exist while the lease holds as long as clock rates differ by less than the margin.
 //
 // Flaws. Config.Flaw switches on a deliberate bug; each core flaw is a small deviation marked "FLAW(name)" in
-// the code. With a flaw on, a broken invariant is left for the checker to find instead of panicking.
+// the code. With a flaw on, a broken invariant is left for the checker to find instead of panicking. The core
+// counts each time its flaw actually changes what the node does in Status.FlawActs (Status.LastFlawAct says what
+// the latest act did), so a driver can log exactly when a flaw acts.
 package core

@@ -123,6 +123,10 @@ type Node struct {
 	readStates []ReadState
 	snapOut    *Snapshot
 	lastSoft   SoftState
+
+	// Flaw accounting (Status.FlawActs, Status.LastFlawAct).
+	flawActs    uint64
+	lastFlawAct string
 }
 
 // New returns a Node for cfg, restored from recovered: the records a driver persisted (from Ready.Records and
@@ -518,6 +522,9 @@ func (n *Node) Status() Status {
 		Commit:   n.commit,
 		Applied:  n.applied,
 		Snapshot: n.snapSlot(),
+
+		FlawActs:    n.flawActs,
+		LastFlawAct: n.lastFlawAct,
 	}
 	if n.role == leader && n.leaseHolds() {
 		st.LeaseLeft = int(n.leaseUntil - n.now)

@@ -20,6 +20,23 @@ func (n *Node) violation(format string, args ...any) {
 	}
 }
 
+// flawActed counts one act of the configured flaw (Status.FlawActs) and keeps what it did for Status.LastFlawAct.
+func (n *Node) flawActed(format string, args ...any) {
+	n.flawActs++
+	n.lastFlawAct = fmt.Sprintf(format, args...)
+}
+
+// describe names a value for flaw reports: "a no-op", or its command count and first command id.
+func describe(v Value) string {
+	switch len(v.Commands) {
+	case 0:
+		return "a no-op"
+	case 1:
+		return fmt.Sprintf("1 command (%s/%d)", v.Commands[0].ID.Client, v.Commands[0].ID.Seq)
+	}
+	return fmt.Sprintf("%d commands (first %s/%d)", len(v.Commands), v.Commands[0].ID.Client, v.Commands[0].ID.Seq)
+}
+
 func equalValue(a, b Value) bool {
 	if len(a.Commands) != len(b.Commands) {
 		return false
@@ -235,6 +252,7 @@ func (n *Node) becomeLeader() {
 		for s := range n.chosen {
 			own = max(own, s)
 		}
+		n.countIgnoredReports(max(hi, own), own)
 		for s := n.p1Start; s <= own; s++ {
 			if _, ok := n.chosen[s]; ok || s <= n.snapSlot() {
 				continue
@@ -279,6 +297,38 @@ func (n *Node) becomeLeader() {
 	}
 	n.p1Acc, n.p1Chosen = nil, nil
 	n.heartbeat()
+}
+
+// countIgnoredReports counts the acts of the naive-tickets flaw (see Status.FlawActs): each slot from p1Start
+// to hi, not already chosen here, for which the promises reported a value (chosen, else the accepted value with
+// the highest ballot: the one the correct leader adopts) that the naive leader does not propose. It proposes its
+// own accepted value or a no-op in slots up to own, and leaves the slots above own to its clients' commands.
+func (n *Node) countIgnoredReports(hi, own uint64) {
+	for s := n.p1Start; s <= hi; s++ {
+		if _, ok := n.chosen[s]; ok || s <= n.snapSlot() {
+			continue
+		}
+		var rep Value
+		var what string
+		if v, ok := n.p1Chosen[s]; ok {
+			rep, what = v, "chosen"
+		} else if a, ok := n.p1Acc[s]; ok {
+			rep, what = a.value, fmt.Sprintf("accepted at ballot %v", a.ballot)
+		} else {
+			continue // nothing reported: the correct leader proposes a no-op, the naive one ignores nothing
+		}
+		if s > own {
+			n.flawActed("slot %d: phase 1 of ballot %v reported %s %s; the leader ignored it and left the slot to new commands",
+				s, n.ballot, describe(rep), what)
+			continue
+		}
+		mine := n.accepts[s].value // the zero Value (a no-op) when this node accepted nothing in s
+		if equalValue(mine, rep) {
+			continue // the naive choice happens to be the reported value
+		}
+		n.flawActed("slot %d: phase 1 of ballot %v reported %s %s; the leader ignored it and proposed %s",
+			s, n.ballot, describe(rep), what, describe(mine))
+	}
 }
 
 // Propose hands client commands to the leader. It puts up to MaxBatch commands in each slot and starts phase
@@ -328,6 +378,10 @@ func (n *Node) proposeSlot(s uint64, v Value) {
 		// FLAW(early-ack): the seed's step 3 done wrong. The leader treats the slot as chosen once it has accepted
 		// it itself, before a majority has, so a client can be answered for a write that a new leader then never
 		// sees.
+		if _, ok := n.chosen[s]; !ok && len(n.inflight[s].acks) < n.quorum {
+			n.flawActed("slot %d (%s) chosen at ballot %v on this leader's own accept, %d of the %d accepts a majority needs",
+				s, describe(v), n.ballot, len(n.inflight[s].acks), n.quorum)
+		}
 		n.learn(s, v)
 	}
 	n.maybeChoose(s)
@@ -625,6 +679,12 @@ func (n *Node) ReadIndex(ctx uint64) error {
 	}
 	idx := n.readIndex()
 	if n.leaseHolds() {
+		if n.cfg.Flaw == FlawWallclockLease && n.now >= n.leaseUntil {
+			// FLAW(wallclock-lease): the correct lease, on ticks with the drift margin, ran out; only the wall
+			// clock says the lease holds.
+			n.flawActed("read %d answered at index %d on the wall-clock lease (%d ticks left by the wall clock); the tick lease with drift margin ran out %d ticks ago",
+				ctx, idx, (n.leaseUntilWall-n.wall)/n.cfg.TickNanos, n.now-n.leaseUntil)
+		}
 		n.readStates = append(n.readStates, ReadState{Ctx: ctx, Index: idx})
 		return nil
 	}

@@ -1,6 +1,8 @@
 package node
 
 import (
+	"bytes"
+	"log"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,6 +43,9 @@ func TestStaleReadsFlaw(t *testing.T) {
 				}
 				if !strings.Contains(c.logText(), "FLAW stale-reads") {
 					t.Fatal("no FLAW stale-reads line in the log")
+				}
+				if acts := c.nodes[f].Status().FlawActs; acts == 0 {
+					t.Fatal("stale-reads answered a read locally but flaw_acts is 0")
 				}
 			} else if st == 200 {
 				t.Fatalf("correct node answered a read with no leader reachable: %d %v", st, m)
@@ -113,9 +118,77 @@ func TestWallclockLeaseFlaw(t *testing.T) {
 			if flaw == core.FlawNone && st == 200 {
 				t.Fatalf("correct lease: cut-off old leader answered %d %v", st, m)
 			}
-			if flaw == core.FlawWallclockLease && !strings.Contains(c.logText(), "FLAW wallclock-lease") {
+			if flaw == core.FlawWallclockLease && !strings.Contains(c.logText(), "FLAW wallclock-lease: acted") {
 				t.Fatal("no FLAW wallclock-lease line in the log")
 			}
+			// The core counts a read answered on the wall-clock lease after the tick lease ran out.
+			if acts := c.nodes[old].Status().FlawActs; (flaw == core.FlawWallclockLease) != (acts > 0) {
+				t.Fatalf("flaw %s: old leader's flaw_acts = %d", flaw, acts)
+			}
 		})
+	}
+}
+
+// TestEarlyAckFlawActs: with early-ack the leader's core counts each slot it took as chosen on its own accept,
+// /admin/status shows the count as flaw_acts, and the node logs the act, naming the slot, before it answers the
+// write. The correct node counts nothing and logs no FLAW line; followers, which never propose, count nothing.
+func TestEarlyAckFlawActs(t *testing.T) {
+	for _, flaw := range []core.Flaw{core.FlawNone, core.FlawEarlyAck} {
+		t.Run(string(flaw), func(t *testing.T) {
+			c := newCluster(t, 3, func(cfg *Config) { cfg.Flaw = flaw })
+			lead := c.leader(10 * time.Second)
+			mustOK(t, "PUT", c.url(lead)+"/kv/a", `{"value":1}`)
+			_, m := call(t, "GET", c.url(lead)+"/admin/status", "")
+			acts, ok := m["flaw_acts"].(float64)
+			if !ok {
+				t.Fatalf("status has no numeric flaw_acts: %v", m)
+			}
+			logs := c.logText()
+			if flaw == core.FlawEarlyAck {
+				if acts < 1 {
+					t.Fatalf("early-ack leader answered a write but flaw_acts = %v", acts)
+				}
+				if !strings.Contains(logs, "FLAW early-ack: acted once since the last line (1 in all); last: slot 1 (") ||
+					!strings.Contains(logs, "on this leader's own accept, 1 of the 2 accepts a majority needs") {
+					t.Fatalf("no exact FLAW early-ack line in the log:\n%s", logs)
+				}
+			} else {
+				if acts != 0 {
+					t.Fatalf("correct leader: flaw_acts = %v", acts)
+				}
+				if strings.Contains(logs, "FLAW") {
+					t.Fatalf("correct node logged a FLAW line:\n%s", logs)
+				}
+			}
+			for i := range c.nodes {
+				if i != lead {
+					if a := c.nodes[i].Status().FlawActs; a != 0 {
+						t.Fatalf("follower %s: flaw_acts = %d", c.cfgs[i].ID, a)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestActLogRateLimit: the first act is logged at once; acts within the interval are held back and the next
+// line after it summarises them with the latest act's detail; no new acts, no line.
+func TestActLogRateLimit(t *testing.T) {
+	var buf bytes.Buffer
+	a := &actLog{log: log.New(&buf, "", 0), flaw: core.FlawEarlyAck, interval: 200 * time.Millisecond}
+	a.observe(core.Status{})
+	a.observe(core.Status{FlawActs: 1, LastFlawAct: "slot 1"})
+	a.observe(core.Status{FlawActs: 3, LastFlawAct: "slot 3"}) // held back
+	a.observe(core.Status{FlawActs: 4, LastFlawAct: "slot 4"}) // held back
+	want := "FLAW early-ack: acted once since the last line (1 in all); last: slot 1\n"
+	if buf.String() != want {
+		t.Fatalf("log = %q, want %q", buf.String(), want)
+	}
+	time.Sleep(250 * time.Millisecond)
+	a.observe(core.Status{FlawActs: 4, LastFlawAct: "slot 4"})
+	a.observe(core.Status{FlawActs: 4, LastFlawAct: "slot 4"})
+	want += "FLAW early-ack: acted 3 times since the last line (4 in all); last: slot 4\n"
+	if buf.String() != want {
+		t.Fatalf("log = %q, want %q", buf.String(), want)
 	}
 }

@@ -62,8 +62,11 @@ type Node struct {
 	cfg   Config
 	log   *log.Logger
 	flaws *rateLog
-	clock *Clock
-	nonce string
+	// coreFlaws logs the acts of a core-level flaw (naive-tickets, early-ack, wallclock-lease) from the core's
+	// count; nil with no flaw or a driver-level one.
+	coreFlaws *actLog
+	clock     *Clock
+	nonce     string
 
 	core  protocol
 	st    storage
@@ -92,6 +95,7 @@ type Node struct {
 	lastSweep   time.Duration
 	ticksDone   int64
 	skipSnap    uint64 // slot of the snapshot record that maybeCompact already wrote with Rewrite
+	driverActs  uint64 // acts of a driver-level flaw: reads answered locally, records kept only in memory
 
 	statusMu sync.Mutex
 	status   Status
@@ -125,6 +129,12 @@ type Status struct {
 	LogBytes int64  `json:"log_bytes"`
 	Pending  int    `json:"pending"`
 	Dropped  uint64 `json:"dropped_messages"`
+	// FlawActs counts the times the node's flaw changed what it did since it started (0 with --flaw none): for a
+	// core flaw the core's count (core.Status.FlawActs: slots whose reported value naive-tickets ignored, slots
+	// early-ack took as chosen before a majority accepted them, read requests wallclock-lease answered after the
+	// correct lease ran out); for stale-reads the reads answered from the local copy; for forget-promises the
+	// promise and accept records kept only in memory.
+	FlawActs uint64 `json:"flaw_acts"`
 }
 
 type readWait struct {
@@ -182,11 +192,18 @@ func Start(cfg Config) (*Node, error) {
 		stop:       make(chan struct{}),
 		done:       make(chan struct{}),
 	}
+	switch cfg.Flaw {
+	case core.FlawNaiveTickets, core.FlawEarlyAck, core.FlawWallclockLease:
+		n.coreFlaws = &actLog{log: lg, flaw: cfg.Flaw, interval: time.Second}
+	}
 
 	var recovered []core.Record
 	if cfg.Flaw == core.FlawForgetPromises {
 		// FLAW(forget-promises): no log file at all; a restart comes back empty and catches up from its peers.
-		n.st = &memStorage{flawf: func(f string, a ...any) { n.flaws.printf("forget-promises", "FLAW "+f, a...) }}
+		n.st = &memStorage{flawf: func(f string, a ...any) {
+			n.driverActs++
+			n.flaws.printf("forget-promises", "FLAW "+f, a...)
+		}}
 		lg.Printf("FLAW forget-promises: no durable log; records are kept only in memory and lost on restart")
 	} else {
 		l, recs, rec, err := wal.Open(cfg.DataDir)
@@ -362,7 +379,16 @@ func (n *Node) run() {
 			return
 		}
 		n.maybeCompact()
+		n.logFlawActs() // acts held back by the one-line-a-second limit
 		n.updateStatus()
+	}
+}
+
+// logFlawActs logs the acts of a core-level flaw that the core counted since the last line (at most a line a
+// second).
+func (n *Node) logFlawActs() {
+	if n.coreFlaws != nil {
+		n.coreFlaws.observe(n.core.Status())
 	}
 }
 
@@ -394,6 +420,7 @@ func (n *Node) step(m core.Message) {
 func (n *Node) handle(r *request) {
 	if r.local {
 		// FLAW(stale-reads): answered from this replica's copy, which may lag any number of writes behind.
+		n.driverActs++
 		n.flaws.printf("stale-reads", "FLAW stale-reads: read of %q answered from the local copy (applied %d) without confirmation", r.op.Key, n.applied)
 		n.answer(r, n.readReply(r.op.Key))
 		return
@@ -495,11 +522,6 @@ func (n *Node) flushReads() {
 	batch := n.readBatch
 	n.readBatch = nil
 	n.readCtx++
-	if n.cfg.Flaw == core.FlawWallclockLease {
-		if left := n.core.Status().LeaseLeft; left > 0 {
-			n.flaws.printf("wallclock-lease", "FLAW wallclock-lease: %d reads served on a lease timed by the wall clock (%d ticks left by it, no drift margin)", len(batch), left)
-		}
-	}
 	if err := n.core.ReadIndex(n.readCtx); err != nil {
 		leader := n.core.Status().Leader
 		for _, r := range batch {
@@ -520,6 +542,8 @@ func (n *Node) flushReads() {
 func (n *Node) processReady() error {
 	for n.core.HasReady() {
 		rd := n.core.Ready()
+		// A core flaw that acted is logged now, before anything of this Ready answers a client.
+		n.logFlawActs()
 		if rd.SoftState != nil {
 			n.onSoftState(*rd.SoftState)
 		}
@@ -593,10 +617,6 @@ func (n *Node) onSoftState(ss core.SoftState) {
 	old := n.leader
 	n.leader = ss.Leader
 	n.log.Printf("leader change: %q -> %q (ballot %s)", old, ss.Leader, ss.Ballot)
-	if ss.Leader == n.cfg.ID && n.cfg.Flaw == core.FlawNaiveTickets {
-		// The core does not report when a flaw acts; this is where the driver can see it: a new leader's phase 1.
-		n.flaws.printf("naive-tickets", "FLAW naive-tickets: leading at ballot %s after a phase 1 that ignored the values its promises reported", ss.Ballot)
-	}
 	if old != n.cfg.ID || ss.Leader == n.cfg.ID {
 		return
 	}
@@ -631,9 +651,6 @@ func (n *Node) apply(e core.Entry) {
 			continue
 		}
 		delete(n.waiters, cmd.ID)
-		if n.cfg.Flaw == core.FlawEarlyAck {
-			n.flaws.printf("early-ack", "FLAW early-ack: slot %d acknowledged to its client once this leader accepted it, before a majority did", e.Slot)
-		}
 		for _, r := range ws {
 			n.pending--
 			n.answer(r, resultReply(r.op, res))
@@ -798,6 +815,7 @@ func (n *Node) updateStatus() {
 		ID: n.cfg.ID, Leader: cs.Leader, Ballot: cs.Ballot.String(), Commit: cs.Commit, Applied: cs.Applied,
 		Snapshot: cs.Snapshot, ClockOffsetNs: off, ClockRate: rate, Flaw: string(n.cfg.Flaw),
 		Read: string(n.cfg.Read), LogBytes: n.st.Size(), Pending: n.pending, Dropped: n.tr.dropped.Load(),
+		FlawActs: cs.FlawActs + n.driverActs,
 	}
 	if cs.Ballot.IsZero() {
 		st.Ballot = ""
