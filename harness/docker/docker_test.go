@@ -553,8 +553,57 @@ func harnessThatDies(bin string) {
 		fmt.Println("error", err)
 		os.Exit(1)
 	}
+	if os.Getenv("SKEPTIC_DOCKER_TEST_DETACH") == "1" {
+		if err := c.Detach(); err != nil {
+			fmt.Println("error", err)
+			os.Exit(1)
+		}
+	}
 	fmt.Println("ready")
 	time.Sleep(time.Minute)
+}
+
+// TestDetachedClusterOutlivesTheHarness is --leave-db-running: a harness that detached its cluster and then died
+// leaves the cluster running, until Clean removes it.
+func TestDetachedClusterOutlivesTheHarness(t *testing.T) {
+	rt := requireDocker(t)
+	run, dir := runID(t), t.TempDir()
+	t.Cleanup(func() { _, _ = Clean(context.Background(), run) })
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "SKEPTIC_DOCKER_TEST_HARNESS="+testNode(t), "SKEPTIC_DOCKER_TEST_RUN="+run,
+		"SKEPTIC_DOCKER_TEST_RUNDIR="+dir, "SKEPTIC_DOCKER_TEST_DETACH=1")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, _ := bufio.NewReader(out).ReadString('\n')
+	if line != "ready\n" {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		t.Fatalf("the harness said %q", line)
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	// The reaper of TestContainersDoNotOutliveTheHarness removes everything within about a second; wait longer.
+	time.Sleep(3 * time.Second)
+	if left := leftovers(t, rt, run); len(left) != 5 {
+		t.Fatalf("3s after the detached harness died, the run has %v, want 2 containers, 2 volumes and a network", left)
+	}
+	removed, err := Clean(context.Background(), run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(removed) < 5 {
+		t.Errorf("Clean removed only %v", removed)
+	}
+	if left := leftovers(t, rt, run); len(left) > 0 {
+		t.Errorf("after Clean, %v remain", left)
+	}
 }
 
 // TestContainersDoNotOutliveTheHarness SIGKILLs a harness that runs a cluster, and checks that its reaper removes

@@ -103,6 +103,17 @@ func startReaper(run, runDir string, keepVolumes bool) (*reaper, error) {
 	return &reaper{cmd: cmd, w: w}, nil
 }
 
+// Detach gives up the cluster's automatic removal, for --leave-db-running: it dismisses the reaper, so the
+// containers, network and volumes outlive this process until `skeptic clean --run <id>` removes them. It removes
+// nothing. Node output is saved into the run folder only while this process lives; `docker logs` has the rest.
+// After Detach, Teardown still removes everything.
+func (c *Cluster) Detach() error {
+	if err := c.reaper.dismiss(); err != nil {
+		return fmt.Errorf("detaching run %s: %w", c.runID, err)
+	}
+	return nil
+}
+
 // dismiss tells the reaper the run was torn down, and waits for it to exit. It is idempotent.
 func (r *reaper) dismiss() error {
 	if r == nil || r.w == nil {
