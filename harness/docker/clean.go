@@ -11,6 +11,8 @@ import (
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/client"
+
+	"github.com/skeptic-dev/skeptic/nemesis/nft"
 )
 
 // Clean removes the containers, networks and volumes of run runID, as a crashed run leaves them, and returns
@@ -47,6 +49,12 @@ func clean(ctx context.Context, cli *client.Client, runID string, keepVolumes bo
 		name := c.ID[:12]
 		if len(c.Names) > 0 {
 			name = c.Names[0][1:]
+		}
+		// Heal first: should the removal fail, the container at least no longer drops its peers' packets.
+		if msg, err := cleanRules(ctx, cli, c.ID, name); err != nil {
+			errs = append(errs, err)
+		} else if msg != "" {
+			removed = append(removed, msg)
 		}
 		if c.State == container.StatePaused {
 			if err := cli.ContainerUnpause(ctx, c.ID); err != nil && !client.IsErrNotFound(err) {
@@ -138,4 +146,27 @@ func runObjects(ctx context.Context, cli *client.Client, runID string) ([]string
 		out = append(out, "volume "+v.Name)
 	}
 	return out, nil
+}
+
+// cleanRules removes skeptic's nftables table from the network namespace of a running or paused container, and
+// says so when there was one.
+func cleanRules(ctx context.Context, cli *client.Client, id, name string) (string, error) {
+	info, err := cli.ContainerInspect(ctx, id)
+	if err != nil {
+		if client.IsErrNotFound(err) {
+			return "", nil
+		}
+		return "", fmt.Errorf("inspecting container %s: %w", name, err)
+	}
+	if info.State == nil || info.State.Pid <= 0 {
+		return "", nil
+	}
+	had, err := nft.HasTable(info.State.Pid)
+	if err != nil || !had {
+		return "", err
+	}
+	if err := nft.CleanPID(info.State.Pid); err != nil {
+		return "", fmt.Errorf("removing the fault rules of container %s: %w", name, err)
+	}
+	return "fault rules of container " + name, nil
 }

@@ -23,6 +23,8 @@ import (
 	"github.com/docker/docker/api/types/network"
 
 	"github.com/skeptic-dev/skeptic/harness/cluster"
+	"github.com/skeptic-dev/skeptic/nemesis"
+	"github.com/skeptic-dev/skeptic/nemesis/nft"
 	"github.com/skeptic-dev/skeptic/targets"
 )
 
@@ -725,5 +727,44 @@ func TestKeepDataKeepsVolumesUntilClean(t *testing.T) {
 	removed, err := Clean(ctx, spec.RunID)
 	if err != nil || len(removed) != 2 {
 		t.Fatalf("Clean = %v, %v", removed, err)
+	}
+}
+
+// TestCleanRemovesFaultRules checks that clean takes skeptic's nftables table out of a live container's
+// namespace (and says so) before it removes the container, so a removal that fails leaves no partition behind.
+func TestCleanRemovesFaultRules(t *testing.T) {
+	rt := requireDocker(t)
+	c, spec, _ := startCluster(t, rt, 2, testTarget{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := c.Net().Partition(ctx, nemesis.Grudge{"n2": {"n1"}}); err != nil {
+		t.Fatal(err)
+	}
+	pid, err := c.PID(ctx, "n2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if has, err := nft.HasTable(pid); err != nil || !has {
+		t.Fatalf("after the partition, n2's namespace has skeptic's table: %v (err %v)", has, err)
+	}
+	id, err := c.Container("n2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := "skeptic-" + spec.RunID + "-n2"
+	msg, err := cleanRules(ctx, rt.cli, id, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg != "fault rules of container "+name {
+		t.Errorf("cleanRules said %q", msg)
+	}
+	if has, err := nft.HasTable(pid); err != nil || has {
+		t.Fatalf("after cleanRules, n2's namespace still has skeptic's table: %v (err %v)", has, err)
+	}
+	// n1 never had rules: nothing to say.
+	id1, _ := c.Container("n1")
+	if msg, err := cleanRules(ctx, rt.cli, id1, "n1"); err != nil || msg != "" {
+		t.Errorf("cleanRules of a container without rules: %q, %v", msg, err)
 	}
 }

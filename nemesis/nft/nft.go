@@ -210,6 +210,36 @@ func CleanPID(pid int) error {
 	return nil
 }
 
+// HasTable reports whether the network namespace of process pid holds skeptic's table. A process that is gone
+// has none.
+func HasTable(pid int) (bool, error) {
+	if pid <= 0 {
+		return false, fmt.Errorf("nft: invalid pid %d", pid)
+	}
+	var has bool
+	err := withNetNS(pid, func(fd int) error {
+		c, err := nftables.New(nftables.WithNetNSFd(fd))
+		if err != nil {
+			return err
+		}
+		ts, err := c.ListTablesOfFamily(nftables.TableFamilyINet)
+		if err != nil {
+			return err
+		}
+		for _, t := range ts {
+			has = has || t.Name == TableName
+		}
+		return nil
+	})
+	if errors.Is(err, errGone) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("nft: listing the tables of pid %d: %w", pid, err)
+	}
+	return has, nil
+}
+
 // errGone marks a process whose namespace no longer exists.
 var errGone = errors.New("process gone")
 
