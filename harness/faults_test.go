@@ -20,8 +20,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -35,6 +33,7 @@ import (
 	"github.com/skeptic-dev/skeptic/harness/docker"
 	"github.com/skeptic-dev/skeptic/harness/local"
 	"github.com/skeptic-dev/skeptic/history"
+	"github.com/skeptic-dev/skeptic/internal/testbin"
 	"github.com/skeptic-dev/skeptic/nemesis"
 	"github.com/skeptic-dev/skeptic/targets"
 	"github.com/skeptic-dev/skeptic/targets/httpkv"
@@ -518,30 +517,8 @@ func runGenerated(t *testing.T, fc *faultCluster) {
 
 // --- the runtimes ---
 
-// nodeBinary builds a static skeptic whose `node` command is the Paxos node (cmd/skeptic once it mounts it;
-// until then harness/local/testdata/paxosnode, which mounts only that), into the test's temporary dir.
-func nodeBinary(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	build := func(pkg string) (string, error) {
-		out := filepath.Join(dir, filepath.Base(pkg))
-		cmd := exec.Command("go", "build", "-trimpath", "-o", out, pkg)
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if b, err := cmd.CombinedOutput(); err != nil {
-			return "", fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
-		}
-		return out, nil
-	}
-	if bin, err := build("github.com/skeptic-dev/skeptic/cmd/skeptic"); err == nil &&
-		exec.Command(bin, "node", "--help").Run() == nil {
-		return bin
-	}
-	bin, err := build("./local/testdata/paxosnode")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return bin
-}
+// nodeBinary returns a static skeptic binary, whose `node` command is the Paxos node.
+func nodeBinary(t *testing.T) string { return testbin.Skeptic(t) }
 
 func newSpec(t *testing.T) (cluster.Spec, *bytes.Buffer) {
 	t.Helper()

@@ -2,9 +2,6 @@ package local
 
 import (
 	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -13,39 +10,15 @@ import (
 
 	"github.com/skeptic-dev/skeptic/harness/cluster"
 	"github.com/skeptic-dev/skeptic/history"
+	"github.com/skeptic-dev/skeptic/internal/testbin"
 	"github.com/skeptic-dev/skeptic/nemesis"
 	"github.com/skeptic-dev/skeptic/targets"
 	"github.com/skeptic-dev/skeptic/targets/httpkv"
 	"github.com/skeptic-dev/skeptic/targets/paxos"
 )
 
-// skepticNode returns a static binary whose `node` command is the Paxos node: cmd/skeptic when it mounts the
-// node command, and otherwise testdata/paxosnode, which mounts nothing else.
-func skepticNode(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	build := func(pkg string) (string, error) {
-		out := filepath.Join(dir, filepath.Base(pkg))
-		cmd := exec.Command("go", "build", "-trimpath", "-o", out, pkg)
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		b, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Logf("building %s: %v\n%s", pkg, err, b)
-		}
-		return out, err
-	}
-	if bin, err := build("github.com/skeptic-dev/skeptic/cmd/skeptic"); err == nil {
-		if exec.Command(bin, "node", "--help").Run() == nil {
-			return bin
-		}
-		t.Log("cmd/skeptic has no node command yet: using testdata/paxosnode")
-	}
-	bin, err := build("./testdata/paxosnode")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return bin
-}
+// skepticNode returns a static skeptic binary, whose `node` command is the Paxos node.
+func skepticNode(t *testing.T) string { return testbin.Skeptic(t) }
 
 // writeRead writes a key through one node and reads it back through another, retrying while the cluster elects
 // a leader.

@@ -1,5 +1,5 @@
-// Command nodecmd runs node.Command() on its own, for tests that need real node processes (kill -9 must kill a
-// real process) before the skeptic CLI mounts it as `skeptic node`.
+// Command nodecmd runs node.Command() on its own (what `skeptic node` runs), for the node package's tests that
+// need real node processes (kill -9 must kill a real process) without building the whole skeptic CLI.
 package main
 
 import (
