@@ -68,8 +68,6 @@ func startProgress(con *console, live bool, start time.Time, limit time.Duration
 	return p
 }
 
-func (p *progress) setPhase(s string) { p.phase.Store(s) }
-
 func (p *progress) loop() {
 	defer close(p.done)
 	every := plainEvery

@@ -92,7 +92,6 @@ type Node struct {
 	// Candidate: promises gathered for ballot, and what they reported.
 	promises  map[NodeID]bool
 	p1Start   uint64
-	p1Commit  uint64
 	p1Commits map[NodeID]uint64
 	p1Acc     map[uint64]accepted
 	p1Chosen  map[uint64]Value
