@@ -307,8 +307,12 @@ func (t Test) Validate() error {
 		if err != nil || !p.Addr().Is4() {
 			return configErrorf("--subnet", "%q is not an IPv4 CIDR such as 10.88.0.0/24", t.Subnet)
 		}
-		if p.Bits() > 28 {
-			return configErrorf("--subnet", "%q is too small; use a /28 or larger", t.Subnet)
+		if p.Bits() > 24 {
+			// The docker runtime gives node i the address .10+i of the subnet's first /24.
+			return configErrorf("--subnet", "%q is too small; use a /24 or larger, such as 10.201.7.0/24", t.Subnet)
+		}
+		if p != p.Masked() {
+			return configErrorf("--subnet", "%q has host bits set; did you mean %s?", t.Subnet, p.Masked())
 		}
 	}
 	if t.Store == "" {

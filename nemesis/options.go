@@ -161,6 +161,34 @@ func ParseOptions(f Flags) (Options, error) {
 	if o.Faults, err = ParseFaults(f.Nemesis); err != nil {
 		return Options{}, err
 	}
+	// The values as typed are checked before WithDefaults drops those of kinds that are not enabled: a bad
+	// value is an error even where it would have no effect.
+	if err := checkFlagValues(f); err != nil {
+		return Options{}, err
+	}
+	// A value flag enables its fault kind, as a strategy flag does (harness.ParseNemesis); with an explicit
+	// --nemesis none, any fault flag contradicts it.
+	given := []struct {
+		flag, kind string
+		set        bool
+	}{
+		{"--partition", FaultPartition, f.Partition != ""}, {"--kill", FaultKill, f.Kill != ""},
+		{"--pause", FaultPause, f.Pause != ""}, {"--clock", FaultClock, f.Clock != ""},
+		{"--loss", FaultLoss, f.Loss != 0}, {"--delay", FaultDelay, f.Delay != 0}, {"--jitter", FaultDelay, f.Jitter != 0},
+	}
+	for _, g := range given {
+		if !g.set {
+			continue
+		}
+		if strings.TrimSpace(f.Nemesis) == "none" {
+			return Options{}, fmt.Errorf("%s: given with --nemesis none; drop one of them", g.flag)
+		}
+		if g.kind == FaultLoss || g.kind == FaultDelay {
+			if !slices.Contains(o.Faults, g.kind) {
+				o.Faults = append(o.Faults, g.kind)
+			}
+		}
+	}
 	o.Partition = splitList(f.Partition)
 	o.Kill = splitList(f.Kill)
 	o.Pause = splitList(f.Pause)
@@ -172,12 +200,33 @@ func ParseOptions(f Flags) (Options, error) {
 	return o, o.Validate()
 }
 
+// checkFlagValues checks the numeric nemesis flags as typed (zero means not given).
+func checkFlagValues(f Flags) error {
+	if f.Interval < 0 {
+		return fmt.Errorf("--nemesis-interval: must be > 0, got %s", f.Interval)
+	}
+	if math.IsNaN(f.Loss) || f.Loss < 0 || f.Loss > 100 {
+		return fmt.Errorf("--loss: must be a percentage between 0 and 100, got %v", f.Loss)
+	}
+	if f.Delay < 0 {
+		return fmt.Errorf("--delay: must be >= 0, got %s", f.Delay)
+	}
+	if f.Jitter < 0 {
+		return fmt.Errorf("--jitter: must be >= 0, got %s", f.Jitter)
+	}
+	return nil
+}
+
 // ParseFaults reads --nemesis: a comma-separated list of KnownFaults, "all", or "none" (or nothing).
 func ParseFaults(s string) ([]string, error) {
 	var out []string
-	for _, f := range splitList(s) {
+	list := splitList(s)
+	for _, f := range list {
 		switch {
 		case f == "none":
+			if len(list) > 1 {
+				return nil, fmt.Errorf("--nemesis: none cannot be combined with other faults (got %q)", s)
+			}
 		case f == "all":
 			for _, a := range AllFaults {
 				if !slices.Contains(out, a) {

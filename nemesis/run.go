@@ -370,8 +370,9 @@ type HealValue struct {
 
 // HealAll undoes everything the nemesis may have done and stops it for good: it heals the network (always,
 // whatever the nemesis believes), resumes every node it paused, starts every node it killed, and resets every
-// clock it set. It is idempotent. Every failure is returned (joined), never swallowed; what was healed is
-// recorded as one "heal" event pair. Cancel Run's context first: HealAll waits for the op in progress.
+// clock it set (retrying each reset for up to ClockResetWait, while a node it restarted comes up). It is
+// idempotent. Every failure is returned (joined), never swallowed; what was healed is recorded as one "heal"
+// event pair. Cancel Run's context first: HealAll waits for the op in progress.
 func (n *Nemesis) HealAll(ctx context.Context) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -413,12 +414,15 @@ func (n *Nemesis) HealAll(ctx context.Context) error {
 		}
 		delete(n.killed, node)
 	}
+	// A node just started (by HealAll, or by a start op just before the end) answers its clock endpoint only
+	// once its new process listens: each reset is retried for a while before it counts as a failure.
+	resetBy := time.Now().Add(ClockResetWait)
 	for _, node := range keys(n.clocks) {
 		if n.env.Clock == nil {
 			errs = append(errs, errNo("Clock"))
 			break
 		}
-		if err := n.env.Clock.SetClock(ctx, node, 0, 1); err != nil {
+		if err := n.resetClock(ctx, node, resetBy); err != nil {
 			errs = append(errs, fmt.Errorf("reset clock of %s: %w", node, err))
 			continue
 		}
@@ -432,6 +436,27 @@ func (n *Nemesis) HealAll(ctx context.Context) error {
 		err = fmt.Errorf("nemesis: heal all: %w", err)
 	}
 	return errors.Join(err, recErr)
+}
+
+// ClockResetWait bounds how long HealAll retries the reset of a node's clock (a node it has just restarted does
+// not listen yet).
+var ClockResetWait = 15 * time.Second
+
+// resetClock sets node's clock back to real time, retrying until it works, until the deadline, or until ctx ends.
+func (n *Nemesis) resetClock(ctx context.Context, node string, deadline time.Time) error {
+	backoff := 20 * time.Millisecond
+	for {
+		err := n.env.Clock.SetClock(ctx, node, 0, 1)
+		if err == nil || ctx.Err() != nil || time.Now().Add(backoff).After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, time.Second)
+	}
 }
 
 func errNo(what string) error { return fmt.Errorf("the runtime provides no %s", what) }

@@ -286,3 +286,52 @@ func TestHealAllDuringRunStopsIt(t *testing.T) {
 		t.Errorf("after HealAll: down %v, n1 clock %v", f.down, f.clocks["n1"])
 	}
 }
+
+// bootingClock is a Clock whose nodes refuse connections while they are down, and for a few attempts after
+// they are started again, as a restarted process does until it listens.
+type bootingClock struct {
+	*fakes
+	booting map[string]int // node -> refusals left after its start
+}
+
+func (b *bootingClock) Start(ctx context.Context, n string) error {
+	b.mu.Lock()
+	b.booting[n] = 3
+	b.mu.Unlock()
+	return b.fakes.Start(ctx, n)
+}
+
+func (b *bootingClock) SetClock(ctx context.Context, n string, off time.Duration, rate float64) error {
+	b.mu.Lock()
+	if b.down[n] || b.booting[n] > 0 {
+		b.booting[n]--
+		b.mu.Unlock()
+		return fmt.Errorf("dial %s: connection refused", n)
+	}
+	b.mu.Unlock()
+	return b.fakes.SetClock(ctx, n, off, rate)
+}
+
+// TestHealAllResetsTheClockOfANodeItRestarts: a node whose clock was bumped and which was then killed is
+// started by HealAll, and its clock endpoint answers only once the new process listens. HealAll waits for it
+// rather than reporting the refused connection as a failure to heal.
+func TestHealAllResetsTheClockOfANodeItRestarts(t *testing.T) {
+	f := newFakes()
+	b := &bootingClock{fakes: f, booting: map[string]int{}}
+	n := nemesis.New(nemesis.Env{Net: f, Proc: b, Clock: b, Cluster: f, Record: f.Record})
+	err := n.Run(context.Background(), schedule(t, `[
+		{"at":"0s","f":"clock-bump","value":{"deltas":{"n1":"5s"}}},
+		{"at":"0s","f":"kill","value":{"nodes":["n1"]}},
+		{"at":"0s","f":"clock-bump","value":{"deltas":{"n1":"1s"}}}]`))
+	if err == nil || !strings.Contains(err.Error(), "connection refused") {
+		t.Fatalf("a bump of a killed node should fail: %v", err)
+	}
+	if err := n.HealAll(context.Background()); err != nil {
+		t.Fatalf("HealAll: %v", err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.down["n1"] || f.clocks["n1"] != [2]float64{0, 1} {
+		t.Errorf("after HealAll: down %v, n1 clock %v", f.down, f.clocks["n1"])
+	}
+}

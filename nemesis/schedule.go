@@ -3,7 +3,9 @@ package nemesis
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -346,19 +348,72 @@ func LoadSchedule(path string, nodes []string) (Schedule, error) {
 }
 
 // ParseSchedule decodes and validates a schedule (a JSON list of ops) for a cluster of nodes. The ops are sorted
-// by time, keeping the order of ops at the same time.
+// by time, keeping the order of ops at the same time. Errors name the line of the text (and the op) at fault.
 func ParseSchedule(b []byte, nodes []string) (Schedule, error) {
-	var s Schedule
+	const want = `not a JSON list of ops {"at", "f", "value"}`
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.DisallowUnknownFields()
-	if err := d.Decode(&s); err != nil {
-		return nil, fmt.Errorf("not a JSON list of ops {\"at\", \"f\", \"value\"}: %w", err)
+	tok, err := d.Token()
+	if err != nil {
+		line, msg := jsonErrAt(b, err, 0)
+		return nil, fmt.Errorf("line %d: %s: %s", line, want, msg)
 	}
-	if err := s.Validate(nodes); err != nil {
-		return nil, err
+	if delim, ok := tok.(json.Delim); !ok || delim != '[' {
+		return nil, fmt.Errorf("line %d: %s: found %v where the list should begin", lineOf(b, d.InputOffset()-1), want, tok)
+	}
+	var s Schedule
+	for i := 0; d.More(); i++ {
+		start := skipSeparators(b, d.InputOffset())
+		var op Op
+		if err := d.Decode(&op); err != nil {
+			line, msg := jsonErrAt(b, err, start)
+			return nil, fmt.Errorf("line %d: op %d: %s", line, i, msg)
+		}
+		if err := op.validate(nodes); err != nil {
+			return nil, fmt.Errorf("line %d: op %d (at %s, %s): %w", lineOf(b, start), i, op.At.D(), op.F, err)
+		}
+		s = append(s, op)
+	}
+	if _, err := d.Token(); err != nil { // the closing bracket
+		line, msg := jsonErrAt(b, err, d.InputOffset())
+		return nil, fmt.Errorf("line %d: %s: %s", line, want, msg)
+	}
+	if _, err := d.Token(); err != io.EOF {
+		return nil, fmt.Errorf("line %d: more text after the list of ops", lineOf(b, skipSeparators(b, d.InputOffset())))
 	}
 	sort.SliceStable(s, func(i, j int) bool { return s[i].At < s[j].At })
 	return s, nil
+}
+
+// jsonErrAt says where a decoding error is, and what it is: the line of the syntax or type error's own offset,
+// else (an unknown field, a bad duration) the line where the value being decoded starts.
+func jsonErrAt(b []byte, err error, start int64) (int, string) {
+	off := start
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		off = se.Offset - 1
+	case errors.As(err, &te):
+		off = te.Offset - 1
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return lineOf(b, int64(len(b))), "the text ends early, before the list is closed"
+	}
+	return lineOf(b, off), err.Error()
+}
+
+// lineOf returns the 1-based line of byte offset off in b.
+func lineOf(b []byte, off int64) int {
+	off = max(0, min(off, int64(len(b))))
+	return 1 + bytes.Count(b[:off], []byte("\n"))
+}
+
+// skipSeparators returns the offset of the first byte at or after off that is neither white space nor a comma.
+func skipSeparators(b []byte, off int64) int64 {
+	for off < int64(len(b)) && bytes.IndexByte([]byte(" \t\r\n,"), b[off]) >= 0 {
+		off++
+	}
+	return off
 }
 
 // Validate checks every op's time, function and value against a cluster of nodes; errors name the op.

@@ -321,3 +321,47 @@ func TestParseScheduleErrors(t *testing.T) {
 		t.Errorf("schedule not sorted by time: %v %v", s, err)
 	}
 }
+
+func TestValueFlagsAreCheckedAndEnableTheirFault(t *testing.T) {
+	// A bad value is refused even when its fault is not enabled (before, WithDefaults dropped it silently).
+	for _, c := range []struct {
+		f    nemesis.Flags
+		want string
+	}{
+		{nemesis.Flags{Loss: 150}, "--loss: must be a percentage between 0 and 100, got 150"},
+		{nemesis.Flags{Nemesis: "kill", Loss: -5}, "--loss: must be a percentage"},
+		{nemesis.Flags{Nemesis: "kill", Delay: -time.Millisecond}, "--delay: must be >= 0"},
+		{nemesis.Flags{Nemesis: "kill", Jitter: -time.Millisecond}, "--jitter: must be >= 0"},
+		{nemesis.Flags{Nemesis: "none,kill"}, "--nemesis: none cannot be combined"},
+		{nemesis.Flags{Nemesis: "none", Loss: 20}, "--loss: given with --nemesis none"},
+		{nemesis.Flags{Nemesis: "none", Kill: "one"}, "--kill: given with --nemesis none"},
+	} {
+		if _, err := nemesis.ParseOptions(c.f); err == nil || !strings.HasPrefix(err.Error(), c.want) {
+			t.Errorf("%+v: got %v, want %s", c.f, err, c.want)
+		}
+	}
+	o := mustOptions(t, nemesis.Flags{Nemesis: "kill", Loss: 20, Jitter: time.Millisecond})
+	if !slices.Equal(o.Faults, []string{"kill", "loss", "delay"}) || o.LossPercent != 20 || o.Jitter.D() != time.Millisecond {
+		t.Errorf("--loss 20 --jitter 1ms with --nemesis kill gave %+v, want loss and delay enabled", o)
+	}
+}
+
+func TestParseScheduleErrorsNameTheLine(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"[\n {\"at\":\"1s\",\"f\":\"kill\",\"value\":{\"nodes\":[\"n1\"]}},\n {\"at\":\"1s\" \"f\"}]", "line 3: op 1: invalid character"},
+		{"[\n {\"at\":\"1s\",\"f\":\"kill\",\"value\":{\"nodes\":[\"n1\"]}},\n\n {\"at\":\"2s\",\"f\":\"kill\",\"value\":{\"nodes\":[\"n9\"]}}\n]",
+			`line 4: op 1 (at 2s, kill): nodes: unknown node "n9"`},
+		{"[\n {\"at\":\"1s\",\n  \"f\":\"kill\", \"colour\": 1}]", `line 2: op 0: json: unknown field "colour"`},
+		{"[\n {\"at\":5.5,\"f\":\"kill\"}]", "line 2: op 0: duration 5.5 is neither"},
+		{"[\n {\"at\":\"-1s\",\"f\":\"start\"}]", "line 2: op 0 (at -1s, start): at: must be >= 0"},
+		{"[\n {\"at\":\"1s\",\"f\":\"start\"},\n", "line 3: op 1: the text ends early"},
+		{"not json", "line 1: not a JSON list of ops {\"at\", \"f\", \"value\"}: invalid character"},
+		{"[] []", "line 1: more text after the list of ops"},
+	}
+	for _, c := range cases {
+		_, err := nemesis.ParseSchedule([]byte(c.in), five)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: got %v, want %q", c.in, err, c.want)
+		}
+	}
+}

@@ -67,6 +67,13 @@ down and checks the history. Everything lands in --store/<test>/<timestamp>/ (st
 				nemesisGiven = nemesisGiven || f.Changed(name)
 			}
 			if base == nil || nemesisGiven {
+				// Zero means "not given" to the nemesis package; typed explicitly, it is a mistake, not the default.
+				if f.Changed("nemesis-interval") && nem.Interval == 0 {
+					return codeFor(harness.Unknown, &harness.ConfigError{Flag: "--nemesis-interval", Msg: "must be > 0, got 0s"})
+				}
+				if f.Changed("loss") && nem.Loss == 0 {
+					return codeFor(harness.Unknown, &harness.ConfigError{Flag: "--loss", Msg: "must be a percentage in (0, 100], got 0"})
+				}
 				o, err := harness.ParseNemesis(nem)
 				if err != nil {
 					return codeFor(harness.Unknown, err)
@@ -115,9 +122,9 @@ down and checks the history. Everything lands in --store/<test>/<timestamp>/ (st
 	f.StringVar(&nem.Pause, "pause", "", "pause strategies (enables pause): one, leader, minority (default: one,minority)")
 	f.StringVar(&nem.Clock, "clock", "", "clock strategies (enables clock): bump, strobe, skew-rate, reset (default: bump,strobe,skew-rate)")
 	durationFlag(f, &nem.Interval, "nemesis-interval", nemesis.DefaultInterval, "length of each quiet and each faulty period")
-	f.Float64Var(&nem.Loss, "loss", 0, "loss fault: percent of packets dropped between nodes (default 30)")
-	f.DurationVar(&nem.Delay, "delay", 0, "delay fault: added latency between nodes (default 100ms)")
-	f.DurationVar(&nem.Jitter, "jitter", 0, "delay fault: added jitter (default 50ms)")
+	f.Float64Var(&nem.Loss, "loss", 0, "loss fault (enables loss): percent of packets dropped between nodes, in (0, 100] (default 30)")
+	f.DurationVar(&nem.Delay, "delay", 0, "delay fault (enables delay): added latency between nodes (default 100ms)")
+	f.DurationVar(&nem.Jitter, "jitter", 0, "delay fault (enables delay): added jitter (default 50ms)")
 	f.StringVar(&t.Nemesis.ScheduleFile, "nemesis-schedule", "", "replay this schedule (a JSON list of ops, such as a run's config.json \"schedule\") instead of generating one")
 
 	f.StringVar(&t.Runtime, "runtime", t.Runtime, "where nodes run: auto (docker if a daemon answers, else local), docker or local")
