@@ -184,6 +184,53 @@ func prepareNemesis(t Test, target targets.Target) (*nemesisPlan, error) {
 	return &nemesisPlan{schedule: s}, nil
 }
 
+// preflight refuses, before anything is created, what the chosen runtime cannot do: a --subnet the docker
+// runtime cannot use (not /24 or larger, or overlapping an existing network), and a delay fault on a runtime
+// that cannot delay (docker on a kernel without sch_netem). Both are *ConfigError: the user's choice is at fault.
+func (r *run) preflight(ctx context.Context, rt cluster.Runtime, plan *nemesisPlan) error {
+	t := r.t
+	if t.Subnet != "" {
+		if c, ok := rt.(interface {
+			CheckSubnet(context.Context, string) error
+		}); ok {
+			cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			if err := c.CheckSubnet(cctx, t.Subnet); err != nil {
+				if errors.Is(err, docker.ErrSubnet) {
+					return configErrorf("--subnet", "%v", err)
+				}
+				return setupErr("check --subnet", err)
+			}
+		} else {
+			r.con.printf("--subnet %s: ignored by the %s runtime\n", t.Subnet, rt.Name())
+		}
+	}
+	if plan.needsDelay(t) {
+		if p, ok := rt.(nemesis.DelayProber); ok {
+			if err := p.CanDelay(); err != nil {
+				return configErrorf("--nemesis", "the %s runtime cannot apply the delay fault: %v", rt.Name(), err)
+			}
+		}
+	}
+	return nil
+}
+
+// needsDelay reports whether the run asks for the delay fault: enabled, or in the schedule.
+func (p *nemesisPlan) needsDelay(t Test) bool {
+	if p == nil {
+		return false
+	}
+	if contains(t.Nemesis.Faults, nemesis.FaultDelay) {
+		return true
+	}
+	for _, op := range p.schedule {
+		if op.F == nemesis.FStartDelay {
+			return true
+		}
+	}
+	return false
+}
+
 // startNemesis runs plan's faults against the cluster until ctx ends or the schedule does, then reports on the
 // channel. With no plan it reports nil at once.
 func (r *run) startNemesis(ctx context.Context, plan *nemesisPlan) <-chan error {

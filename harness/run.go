@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/skeptic-dev/skeptic/harness/cluster"
+	"github.com/skeptic-dev/skeptic/harness/docker"
 	"github.com/skeptic-dev/skeptic/history"
 	"github.com/skeptic-dev/skeptic/nemesis"
 	"github.com/skeptic-dev/skeptic/targets"
@@ -209,6 +210,15 @@ func (r *run) run(ctx context.Context) (Result, error) {
 	if err != nil {
 		return res, err
 	}
+	// The fault schedule, and what the runtime must be able to do, are checked before anything is created: bad
+	// input leaves no run folder behind.
+	sched, err := prepareNemesis(*t, target)
+	if err != nil {
+		return res, err
+	}
+	if err := r.preflight(ctx, rt, sched); err != nil {
+		return res, err
+	}
 
 	// 3. The run folder, its log, and the config as it will run.
 	r.dir, err = CreateRunDir(t.Store, t.TestName(), time.Now(), cluster.NodeIDs(t.Nodes))
@@ -224,10 +234,6 @@ func (r *run) run(ctx context.Context) (Result, error) {
 	r.con.printf("run %s%s: seed %d, folder %s\n", r.runID, t.of, t.Seed, r.dir.Path)
 	t.Versions = versions()
 	t.Name = t.TestName()
-	sched, err := prepareNemesis(*t, target)
-	if err != nil {
-		return res, err
-	}
 	t.Nemesis.Schedule = sched.raw()
 	if err := writeJSON(r.dir.File(ConfigFile), t); err != nil {
 		return res, setupErr("write config.json", err)
@@ -252,6 +258,9 @@ func (r *run) run(ctx context.Context) (Result, error) {
 	if err != nil {
 		if ctx.Err() != nil {
 			return r.interrupted(res)
+		}
+		if errors.Is(err, docker.ErrSubnet) {
+			return res, configErrorf("--subnet", "%v", err)
 		}
 		return res, setupErr("start cluster", err)
 	}

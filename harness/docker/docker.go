@@ -85,6 +85,11 @@ func (r *Runtime) Client() *client.Client { return r.cli }
 // Close releases the runtime's connection to the engine. Clusters it started must be torn down first.
 func (r *Runtime) Close() error { return r.cli.Close() }
 
+// CanDelay reports whether this runtime can apply the delay fault: nil, or an error wrapping
+// nemesis.ErrUnsupported that names the kernel's missing sch_netem (nft.NetemSupported). It makes the Runtime a
+// nemesis.DelayProber, so that the harness refuses a delay fault before it creates anything.
+func (r *Runtime) CanDelay() error { return nft.NetemSupported() }
+
 // Name returns "docker".
 func (r *Runtime) Name() string { return "docker" }
 

@@ -2,6 +2,7 @@ package docker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
@@ -18,11 +19,15 @@ var SubnetPool = netip.MustParsePrefix("10.201.0.0/16")
 // existing network, and tries the next one when a concurrent run took it first.
 func createNetwork(ctx context.Context, cli *client.Client, name, subnet string, labels map[string]string) (netip.Prefix, error) {
 	if subnet != "" {
-		p, err := netip.ParsePrefix(subnet)
-		if err != nil || !p.Addr().Is4() || p.Bits() > 24 || p != p.Masked() {
-			return netip.Prefix{}, fmt.Errorf("subnet %q: want an IPv4 network of /24 or larger in CIDR form, such as 10.201.7.0/24", subnet)
+		p, err := checkSubnet(ctx, cli, subnet)
+		if err != nil {
+			return netip.Prefix{}, err
 		}
 		if err := createBridge(ctx, cli, name, p, labels); err != nil {
+			if strings.Contains(strings.ToLower(err.Error()), "overlap") {
+				// Taken between the check and the creation.
+				err = fmt.Errorf("%w: %w", ErrSubnet, err)
+			}
 			return netip.Prefix{}, err
 		}
 		return p, nil
@@ -53,6 +58,37 @@ func createNetwork(ctx context.Context, cli *client.Client, name, subnet string,
 		used = append(used, p)
 	}
 	return netip.Prefix{}, fmt.Errorf("network %s: no free /24 left in %s (last error: %v); remove old networks with skeptic clean", name, SubnetPool, lastErr)
+}
+
+// ErrSubnet is wrapped by the errors that say a subnet asked for (Spec.Subnet, --subnet) cannot be used: not an
+// IPv4 network of /24 or larger, or overlapping a network the engine already has.
+var ErrSubnet = errors.New("unusable subnet")
+
+// CheckSubnet returns nil when subnet can be a run's network, and otherwise an error wrapping ErrSubnet that says
+// why (naming the Docker network it overlaps), or another error when the engine cannot list its networks. The
+// harness calls it before it creates anything.
+func (r *Runtime) CheckSubnet(ctx context.Context, subnet string) error {
+	_, err := checkSubnet(ctx, r.cli, subnet)
+	return err
+}
+
+func checkSubnet(ctx context.Context, cli *client.Client, subnet string) (netip.Prefix, error) {
+	p, err := netip.ParsePrefix(subnet)
+	if err != nil || !p.Addr().Is4() || p.Bits() > 24 || p != p.Masked() {
+		return netip.Prefix{}, fmt.Errorf("%w: %q: want an IPv4 network of /24 or larger in CIDR form, such as 10.201.7.0/24", ErrSubnet, subnet)
+	}
+	nets, err := cli.NetworkList(ctx, network.ListOptions{})
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("listing networks: %w", err)
+	}
+	for _, n := range nets {
+		for _, c := range n.IPAM.Config {
+			if u, err := netip.ParsePrefix(c.Subnet); err == nil && u.Overlaps(p) {
+				return netip.Prefix{}, fmt.Errorf("%w: %s overlaps the subnet %s of the Docker network %s; choose another, or leave --subnet out to get a free one", ErrSubnet, p, u, n.Name)
+			}
+		}
+	}
+	return p, nil
 }
 
 func createBridge(ctx context.Context, cli *client.Client, name string, p netip.Prefix, labels map[string]string) error {

@@ -37,7 +37,7 @@ func NetemSupported() error {
 			"1ms").CombinedOutput()
 		if err != nil {
 			netemErr = fmt.Errorf("nft: delay needs the kernel's sch_netem, which this kernel lacks "+
-				"(tc qdisc add ... netem: %v: %s); use the local runtime's proxy for delay, or a kernel with "+
+				"(tc qdisc add ... netem: %v: %s); use --runtime local, whose link proxies delay, or a kernel with "+
 				"CONFIG_NET_SCH_NETEM: %w", err, strings.TrimSpace(string(out)), nemesis.ErrUnsupported)
 		}
 	})

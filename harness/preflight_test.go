@@ -1,0 +1,110 @@
+package harness
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/network"
+
+	"github.com/skeptic-dev/skeptic/harness/docker"
+	"github.com/skeptic-dev/skeptic/nemesis"
+	"github.com/skeptic-dev/skeptic/nemesis/nft"
+)
+
+// refusedBeforeStart runs tc, and checks that it is refused as bad input (exit 254) with a message holding want,
+// and that nothing was created: no run folder, no container or network of skeptic.
+func refusedBeforeStart(t *testing.T, tc Test, want string) {
+	t.Helper()
+	var out bytes.Buffer
+	tc.Out = &out
+	res, err := Run(context.Background(), tc)
+	var ce *ConfigError
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), want) {
+		t.Fatalf("Run returned %v, want a *ConfigError saying %q; output:\n%s", err, want, out.String())
+	}
+	if code := ExitCode(res.Verdict, err); code != ExitBadConfig {
+		t.Fatalf("exit %d, want %d", code, ExitBadConfig)
+	}
+	if strings.Contains(out.String(), "starting") {
+		t.Errorf("the cluster was started before the refusal:\n%s", out.String())
+	}
+	if ents, _ := os.ReadDir(tc.Store); len(ents) > 0 {
+		t.Errorf("the refused run left %v in the store", ents)
+	}
+}
+
+// TestBadScheduleRefusedBeforeTheRunFolder: a --nemesis-schedule that does not parse is reported with its file
+// and line, and no run folder is created for it.
+func TestBadScheduleRefusedBeforeTheRunFolder(t *testing.T) {
+	skipE2E(t)
+	tc := Default()
+	tc.Runtime = RuntimeLocal
+	tc.Store = t.TempDir()
+	tc.Seed = 1
+	sched := filepath.Join(t.TempDir(), "schedule.json")
+	if err := os.WriteFile(sched, []byte("[\n {\"at\":\"1s\",\"f\":\"kill\",\"value\":{\"nodes\":[\"n1\"]}},\n {\"at\":\"2s\",\"f\":\"kill\",\"value\":{\"nodes\":[\"n7\"]}}\n]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tc.Nemesis.ScheduleFile = sched
+	refusedBeforeStart(t, tc, `--nemesis-schedule `+sched+`: line 3: op 1 (at 2s, kill): nodes: unknown node "n7"`)
+}
+
+// TestDockerRefusesDelayAndABadSubnetBeforeStart: on docker, a delay fault on a kernel without sch_netem, and a
+// --subnet that overlaps an existing network, are refused as bad input before any folder, network or container
+// is created, with a message that says why.
+func TestDockerRefusesDelayAndABadSubnetBeforeStart(t *testing.T) {
+	requireRuntime(t, RuntimeDocker)
+	base := func() Test {
+		tc := Default()
+		tc.Runtime = RuntimeDocker
+		tc.Nodes = 3
+		tc.Concurrency = 3
+		tc.Store = t.TempDir()
+		tc.Seed = 1
+		return tc
+	}
+	t.Run("delay", func(t *testing.T) {
+		if nft.NetemSupported() == nil {
+			t.Skip("this kernel has sch_netem: delay works on docker")
+		}
+		tc := base()
+		// A short run whose generated schedule holds no delay op at all is refused too: delay was asked for.
+		tc.TimeLimit = Duration(time.Second)
+		o, err := ParseNemesis(nemesis.Flags{Nemesis: "delay"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tc.Nemesis.Options = o
+		refusedBeforeStart(t, tc, "sch_netem")
+	})
+	t.Run("overlapping subnet", func(t *testing.T) {
+		rt, err := docker.New()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rt.Close()
+		cli := rt.Client()
+		ctx := context.Background()
+		const subnet, name = "10.201.251.0/24", "skeptic-test-overlap"
+		_, err = cli.NetworkCreate(ctx, name, network.CreateOptions{Driver: "bridge",
+			IPAM: &network.IPAM{Config: []network.IPAMConfig{{Subnet: subnet}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cli.NetworkRemove(ctx, name)
+		tc := base()
+		tc.Subnet = subnet
+		refusedBeforeStart(t, tc, "--subnet: unusable subnet: "+subnet+" overlaps the subnet "+subnet+" of the Docker network "+name)
+		nets, err := cli.NetworkList(ctx, network.ListOptions{Filters: filters.NewArgs(filters.Arg("label", docker.LabelSkeptic+"=1"))})
+		if err != nil || len(nets) > 0 {
+			t.Errorf("skeptic networks after the refusal: %v %v", nets, err)
+		}
+	})
+}
