@@ -70,6 +70,9 @@ type KeyResult struct {
 	Key string `json:"key"`
 	// Ops is the number of operations checked.
 	Ops int `json:"ops"`
+	// Pruned is the number of unknown operations left out of the check because nothing saw their values (see
+	// pruneUnobserved); leaving them out changes no verdict.
+	Pruned int `json:"pruned,omitempty"`
 	// Verdict is the key's verdict.
 	Verdict Verdict `json:"verdict"`
 	// Duration is how long Porcupine took to decide this key (0 if the time was up before it started); a
@@ -119,7 +122,15 @@ func Check(events []history.Event, opts Options) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	pruned := make([]int, len(keys))
+	for i := range keys {
+		keys[i].Ops, pruned[i] = pruneUnobserved(keys[i].Ops)
+		stats.Pruned += pruned[i]
+	}
 	res := checkKeys(keys, opts, start)
+	for i := range res.Keys {
+		res.Keys[i].Pruned = pruned[i]
+	}
 	res.Stats = stats
 	res.Duration = time.Since(start)
 	return res, nil

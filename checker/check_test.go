@@ -139,8 +139,10 @@ func TestPerKeyResults(t *testing.T) {
 	require.Equal(t, 2, res.Keys[0].Ops)
 	require.Equal(t, "b", res.Keys[1].Key)
 	require.Equal(t, Valid, res.Keys[1].Verdict)
-	require.Equal(t, 1, res.Keys[2].Ops)
-	require.Equal(t, Stats{Events: 13, Ops: 5, Unknown: 1, Dropped: 1, Nemesis: 1}, res.Stats)
+	// c's one write is unknown and nobody read its value: it is pruned, which cannot change c's verdict.
+	require.Equal(t, 0, res.Keys[2].Ops)
+	require.Equal(t, 1, res.Keys[2].Pruned)
+	require.Equal(t, Stats{Events: 13, Ops: 5, Unknown: 1, Dropped: 1, Nemesis: 1, Pruned: 1}, res.Stats)
 	require.Equal(t, []KeyResult{res.Keys[0]}, res.Failed())
 	require.Positive(t, res.Duration)
 

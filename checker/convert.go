@@ -62,6 +62,9 @@ type Stats struct {
 	Dropped int `json:"dropped"`
 	// Nemesis is the number of nemesis events, which the check ignores.
 	Nemesis int `json:"nemesis"`
+	// Pruned is how many of the unknown operations Check left out because nothing saw their values; Operations
+	// itself prunes nothing.
+	Pruned int `json:"pruned,omitempty"`
 }
 
 type pending struct {

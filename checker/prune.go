@@ -1,0 +1,101 @@
+package checker
+
+import (
+	"github.com/anishathalye/porcupine"
+
+	"github.com/skeptic-dev/skeptic/workloads"
+)
+
+// pruneUnobserved removes from one key's operations the unknown writes and cas (info, or never completed) whose
+// value nothing in the history could have seen, and returns the rest, in order, with how many it removed.
+//
+// Why: an unknown operation returns at +infinity, so it is concurrent with everything invoked after it, and
+// Porcupine's search tries it at every point. A fault that makes dozens of operations unknown on one key (a
+// leader killed while the workers keep trying through it) makes that search exponential, and the check of a
+// correct store ends unknown. Most such operations never took effect, and nobody saw their values.
+//
+// Why it is exact (the key is linearizable with the operation if and only if it is without it): an unknown
+// operation may always be left out, since "never applied" is one of its outcomes (put it last). Conversely, take
+// a linearization with an unknown operation U that stores v (a write of v, or a cas to v), and remove U. Only
+// the stretch after U, up to the next operation that changes the register, saw v and now sees the state before
+// U. No operation of that stretch can depend on v: not a read (it returned v), not an ok cas (from v), not a
+// cas-mismatch (it saw v), and not an unknown cas from v, by the rule below; a mismatch that did not record
+// what it saw (Jepsen's histories) could depend on the old state not being its from, so a key with one is never
+// pruned. What remains in that stretch are unknown cas that did not apply there; they move to the very end of
+// the linearization, where an unknown operation may always go and nothing observes their effect. The stretch
+// ends with a write (or the end), after which every state is as before.
+//
+// The rule: U is removed when no other operation of the key reads v, cas-es from v (ok or unknown), or
+// mismatched having seen v. Removing an unknown cas drops its own dependency on its from value, which may free
+// more operations; the loop runs to a fixed point.
+func pruneUnobserved(ops []porcupine.Operation) ([]porcupine.Operation, int) {
+	deps := map[int64]int{}      // value -> operations that depend on the register holding it
+	writers := map[int64][]int{} // value -> unknown operations that store it
+	for i, op := range ops {
+		in := op.Input.(workloads.RegisterInput)
+		out := op.Output.(workloads.RegisterOutput)
+		switch {
+		case in.F == workloads.Read:
+			if out.Value.Set {
+				deps[out.Value.Value]++
+			}
+		case in.F == workloads.CAS && out.Kind == workloads.Mismatch:
+			if !out.Observed {
+				return ops, 0
+			}
+			if out.Value.Set {
+				deps[out.Value.Value]++
+			}
+		case in.F == workloads.CAS:
+			// Done or Unknown: both may have needed the register to hold From.
+			deps[in.From]++
+		}
+		if out.Kind == workloads.Unknown {
+			switch in.F {
+			case workloads.Write:
+				writers[in.Arg] = append(writers[in.Arg], i)
+			case workloads.CAS:
+				writers[in.To] = append(writers[in.To], i)
+			}
+		}
+	}
+	var work []int64
+	for v := range writers {
+		if deps[v] == 0 {
+			work = append(work, v)
+		}
+	}
+	removed := make([]bool, len(ops))
+	n := 0
+	for len(work) > 0 {
+		v := work[len(work)-1]
+		work = work[:len(work)-1]
+		if deps[v] != 0 {
+			continue
+		}
+		for _, i := range writers[v] {
+			if removed[i] {
+				continue
+			}
+			removed[i] = true
+			n++
+			if in := ops[i].Input.(workloads.RegisterInput); in.F == workloads.CAS {
+				deps[in.From]--
+				if deps[in.From] == 0 && len(writers[in.From]) > 0 {
+					work = append(work, in.From)
+				}
+			}
+		}
+		delete(writers, v)
+	}
+	if n == 0 {
+		return ops, 0
+	}
+	kept := make([]porcupine.Operation, 0, len(ops)-n)
+	for i, op := range ops {
+		if !removed[i] {
+			kept = append(kept, op)
+		}
+	}
+	return kept, n
+}
