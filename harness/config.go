@@ -3,6 +3,7 @@ package harness
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -191,9 +192,29 @@ func LoadConfig(path string) (Test, error) {
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.DisallowUnknownFields()
 	if err := d.Decode(&t); err != nil {
-		return Test{}, configErrorf("--config", "%s is not a skeptic config.json: %v", path, err)
+		return Test{}, configErrorf("--config", "%s is not a skeptic config.json: %s", path, jsonErrLine(b, err))
 	}
 	return t, nil
+}
+
+// jsonErrLine prefixes a JSON decoding error with its line, where the error says where it is.
+func jsonErrLine(b []byte, err error) string {
+	var off int64 = -1
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		off = se.Offset
+	case errors.As(err, &te):
+		off = te.Offset
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+		return fmt.Sprintf("the file ends early, after line %d (%v)", 1+bytes.Count(bytes.TrimRight(b, " \t\r\n"), []byte("\n")), err)
+	}
+	if off < 0 {
+		return err.Error()
+	}
+	off = max(0, min(off-1, int64(len(b))))
+	return fmt.Sprintf("line %d: %v", 1+bytes.Count(b[:off], []byte("\n")), err)
 }
 
 // TestName returns t.Name, or the default name built from the target, flaw and workload.

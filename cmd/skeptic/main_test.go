@@ -238,3 +238,37 @@ func TestNodeExitCodes(t *testing.T) {
 		t.Fatalf("unknown flag: exit %d, stderr %q", code, errb.String())
 	}
 }
+
+// TestBadConfigFileNamesFileAndLine: a corrupt or wrong --config file exits 254 with the file named, and the line
+// where the JSON breaks; a bad value the file holds (and the command line does not override) is blamed on the
+// file, not on a flag the user never typed.
+func TestBadConfigFileNamesFileAndLine(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	trunc := write("trunc.json", "{\n  \"nodes\": 3,\n")
+	syntax := write("syntax.json", "{\n  \"nodes\": 3,\n  \"rate\" 5\n}\n")
+	typ := write("type.json", "{\n  \"nodes\": \"three\"\n}\n")
+	zero := write("zero.json", "{\n  \"nodes\": 0\n}\n")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "--config", trunc}, "--config: " + trunc + " is not a skeptic config.json: the file ends early, after line 2 (unexpected EOF)"},
+		{[]string{"run", "--config", syntax}, "--config: " + syntax + " is not a skeptic config.json: line 3: invalid character '5'"},
+		{[]string{"run", "--config", typ}, "--config: " + typ + " is not a skeptic config.json: line 2: json: cannot unmarshal string"},
+		{[]string{"run", "--config", zero}, "--config: " + zero + ": the recorded --nodes: must be >= 1, got 0"},
+		{[]string{"run", "--config", zero, "--nodes", "-1"}, "skeptic: --nodes: must be >= 1, got -1"},
+	} {
+		var out, errb bytes.Buffer
+		code := executeContext(context.Background(), c.args, &out, &errb)
+		if code != 254 || !strings.Contains(errb.String(), c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 254 and %q", c.args, code, errb.String(), c.want)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"strings"
 	"time"
 
@@ -83,6 +84,13 @@ down and checks the history. Everything lands in --store/<test>/<timestamp>/ (st
 			if base != nil && (nemesisGiven || f.Changed("nemesis-schedule") || f.Changed("seed") || f.Changed("nodes") || f.Changed("time-limit")) {
 				// The recorded schedule was made for the recorded seed, nodes and time limit.
 				t.Nemesis.Schedule = nil
+			}
+			if base != nil {
+				// A bad value that the command line did not give comes from the file: say so.
+				var ce *harness.ConfigError
+				if err := t.Validate(); errors.As(err, &ce) && (ce.Flag == "" || !f.Changed(strings.TrimPrefix(ce.Flag, "--"))) {
+					return codeFor(harness.Unknown, &harness.ConfigError{Flag: "--config", Msg: configPath + ": the recorded " + ce.Error()})
+				}
 			}
 			t.Out = cmd.OutOrStdout()
 			_, code, err := harness.RunTests(cmd.Context(), t)
