@@ -292,6 +292,7 @@ func (r *run) healAll(ctx context.Context) {
 		r.con.printf("heal: %v\n", err)
 		return
 	}
+	r.healed = true
 	r.con.printf("healed every fault in %s\n", time.Since(t0).Round(time.Millisecond))
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/docker/docker/api/types/network"
 
 	"github.com/skeptic-dev/skeptic/harness/docker"
+	"github.com/skeptic-dev/skeptic/history"
 	"github.com/skeptic-dev/skeptic/nemesis"
 	"github.com/skeptic-dev/skeptic/nemesis/nft"
 )
@@ -107,4 +108,63 @@ func TestDockerRefusesDelayAndABadSubnetBeforeStart(t *testing.T) {
 			t.Errorf("skeptic networks after the refusal: %v %v", nets, err)
 		}
 	})
+}
+
+// TestLeaveDBRunningHealsOnEveryPath: with --leave-db-running the cluster outlives the run, so even when the run
+// ends by a panic after the load (no final reads, no teardown), every fault is undone first: the paused node
+// resumed, the killed node running again, the partition healed.
+func TestLeaveDBRunningHealsOnEveryPath(t *testing.T) {
+	requireRuntime(t, RuntimeDocker)
+	tc := e2eTest(t, RuntimeDocker)
+	tc.TimeLimit = Duration(2 * time.Second)
+	tc.LeaveDBRunning = true
+	sched := filepath.Join(t.TempDir(), "schedule.json")
+	if err := os.WriteFile(sched, []byte(`[
+ {"at":"200ms","f":"pause","value":{"nodes":["n1"]}},
+ {"at":"200ms","f":"kill","value":{"nodes":["n2"]}},
+ {"at":"200ms","f":"start-partition","value":{"strategy":"one","grudge":{"n3":["n1","n2"],"n1":["n3"],"n2":["n3"]}}}
+]`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tc.Nemesis.ScheduleFile = sched
+	var out bytes.Buffer
+	tc.Out = &out
+	testHookLoadDone = func() { panic("test panic after the load") }
+	defer func() { testHookLoadDone = func() {} }()
+	res, err := Run(context.Background(), tc)
+	t.Logf("output:\n%s", out.String())
+	if res.RunID != "" {
+		t.Cleanup(func() { _, _ = docker.Clean(context.Background(), res.RunID) })
+	}
+	if err == nil || !strings.Contains(err.Error(), "test panic after the load") {
+		t.Fatalf("Run returned %v, want the panic", err)
+	}
+	rt, derr := docker.New()
+	if derr != nil {
+		t.Fatal(derr)
+	}
+	defer rt.Close()
+	for _, n := range []string{"n1", "n2", "n3"} {
+		name := "skeptic-" + res.RunID + "-" + n
+		j, err := rt.Client().ContainerInspect(context.Background(), name)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !j.State.Running || j.State.Paused {
+			t.Errorf("%s left running %v, paused %v: a fault outlived the run", name, j.State.Running, j.State.Paused)
+		}
+	}
+	events, herr := history.ReadFile(filepath.Join(res.Dir, HistoryFile))
+	if herr != nil {
+		t.Fatal(herr)
+	}
+	var heal *history.Event
+	for i := range events {
+		if events[i].F == nemesis.FHeal {
+			heal = &events[i]
+		}
+	}
+	if heal == nil || heal.Error != "" || !strings.Contains(string(heal.Value), `"net":true`) {
+		t.Fatalf("no clean heal event in the history: %+v", heal)
+	}
 }

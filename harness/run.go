@@ -81,8 +81,9 @@ type Result struct {
 // torn down (unless --leave-db-running) and the history kept.
 var ErrInterrupted = errors.New("interrupted")
 
-// testHookClusterUp runs right after the cluster is up; tests set it to make Run panic there.
-var testHookClusterUp = func() {}
+// testHookClusterUp runs right after the cluster is up, and testHookLoadDone right after the load (with the
+// nemesis's faults possibly still in place); tests set them to make Run panic there.
+var testHookClusterUp, testHookLoadDone = func() {}, func() {}
 
 // teardownTimeout bounds the teardown, which runs even when ctx has ended.
 const teardownTimeout = 90 * time.Second
@@ -125,6 +126,7 @@ type run struct {
 	counts counts
 	clu    cluster.Cluster
 	nem    *nemesis.Nemesis
+	healed bool // the nemesis's HealAll succeeded
 	rt     string
 
 	keysMu   sync.Mutex
@@ -158,7 +160,11 @@ func Run(ctx context.Context, t Test) (res Result, err error) {
 		if p := recover(); p != nil {
 			r.teardown()
 			r.closeHistory()
-			res.Verdict = Unknown
+			// The result still says which run this was and where its folder is.
+			res = Result{Verdict: Unknown, Seed: r.t.Seed, Test: r.t.TestName(), RunID: r.runID, Dir: r.dir.Path, Runtime: r.rt}
+			if r.dir.Path != "" {
+				res.Paths = r.paths()
+			}
 			err = &SetupError{Stage: "internal error", Err: fmt.Errorf("panic: %v\n%s", p, debug.Stack())}
 			r.con.logf("%v\n", err)
 			if r.dir.Path != "" {
@@ -281,6 +287,7 @@ func (r *run) run(ctx context.Context) (Result, error) {
 
 	// 5. The load, with the nemesis beside it.
 	loadErr := r.load(ctx, wl, sched)
+	testHookLoadDone()
 	if loadErr != nil {
 		return res, loadErr
 	}
@@ -355,6 +362,10 @@ func (r *run) awaitLeader(ctx context.Context) {
 func (r *run) teardown() {
 	if r.clu == nil {
 		return
+	}
+	if r.t.LeaveDBRunning && !r.healed {
+		// The cluster outlives the run: whatever path led here (an error, a panic), no fault may stay in it.
+		r.healAll(context.Background())
 	}
 	clu := r.clu
 	r.clu = nil
