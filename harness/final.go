@@ -37,14 +37,24 @@ func (r *run) finalRead(ctx context.Context) error {
 	fctx, cancel := context.WithTimeout(ctx, t.FinalReadTimeout.D())
 	defer cancel()
 	base := r.maxProcess + 1
+	// Every client first: a node whose client cannot be made fails the step before any read starts, so no
+	// reader is left recording into the history after finalRead has returned.
+	clients := make([]targets.Client, len(nodes))
+	for i, n := range nodes {
+		cl, err := r.target.NewClient(n)
+		if err != nil {
+			for _, c := range clients[:i] {
+				c.Close()
+			}
+			return setupErr("client for node "+n.ID, err)
+		}
+		clients[i] = cl
+	}
 	var wg sync.WaitGroup
 	unread := make([]int, len(nodes))
 	errs := make([]error, len(nodes))
 	for i, n := range nodes {
-		cl, err := r.target.NewClient(n)
-		if err != nil {
-			return setupErr("client for node "+n.ID, err)
-		}
+		cl := clients[i]
 		w := &worker{index: base + i, concurrency: len(nodes), node: n, client: cl, rec: r.rec,
 			opTimeout: t.OpTimeout.D(), process: base + i}
 		wg.Add(1)
