@@ -99,3 +99,21 @@ func (s Spec) Validate() error {
 	}
 	return nil
 }
+
+// Gate lets one Teardown of a cluster run at a time, as both runtimes need: a second caller waits for the first
+// to finish (and then runs, which finds little left to do), unless its ctx ends first. Make it with NewGate.
+type Gate chan struct{}
+
+// NewGate returns an open gate.
+func NewGate() Gate { return make(Gate, 1) }
+
+// Enter waits until no one else is inside, or ctx ends (the error then says so). On success the caller must call
+// the returned leave when done.
+func (g Gate) Enter(ctx context.Context) (leave func(), err error) {
+	select {
+	case g <- struct{}{}:
+		return func() { <-g }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting for the teardown in progress: %w", ctx.Err())
+	}
+}

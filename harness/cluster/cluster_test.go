@@ -1,10 +1,13 @@
 package cluster
 
 import (
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/skeptic-dev/skeptic/targets"
 )
@@ -58,4 +61,32 @@ func TestValidateNamesTheField(t *testing.T) {
 			t.Errorf("Validate() = %v, want an error containing %q", err, tc.want)
 		}
 	}
+}
+
+func TestGateLetsOneInAtATime(t *testing.T) {
+	g := NewGate()
+	leave, err := g.Enter(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if _, err := g.Enter(ctx); !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "teardown in progress") {
+		t.Fatalf("second Enter while the first is inside: %v", err)
+	}
+	entered := make(chan func())
+	go func() {
+		l, err := g.Enter(context.Background())
+		if err != nil {
+			t.Error(err)
+		}
+		entered <- l
+	}()
+	select {
+	case <-entered:
+		t.Fatal("entered while the first was inside")
+	case <-time.After(20 * time.Millisecond):
+	}
+	leave()
+	(<-entered)()
 }

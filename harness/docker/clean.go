@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
@@ -41,15 +42,12 @@ func clean(ctx context.Context, cli *client.Client, runID string, keepVolumes bo
 	}
 	var removed []string
 	var errs []error
-	cs, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: f})
+	cs, err := listContainers(ctx, cli, f)
 	if err != nil {
-		return nil, fmt.Errorf("listing containers: %w", err)
+		return nil, err
 	}
 	for _, c := range cs {
-		name := c.ID[:12]
-		if len(c.Names) > 0 {
-			name = c.Names[0][1:]
-		}
+		name := containerName(c)
 		// Heal first: should the removal fail, the container at least no longer drops its peers' packets.
 		if msg, err := cleanRules(ctx, cli, c.ID, name); err != nil {
 			errs = append(errs, err)
@@ -120,15 +118,12 @@ func (r *Runtime) RunObjects(ctx context.Context, runID string) ([]string, error
 func runObjects(ctx context.Context, cli *client.Client, runID string) ([]string, error) {
 	f := filters.NewArgs(filters.Arg("label", LabelRun+"="+runID))
 	var out []string
-	cs, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: f})
+	cs, err := listContainers(ctx, cli, f)
 	if err != nil {
-		return nil, fmt.Errorf("listing containers: %w", err)
+		return nil, err
 	}
 	for _, c := range cs {
-		name := c.ID[:12]
-		if len(c.Names) > 0 {
-			name = c.Names[0][1:]
-		}
+		name := containerName(c)
 		out = append(out, "container "+name)
 	}
 	ns, err := cli.NetworkList(ctx, network.ListOptions{Filters: f})
@@ -146,6 +141,23 @@ func runObjects(ctx context.Context, cli *client.Client, runID string) ([]string
 		out = append(out, "volume "+v.Name)
 	}
 	return out, nil
+}
+
+// listContainers lists the containers, running or not, that f selects.
+func listContainers(ctx context.Context, cli *client.Client, f filters.Args) ([]container.Summary, error) {
+	cs, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: f})
+	if err != nil {
+		return nil, fmt.Errorf("listing containers: %w", err)
+	}
+	return cs, nil
+}
+
+// containerName is the container's name without its leading slash, or its short id when it has none.
+func containerName(c container.Summary) string {
+	if len(c.Names) > 0 {
+		return strings.TrimPrefix(c.Names[0], "/")
+	}
+	return c.ID[:12]
 }
 
 // cleanRules removes skeptic's nftables table from the network namespace of a running or paused container, and

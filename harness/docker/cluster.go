@@ -16,6 +16,7 @@ import (
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/pkg/stdcopy"
 
+	"github.com/skeptic-dev/skeptic/harness/cluster"
 	"github.com/skeptic-dev/skeptic/nemesis"
 	"github.com/skeptic-dev/skeptic/nemesis/nft"
 	"github.com/skeptic-dev/skeptic/targets"
@@ -38,8 +39,8 @@ type Cluster struct {
 
 	// reaper removes the run's objects if the harness dies before Teardown.
 	reaper *reaper
-	// tearing holds a token while a Teardown runs.
-	tearing chan struct{}
+	// tearing lets one Teardown run at a time.
+	tearing cluster.Gate
 
 	mu   sync.Mutex // guards net, and each node's follower
 	net  nemesis.Net

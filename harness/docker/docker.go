@@ -139,7 +139,7 @@ func (r *Runtime) StartCluster(ctx context.Context, spec cluster.Spec) (*Cluster
 		netName: "skeptic-" + spec.RunID,
 		byID:    map[string]*node{},
 		reaper:  reap,
-		tearing: make(chan struct{}, 1),
+		tearing: cluster.NewGate(),
 	}
 	if err := c.start(ctx, spec, tag); err != nil {
 		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)

@@ -12,15 +12,23 @@ import (
 // proc is the docker cluster's nemesis.Proc.
 type proc struct{ c *Cluster }
 
+// lookup returns the cluster, node id, and the current state of its container.
+func (p proc) lookup(ctx context.Context, id string) (*Cluster, *node, *container.State, error) {
+	n, err := p.c.node(id)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	st, err := p.c.state(ctx, n)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return p.c, n, st, nil
+}
+
 // Kill sends SIGKILL to the node's container and waits until it has stopped and its output is saved. Killing a
 // node that is not running is a no-op. The volume, and so the node's data, stays.
 func (p proc) Kill(ctx context.Context, id string) error {
-	c := p.c
-	n, err := c.node(id)
-	if err != nil {
-		return err
-	}
-	st, err := c.state(ctx, n)
+	c, n, st, err := p.lookup(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -55,12 +63,7 @@ func (p proc) Kill(ctx context.Context, id string) error {
 // Start starts a killed node's container again, on the same volume, address and arguments. Starting a running
 // node is a no-op. It returns once the container runs; Cluster.WaitReady waits for its client port.
 func (p proc) Start(ctx context.Context, id string) error {
-	c := p.c
-	n, err := c.node(id)
-	if err != nil {
-		return err
-	}
-	st, err := c.state(ctx, n)
+	c, n, st, err := p.lookup(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -84,12 +87,7 @@ func (p proc) Start(ctx context.Context, id string) error {
 // Pause freezes every process of the node's container (the cgroup freezer). Pausing a paused node is a no-op;
 // pausing a node that is not running is an error.
 func (p proc) Pause(ctx context.Context, id string) error {
-	c := p.c
-	n, err := c.node(id)
-	if err != nil {
-		return err
-	}
-	st, err := c.state(ctx, n)
+	c, n, st, err := p.lookup(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -107,12 +105,7 @@ func (p proc) Pause(ctx context.Context, id string) error {
 
 // Resume thaws a paused node. Resuming a node that is not paused is a no-op.
 func (p proc) Resume(ctx context.Context, id string) error {
-	c := p.c
-	n, err := c.node(id)
-	if err != nil {
-		return err
-	}
-	st, err := c.state(ctx, n)
+	c, n, st, err := p.lookup(ctx, id)
 	if err != nil {
 		return err
 	}

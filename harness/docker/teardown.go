@@ -15,12 +15,11 @@ import (
 // are not errors. Every other failure is reported, joined, and Teardown goes on with the rest. Concurrent calls
 // run one after the other (a caller whose ctx ends while it waits gets ctx's error).
 func (c *Cluster) Teardown(ctx context.Context) error {
-	select {
-	case c.tearing <- struct{}{}:
-		defer func() { <-c.tearing }()
-	case <-ctx.Done():
-		return fmt.Errorf("waiting for the teardown in progress: %w", ctx.Err())
+	leave, err := c.tearing.Enter(ctx)
+	if err != nil {
+		return err
 	}
+	defer leave()
 	var errs []error
 	if net := c.Net(); net != nil {
 		if err := net.Heal(ctx); err != nil {

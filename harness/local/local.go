@@ -76,7 +76,7 @@ func startOnce(ctx context.Context, spec cluster.Spec, bin string, log io.Writer
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{keep: spec.KeepData, log: log, byID: map[string]*node{}, tearing: make(chan struct{}, 1)}
+	c := &Cluster{keep: spec.KeepData, log: log, byID: map[string]*node{}, tearing: cluster.NewGate()}
 	realPeers := map[string]string{}
 	realClients := map[string]string{}
 	for i, id := range ids {
@@ -198,8 +198,8 @@ type Cluster struct {
 	// clientMesh carries the nodes' forwarded client requests between their client ports.
 	clientMesh *netproxy.Mesh
 
-	// tearing holds a token while a Teardown runs.
-	tearing chan struct{}
+	// tearing lets one Teardown run at a time.
+	tearing cluster.Gate
 
 	mu   sync.Mutex // guards the nodes' processes
 	down bool
@@ -400,12 +400,11 @@ func tail(path string) string {
 // unless the spec said KeepData (their logs stay). It is idempotent, and reports every failure. Concurrent calls
 // run one after the other (a caller whose ctx ends while it waits gets ctx's error).
 func (c *Cluster) Teardown(ctx context.Context) error {
-	select {
-	case c.tearing <- struct{}{}:
-		defer func() { <-c.tearing }()
-	case <-ctx.Done():
-		return fmt.Errorf("waiting for the teardown in progress: %w", ctx.Err())
+	leave, err := c.tearing.Enter(ctx)
+	if err != nil {
+		return err
 	}
+	defer leave()
 	var errs []error
 	if c.mesh != nil {
 		if err := c.mesh.Close(); err != nil {

@@ -13,15 +13,23 @@ import (
 // proc is the local cluster's nemesis.Proc.
 type proc struct{ c *Cluster }
 
+// locked returns the cluster and node id with the cluster's lock held; the caller unlocks it.
+func (p proc) locked(id string) (*Cluster, *node, error) {
+	n, err := p.c.node(id)
+	if err != nil {
+		return nil, nil, err
+	}
+	p.c.mu.Lock()
+	return p.c, n, nil
+}
+
 // Kill sends SIGKILL to the node's process group and waits until its process has exited. Killing a node that is
 // not running is a no-op. Its data dir stays.
 func (p proc) Kill(ctx context.Context, id string) error {
-	c := p.c
-	n, err := c.node(id)
+	c, n, err := p.locked(id)
 	if err != nil {
 		return err
 	}
-	c.mu.Lock()
 	if !n.running() {
 		c.mu.Unlock()
 		return nil
@@ -44,12 +52,10 @@ func (p proc) Kill(ctx context.Context, id string) error {
 // Start starts a killed node again with the same program, arguments, ports and data dir. Starting a running
 // node is a no-op. It returns once the process runs; Cluster.WaitReady waits for its client port.
 func (p proc) Start(ctx context.Context, id string) error {
-	c := p.c
-	n, err := c.node(id)
+	c, n, err := p.locked(id)
 	if err != nil {
 		return err
 	}
-	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.down {
 		return fmt.Errorf("node %s: the cluster was torn down", id)
@@ -72,12 +78,10 @@ func (p proc) Resume(ctx context.Context, id string) error {
 }
 
 func (p proc) signal(ctx context.Context, id string, stop bool) error {
-	c := p.c
-	n, err := c.node(id)
+	c, n, err := p.locked(id)
 	if err != nil {
 		return err
 	}
-	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !n.running() {
 		if stop {
