@@ -396,9 +396,12 @@ func (n *Node) logFlawActs() {
 func (n *Node) tick() {
 	now := n.clock.Mono()
 	due := int64(now / n.cfg.Tick)
-	if due-n.ticksDone > 20 {
-		// The loop stalled (or the clock jumped rate); do not fire a storm of ticks, skip ahead.
-		n.ticksDone = due - 20
+	if lag := int64(max(20, n.cfg.ElectionTicks)); due-n.ticksDone > lag {
+		// The loop stalled (a paused process, or a clock sped up); do not fire a storm of ticks, skip ahead. But
+		// never by fewer than ElectionTicks: the core must see at least that much time pass, or a leader stalled
+		// past its followers' promise refusal (ElectionTicks, on their clocks) would come back with a lease
+		// (LeaseTicks, up to ElectionTicks-1) that still holds on its own, and serve a stale lease read.
+		n.ticksDone = due - lag
 	}
 	for n.ticksDone < due {
 		n.ticksDone++

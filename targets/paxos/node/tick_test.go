@@ -1,0 +1,39 @@
+package node
+
+import (
+	"testing"
+	"time"
+)
+
+// tickCounter is a core that only counts its ticks.
+type tickCounter struct {
+	protocol
+	ticks int
+}
+
+func (c *tickCounter) Tick(int64) { c.ticks++ }
+
+// TestStallSkipsNoMoreThanALease: after the event loop stalled (a paused node), the core must be told that at
+// least ElectionTicks passed. Fewer, and a leader whose lease (up to ElectionTicks-1 ticks) was taken just
+// before the stall would find it still holding afterwards, although its followers, which refuse other leaders
+// for ElectionTicks only, may have elected another leader and taken writes during the stall: a stale lease read.
+func TestStallSkipsNoMoreThanALease(t *testing.T) {
+	for _, cfg := range []Config{
+		{Tick: time.Millisecond, ElectionTicks: 30, LeaseTicks: 29},
+		{Tick: time.Millisecond, ElectionTicks: 100, LeaseTicks: 90},
+		{Tick: time.Millisecond, ElectionTicks: 10, LeaseTicks: 9},
+	} {
+		core := &tickCounter{}
+		n := &Node{cfg: cfg, clock: NewClock(), core: core}
+		time.Sleep(time.Duration(3*cfg.ElectionTicks)*cfg.Tick + 20*time.Millisecond) // the stall
+		n.tick()
+		if core.ticks < cfg.ElectionTicks {
+			t.Errorf("election %d, lease %d ticks: a stall of %d ticks reached the core as %d", cfg.ElectionTicks,
+				cfg.LeaseTicks, 3*cfg.ElectionTicks, core.ticks)
+		}
+		if core.ticks > max(20, cfg.ElectionTicks) {
+			t.Errorf("election %d ticks: %d ticks fired at once after a stall, want at most %d", cfg.ElectionTicks,
+				core.ticks, max(20, cfg.ElectionTicks))
+		}
+	}
+}
