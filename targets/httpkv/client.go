@@ -207,17 +207,56 @@ type answer struct {
 	Definite bool        `json:"definite"`
 }
 
+// decodeAnswer reads a protocol answer strictly: one JSON object whose fields are matched by their exact names
+// ("value", "error", "definite"; others are ignored), each at most once. encoding/json alone would also take
+// "Definite" or "DEFINITE" for "definite", and let the last of two "definite" fields win, so an answer that
+// does not say exactly "definite": true could be taken for a definite failure.
 func decodeAnswer(body []byte) (answer, error) {
 	var a answer
 	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&a); err != nil {
+	tok, err := dec.Token()
+	if err != nil {
 		return a, err
 	}
-	if dec.More() {
-		return a, errors.New("trailing data after the JSON object")
-	}
-	if bytes.TrimSpace(body)[0] != '{' {
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
 		return a, errors.New("not a JSON object")
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return a, err
+		}
+		name, ok := tok.(string)
+		if !ok {
+			return a, fmt.Errorf("object key %v is not a string", tok)
+		}
+		if seen[name] {
+			return a, fmt.Errorf("field %q appears twice", name)
+		}
+		seen[name] = true
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return a, err
+		}
+		var ferr error
+		switch name {
+		case "value":
+			ferr = a.Value.UnmarshalJSON(raw)
+		case "error":
+			ferr = json.Unmarshal(raw, &a.Error)
+		case "definite":
+			ferr = json.Unmarshal(raw, &a.Definite)
+		}
+		if ferr != nil {
+			return a, fmt.Errorf("field %q: %v", name, ferr)
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing '}'
+		return a, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return a, errors.New("trailing data after the JSON object")
 	}
 	return a, nil
 }

@@ -101,6 +101,7 @@ func TestClassification(t *testing.T) {
 		{"definite 503", write, 503, `{"error": "no leader", "definite": true}`, targets.Outcome{Type: history.Fail, Error: "status 503: no leader"}, ""},
 		{"definite 400", cas, 400, `{"error": "bad", "definite": true}`, targets.Outcome{Type: history.Fail, Error: "status 400: bad"}, ""},
 		{"definite without error", write, 500, `{"definite": true}`, targets.Outcome{Type: history.Fail, Error: "status 500: definite failure"}, ""},
+		{"other fields ignored", read, 200, `{"node": "n2", "value": 4, "x": {"value": 9}}`, targets.Outcome{Type: history.Ok, Value: i64(4)}, ""},
 
 		// Everything else is unknown.
 		{"read without value", read, 200, `{}`, targets.Outcome{Type: history.Info}, `no "value"`},
@@ -118,6 +119,16 @@ func TestClassification(t *testing.T) {
 		{"mismatch to a write", write, 409, `{"error": "cas-mismatch", "value": 3}`, targets.Outcome{Type: history.Info}, "cas-mismatch answer to a write"},
 		{"mismatch without value", cas, 409, `{"error": "cas-mismatch"}`, targets.Outcome{Type: history.Info}, `without "value"`},
 		{"409 other", cas, 409, `{"error": "conflict"}`, targets.Outcome{Type: history.Info}, "status 409"},
+
+		// Only the exact field names count, each once: encoding/json alone matches names case-insensitively and
+		// lets a repeated field's last value win.
+		{"Definite capitalized", write, 503, `{"error": "x", "Definite": true}`, targets.Outcome{Type: history.Info}, `without "definite": true`},
+		{"DEFINITE", cas, 500, `{"DEFINITE": true}`, targets.Outcome{Type: history.Info}, `without "definite": true`},
+		{"definite twice", write, 503, `{"definite": false, "definite": true}`, targets.Outcome{Type: history.Info}, `"definite" appears twice`},
+		{"Error cas-mismatch", cas, 409, `{"Error": "cas-mismatch", "value": 3}`, targets.Outcome{Type: history.Info}, "status 409"},
+		{"read Value", read, 200, `{"Value": 7}`, targets.Outcome{Type: history.Info}, `no "value"`},
+		{"read value twice", read, 200, `{"value": null, "value": 7}`, targets.Outcome{Type: history.Info}, `"value" appears twice`},
+		{"mismatch value twice", cas, 409, `{"error": "cas-mismatch", "value": 3, "value": 4}`, targets.Outcome{Type: history.Info}, "appears twice"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s := serve(t, c.status, c.body)
