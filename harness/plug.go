@@ -391,6 +391,10 @@ func checkPath(ctx context.Context, path string, timeout time.Duration, dir stri
 		// The file could not be read or is not a history: the user's input, named with its line.
 		return res, &ConfigError{Flag: "FILE", Msg: err.Error()}
 	}
+	if len(cres.Keys) == 0 {
+		// An empty (or truncated to nothing) file would otherwise be "valid": nothing was checked.
+		return res, configErrorf("FILE", "%s holds no client operations: nothing to check", path)
+	}
 	return fromChecker(res, &cres, dir)
 }
 

@@ -272,3 +272,23 @@ func TestBadConfigFileNamesFileAndLine(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckEmptyHistoryIsNotValid: a history with no client operation (an empty file, or only nemesis events)
+// exits 254 saying there is nothing to check, not 0 "valid".
+func TestCheckEmptyHistoryIsNotValid(t *testing.T) {
+	dir := t.TempDir()
+	for name, text := range map[string]string{
+		"empty.jsonl":   "",
+		"nemesis.jsonl": `{"index":0,"time":1,"process":"nemesis","type":"info","f":"kill","value":{"nodes":["n1"]}}` + "\n",
+	} {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var stdout, stderr bytes.Buffer
+		code := executeContext(context.Background(), []string{"check", "--out", t.TempDir(), p}, &stdout, &stderr)
+		if code != 254 || !strings.Contains(stderr.String(), "FILE: "+p+" holds no client operations: nothing to check") {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q; want 254 saying there is nothing to check", name, code, stdout.String(), stderr.String())
+		}
+	}
+}
