@@ -28,7 +28,66 @@ import (
 // The rule: U is removed when no other operation of the key reads v, cas-es from v (ok or unknown), or
 // mismatched having seen v. Removing an unknown cas drops its own dependency on its from value, which may free
 // more operations; the loop runs to a fixed point.
+//
+// It also removes every unknown cas from a value that no remaining operation can have stored (no write of it,
+// no ok or unknown cas to it; the register starts with no value): such a cas never applies, and a step that
+// changes nothing and observes nothing can be left out of any linearization. This holds whatever else the key
+// holds, Jepsen's mismatches included. Each rule may free operations for the other; both run until neither
+// removes anything.
 func pruneUnobserved(ops []porcupine.Operation) ([]porcupine.Operation, int) {
+	total := 0
+	for {
+		var a, b int
+		ops, a = pruneNoopCAS(ops)
+		ops, b = pruneUnseen(ops)
+		total += a + b
+		if a+b == 0 {
+			return ops, total
+		}
+	}
+}
+
+// pruneNoopCAS removes the unknown cas whose from value no other operation can have stored, until none is left.
+func pruneNoopCAS(ops []porcupine.Operation) ([]porcupine.Operation, int) {
+	total := 0
+	for {
+		stored := map[int64]int{} // value -> operations that may store it
+		for _, op := range ops {
+			in := op.Input.(workloads.RegisterInput)
+			out := op.Output.(workloads.RegisterOutput)
+			switch {
+			case in.F == workloads.Write:
+				stored[in.Arg]++
+			case in.F == workloads.CAS && out.Kind != workloads.Mismatch:
+				stored[in.To]++
+			}
+		}
+		removed := make([]bool, len(ops))
+		n := 0
+		for i, op := range ops {
+			in := op.Input.(workloads.RegisterInput)
+			if in.F != workloads.CAS || op.Output.(workloads.RegisterOutput).Kind != workloads.Unknown {
+				continue
+			}
+			others := stored[in.From]
+			if in.To == in.From {
+				others-- // a cas from v to v stores v only when the register already held it
+			}
+			if others == 0 {
+				removed[i] = true
+				n++
+			}
+		}
+		if n == 0 {
+			return ops, total
+		}
+		ops = keep(ops, removed, n)
+		total += n
+	}
+}
+
+// pruneUnseen applies the first rule, to a fixed point.
+func pruneUnseen(ops []porcupine.Operation) ([]porcupine.Operation, int) {
 	deps := map[int64]int{}      // value -> operations that depend on the register holding it
 	writers := map[int64][]int{} // value -> unknown operations that store it
 	for i, op := range ops {
@@ -91,11 +150,16 @@ func pruneUnobserved(ops []porcupine.Operation) ([]porcupine.Operation, int) {
 	if n == 0 {
 		return ops, 0
 	}
+	return keep(ops, removed, n), n
+}
+
+// keep returns ops without the n marked removed, in order.
+func keep(ops []porcupine.Operation, removed []bool, n int) []porcupine.Operation {
 	kept := make([]porcupine.Operation, 0, len(ops)-n)
 	for i, op := range ops {
 		if !removed[i] {
 			kept = append(kept, op)
 		}
 	}
-	return kept, n
+	return kept
 }

@@ -88,7 +88,15 @@ func TestPruneRules(t *testing.T) {
 		{"mismatch that did not record what it saw", []porcupine.Operation{op(w(1), unknown, 0, Infinity),
 			op(cas(5, 2), workloads.RegisterOutput{Kind: workloads.Mismatch}, 1, 2)}, 0},
 		{"ok write is never pruned", []porcupine.Operation{op(w(1), done, 0, 1)}, 0},
-		{"cas to itself", []porcupine.Operation{op(cas(1, 1), unknown, 0, Infinity)}, 0},
+		{"cas to itself, from a value never stored", []porcupine.Operation{op(cas(1, 1), unknown, 0, Infinity)}, 1},
+		{"cas to itself after a write of it", []porcupine.Operation{op(w(1), done, 0, 1), op(cas(1, 1), unknown, 2, Infinity),
+			op(rd, read(set(1)), 3, 4)}, 0},
+		{"seen cas from a value never stored", []porcupine.Operation{op(w(1), done, 0, 1), op(cas(7, 1), unknown, 2, Infinity),
+			op(rd, read(set(1)), 3, 4)}, 1},
+		{"cas from a value only a mismatch names", []porcupine.Operation{op(cas(3, 1), unknown, 0, Infinity),
+			op(cas(1, 3), workloads.RegisterOutput{Kind: workloads.Mismatch}, 1, 2)}, 1},
+		{"chain of cas from nothing", []porcupine.Operation{op(cas(5, 6), unknown, 0, Infinity), op(cas(6, 7), unknown, 0, Infinity),
+			op(cas(7, 8), unknown, 0, Infinity), op(rd, read(set(8)), 1, 2)}, 3},
 		{"cycle", []porcupine.Operation{op(cas(1, 2), unknown, 0, Infinity), op(cas(2, 1), unknown, 0, Infinity)}, 0},
 	} {
 		t.Run(c.name, func(t *testing.T) {
