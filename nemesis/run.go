@@ -422,6 +422,9 @@ func (n *Nemesis) HealAll(ctx context.Context) error {
 			errs = append(errs, errNo("Clock"))
 			break
 		}
+		if n.killed[node] {
+			continue // its restart failed (reported above): no process to reset; the next HealAll tries again
+		}
 		if err := n.resetClock(ctx, node, resetBy); err != nil {
 			errs = append(errs, fmt.Errorf("reset clock of %s: %w", node, err))
 			continue

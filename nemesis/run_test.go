@@ -335,3 +335,34 @@ func TestHealAllResetsTheClockOfANodeItRestarts(t *testing.T) {
 		t.Errorf("after HealAll: down %v, n1 clock %v", f.down, f.clocks["n1"])
 	}
 }
+
+// TestHealAllSkipsTheClockOfANodeItCouldNotRestart: no process, no clock to reset; HealAll reports the failed
+// restart at once instead of also waiting ClockResetWait for a node that cannot answer, and resets the clock
+// when a later HealAll restarts the node.
+func TestHealAllSkipsTheClockOfANodeItCouldNotRestart(t *testing.T) {
+	f := newFakes()
+	f.failStart["n3"] = 1
+	b := &bootingClock{fakes: f, booting: map[string]int{}}
+	n := nemesis.New(nemesis.Env{Net: f, Proc: b, Clock: b, Cluster: f, Record: f.Record})
+	if err := n.Run(context.Background(), schedule(t, `[
+		{"at":"0s","f":"clock-bump","value":{"deltas":{"n3":"5s"}}},
+		{"at":"0s","f":"kill","value":{"nodes":["n3"]}}]`)); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now()
+	err := n.HealAll(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "start n3") || strings.Contains(err.Error(), "reset clock") {
+		t.Fatalf("HealAll: %v; want only the failed restart", err)
+	}
+	if d := time.Since(t0); d > nemesis.ClockResetWait/2 {
+		t.Errorf("HealAll took %s", d)
+	}
+	if err := n.HealAll(context.Background()); err != nil {
+		t.Fatalf("second HealAll: %v", err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.down["n3"] || f.clocks["n3"] != [2]float64{0, 1} {
+		t.Errorf("after the second HealAll: down %v, n3 clock %v", f.down, f.clocks["n3"])
+	}
+}
