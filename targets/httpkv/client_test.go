@@ -356,3 +356,33 @@ func TestSetClock(t *testing.T) {
 	bad := serve(t, 501, `{"error": "no clock"}`)
 	require.ErrorContains(t, SetClock(context.Background(), bad.URL, 0, 1), "status 501")
 }
+
+// TestNoSilentRetryOnADeadKeepAlive: a keep-alive connection that dies after a PUT or POST was written leaves
+// the outcome unknown, and the request is not sent again behind the caller's back (Go's transport retries
+// only GET-like requests, or requests of which nothing was written).
+func TestNoSilentRetryOnADeadKeepAlive(t *testing.T) {
+	for _, op := range []targets.Op{write, cas} {
+		t.Run(op.F, func(t *testing.T) {
+			var received atomic.Int32
+			s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, _ = io.ReadAll(r.Body)
+				if received.Add(1) == 1 {
+					_, _ = io.WriteString(w, `{}`) // the first request leaves an idle keep-alive connection
+					return
+				}
+				conn, _, err := w.(http.Hijacker).Hijack()
+				if err != nil {
+					panic(err)
+				}
+				conn.Close() // the request arrived; the answer never leaves
+			}))
+			defer s.Close()
+			c := New(s.URL)
+			defer c.Close()
+			require.Equal(t, history.Ok, c.Do(context.Background(), op).Type)
+			got := c.Do(context.Background(), op)
+			require.Equal(t, history.Info, got.Type, "%+v", got)
+			require.EqualValues(t, 2, received.Load(), "the %s was sent again after its connection died", op.F)
+		})
+	}
+}
