@@ -115,16 +115,7 @@ func dockerRuntime(ctx context.Context) (cluster.Runtime, string, error) {
 // (StaticBinary: $SKEPTIC_NODE_BINARY, this executable, or a build cached in the user's cache folder).
 func nodeBinary(ctx context.Context, t Test, con *console) (string, error) {
 	if t.NodeBinary != "" {
-		p, err := filepath.Abs(t.NodeBinary)
-		if err != nil {
-			return "", err
-		}
-		if st, err := os.Stat(p); err != nil {
-			return "", configErrorf("--node-binary", "%v", err)
-		} else if st.IsDir() || st.Mode()&0o111 == 0 {
-			return "", configErrorf("--node-binary", "%s is not an executable file", p)
-		}
-		return p, nil
+		return givenNodeBinary(t)
 	}
 	cache, err := os.UserCacheDir()
 	if err != nil {
@@ -137,6 +128,20 @@ func nodeBinary(ctx context.Context, t Test, con *console) (string, error) {
 	}
 	con.logf("node binary %s (found in %s)\n", bin, time.Since(t0).Round(time.Millisecond))
 	return bin, nil
+}
+
+// givenNodeBinary returns the absolute path of --node-binary, or a *ConfigError when it is not an executable file.
+func givenNodeBinary(t Test) (string, error) {
+	p, err := filepath.Abs(t.NodeBinary)
+	if err != nil {
+		return "", configErrorf("--node-binary", "%v", err)
+	}
+	if st, err := os.Stat(p); err != nil {
+		return "", configErrorf("--node-binary", "%v", err)
+	} else if st.IsDir() || st.Mode()&0o111 == 0 {
+		return "", configErrorf("--node-binary", "%s is not an executable file", p)
+	}
+	return p, nil
 }
 
 // nemesisPlan is the fault schedule of a run; nil means no nemesis.
@@ -185,8 +190,9 @@ func prepareNemesis(t Test, target targets.Target) (*nemesisPlan, error) {
 }
 
 // preflight refuses, before anything is created, what the chosen runtime cannot do: a --subnet the docker
-// runtime cannot use (not /24 or larger, or overlapping an existing network), and a delay fault on a runtime
-// that cannot delay (docker on a kernel without sch_netem). Both are *ConfigError: the user's choice is at fault.
+// runtime cannot use (not /24 or larger, or overlapping an existing network), a --node-binary it cannot run
+// (not executable; for docker, not static), and a delay fault on a runtime that cannot delay (docker on a
+// kernel without sch_netem). Both are *ConfigError: the user's choice is at fault.
 func (r *run) preflight(ctx context.Context, rt cluster.Runtime, plan *nemesisPlan) error {
 	t := r.t
 	if t.Subnet != "" {
@@ -203,6 +209,17 @@ func (r *run) preflight(ctx context.Context, rt cluster.Runtime, plan *nemesisPl
 			}
 		} else {
 			r.con.printf("--subnet %s: ignored by the %s runtime\n", t.Subnet, rt.Name())
+		}
+	}
+	if t.NodeBinary != "" {
+		bin, err := givenNodeBinary(t)
+		if err != nil {
+			return err
+		}
+		if c, ok := rt.(interface{ CheckBinary(string) error }); ok {
+			if err := c.CheckBinary(bin); err != nil {
+				return configErrorf("--node-binary", "%v", err)
+			}
 		}
 	}
 	if plan.needsDelay(t) {

@@ -57,6 +57,25 @@ func TestBadScheduleRefusedBeforeTheRunFolder(t *testing.T) {
 	refusedBeforeStart(t, tc, `--nemesis-schedule `+sched+`: line 3: op 1 (at 2s, kill): nodes: unknown node "n7"`)
 }
 
+// TestBadStoreIsBadInput: a --store that cannot hold a folder (under a file) is the user's choice at fault: exit
+// 254 naming --store, once (not "create store folder: create store folder: ...").
+func TestBadStoreIsBadInput(t *testing.T) {
+	skipE2E(t)
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tc := Default()
+	tc.Runtime = RuntimeLocal
+	tc.Store = filepath.Join(file, "store")
+	tc.Out = &bytes.Buffer{}
+	res, err := Run(context.Background(), tc)
+	var ce *ConfigError
+	if !errors.As(err, &ce) || ce.Flag != "--store" || strings.Count(err.Error(), "create store folder") != 1 || ExitCode(res.Verdict, err) != ExitBadConfig {
+		t.Fatalf("Run with --store under a file: %v", err)
+	}
+}
+
 // TestDockerRefusesDelayAndABadSubnetBeforeStart: on docker, a delay fault on a kernel without sch_netem, and a
 // --subnet that overlaps an existing network, are refused as bad input before any folder, network or container
 // is created, with a message that says why.
@@ -84,6 +103,11 @@ func TestDockerRefusesDelayAndABadSubnetBeforeStart(t *testing.T) {
 		}
 		tc.Nemesis.Options = o
 		refusedBeforeStart(t, tc, "sch_netem")
+	})
+	t.Run("dynamic node binary", func(t *testing.T) {
+		tc := base()
+		tc.NodeBinary = "/bin/ls"
+		refusedBeforeStart(t, tc, "--node-binary: node binary /bin/ls is dynamically linked")
 	})
 	t.Run("overlapping subnet", func(t *testing.T) {
 		rt, err := docker.New()

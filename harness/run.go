@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"runtime/debug"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/skeptic-dev/skeptic/harness/cluster"
@@ -229,7 +231,10 @@ func (r *run) run(ctx context.Context) (Result, error) {
 	// 3. The run folder, its log, and the config as it will run.
 	r.dir, err = CreateRunDir(t.Store, t.TestName(), time.Now(), cluster.NodeIDs(t.Nodes))
 	if err != nil {
-		return res, setupErr("create store folder", err)
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.ENOTDIR) {
+			return res, configErrorf("--store", "%s: %v", t.Store, err)
+		}
+		return res, setupErr("store", err)
 	}
 	r.runID = runID(r.dir.Stamp, t.Seed)
 	res.RunID, res.Dir = r.runID, r.dir.Path

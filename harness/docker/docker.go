@@ -90,6 +90,10 @@ func (r *Runtime) Close() error { return r.cli.Close() }
 // nemesis.DelayProber, so that the harness refuses a delay fault before it creates anything.
 func (r *Runtime) CanDelay() error { return nft.NetemSupported() }
 
+// CheckBinary returns an error saying why the program at path cannot be a node of this runtime (it must be a
+// statically linked ELF executable, to run in a FROM scratch image), or nil.
+func (r *Runtime) CheckBinary(path string) error { return checkStatic(path) }
+
 // Name returns "docker".
 func (r *Runtime) Name() string { return "docker" }
 

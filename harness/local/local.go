@@ -370,7 +370,11 @@ func (c *Cluster) WaitReady(ctx context.Context, id string) error {
 		running, exit := n.running(), n.exit
 		c.mu.Unlock()
 		if !running {
-			return fmt.Errorf("node %s exited (%v) before accepting connections on %s; %s ends:\n%s", n.id, exit, n.clientAddr, n.logPath, tail(n.logPath))
+			how := "with status 0"
+			if exit != nil {
+				how = "(" + exit.Error() + ")"
+			}
+			return fmt.Errorf("node %s exited %s before accepting connections on %s; %s ends:\n%s", n.id, how, n.clientAddr, n.logPath, tail(n.logPath))
 		}
 		select {
 		case <-ctx.Done():

@@ -322,6 +322,11 @@ func TestStartFailureNamesNode(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "node n1") || !strings.Contains(err.Error(), "no-such-flag") {
 		t.Fatalf("StartCluster = %v; want an error naming n1 with its output", err)
 	}
+	// A program that exits at once with status 0 is said to have done so (not "exited (<nil>)").
+	spec.Binary = "/bin/true"
+	if _, err := New().StartCluster(context.Background(), spec); err == nil || !strings.Contains(err.Error(), "node n1 exited with status 0 before accepting connections") {
+		t.Fatalf("StartCluster of /bin/true = %v", err)
+	}
 	spec.Binary = filepath.Join(t.TempDir(), "missing")
 	if _, err := New().StartCluster(context.Background(), spec); err == nil || !strings.Contains(err.Error(), "Binary") {
 		t.Fatalf("missing binary: %v", err)
