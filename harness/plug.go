@@ -471,7 +471,8 @@ func (r *run) summary(res Result) {
 // removed on out.
 func Clean(ctx context.Context, runID string, out io.Writer) error {
 	if err := docker.Available(ctx); err != nil {
-		return setupErr("clean", err)
+		// Only the docker runtime leaves anything behind: "or use --runtime local" is no advice here.
+		return setupErr("clean", errors.New(strings.TrimSuffix(err.Error(), ", or use --runtime local")))
 	}
 	removed, err := docker.Clean(ctx, runID)
 	for _, x := range removed {

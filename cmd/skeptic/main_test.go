@@ -146,6 +146,13 @@ func TestNoDockerDaemon(t *testing.T) {
 		!strings.Contains(errb.String(), "use --runtime local") {
 		t.Fatalf("exit %d, stderr %q", code, errb.String())
 	}
+	// clean has no --runtime: its message must not suggest one.
+	errb.Reset()
+	code = executeContext(context.Background(), []string{"clean"}, &out, &errb)
+	if code != 255 || !strings.Contains(errb.String(), "no Docker daemon at unix:///nonexistent/docker.sock") ||
+		strings.Contains(errb.String(), "--runtime") {
+		t.Fatalf("clean: exit %d, stderr %q", code, errb.String())
+	}
 	if testing.Short() || os.Getenv("SKEPTIC_SKIP_E2E") == "1" {
 		return
 	}
