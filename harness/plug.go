@@ -306,10 +306,11 @@ func (r *run) healAll(ctx context.Context) {
 	defer cancel()
 	t0 := time.Now()
 	if err := r.nem.HealAll(hctx); err != nil {
+		r.healErr = err.Error()
 		r.con.printf("heal: %v\n", err)
 		return
 	}
-	r.healed = true
+	r.healed, r.healErr = true, ""
 	r.con.printf("healed every fault in %s\n", time.Since(t0).Round(time.Millisecond))
 }
 
@@ -461,6 +462,9 @@ func (r *run) summary(res Result) {
 	r.con.printf("  %d ops, %.0f ops/s during the load; first op %s after start; check %s\n", res.Ops,
 		res.OpsPerSecond, res.FirstOp.D().Round(time.Millisecond), res.CheckTime.D().Round(time.Millisecond))
 	var buf strings.Builder
+	if res.HealError != "" {
+		fmt.Fprintf(&buf, "warning: not every fault was undone before the final reads: %s\n", res.HealError)
+	}
 	printKeys(&buf, res, 5)
 	printVerdict(&buf, res)
 	fmt.Fprintf(&buf, "re-run: skeptic run --config %s\n", r.dir.File(ConfigFile))

@@ -192,3 +192,47 @@ func TestLeaveDBRunningHealsOnEveryPath(t *testing.T) {
 		t.Fatalf("no clean heal event in the history: %+v", heal)
 	}
 }
+
+// TestHealFailureIsReported: when a killed node cannot be restarted at the end of the load (its program is
+// gone), the run goes on to its final reads and verdict, but says so: on the console, in results.json
+// (heal_error) and in the history's heal event.
+func TestHealFailureIsReported(t *testing.T) {
+	requireRuntime(t, RuntimeLocal)
+	tc := e2eTest(t, RuntimeLocal)
+	tc.TimeLimit = Duration(2 * time.Second)
+	tc.Recovery = 0
+	tc.FinalReadTimeout = Duration(2 * time.Second)
+	bin := filepath.Join(t.TempDir(), "node")
+	b, err := os.ReadFile(tc.NodeBinary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tc.NodeBinary = bin
+	sched := filepath.Join(t.TempDir(), "schedule.json")
+	if err := os.WriteFile(sched, []byte(`[{"at":"300ms","f":"kill","value":{"nodes":["n1"]}}]`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tc.Nemesis.ScheduleFile = sched
+	var out bytes.Buffer
+	tc.Out = &out
+	testHookLoadDone = func() { os.Remove(bin) }
+	defer func() { testHookLoadDone = func() {} }()
+	res, err := Run(context.Background(), tc)
+	t.Logf("output:\n%s", out.String())
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if !strings.Contains(res.HealError, "start n1") {
+		t.Errorf("results heal_error %q, want the failed restart of n1", res.HealError)
+	}
+	if !strings.Contains(out.String(), "warning: not every fault was undone before the final reads") {
+		t.Error("the summary does not warn about the failed heal")
+	}
+	raw, err := os.ReadFile(filepath.Join(res.Dir, ResultsFile))
+	if err != nil || !strings.Contains(string(raw), `"heal_error"`) {
+		t.Errorf("results.json lacks heal_error: %v\n%s", err, raw)
+	}
+}

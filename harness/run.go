@@ -77,6 +77,10 @@ type Result struct {
 	Paths map[string]string `json:"paths,omitempty"`
 	// Error is the check's error, when it could not run.
 	Error string `json:"error,omitempty"`
+	// HealError says what could not be undone after the load (a node that did not restart, a partition that
+	// stayed), so the final reads ran on a cluster still (partly) faulty; the history's "heal" event says it
+	// too.
+	HealError string `json:"heal_error,omitempty"`
 }
 
 // ErrInterrupted is returned by Run when ctx ended before the test did (SIGINT, SIGTERM). The cluster has been
@@ -123,13 +127,14 @@ type run struct {
 	dir   RunDir
 	runID string
 
-	target targets.Target
-	rec    *history.Recorder
-	counts counts
-	clu    cluster.Cluster
-	nem    *nemesis.Nemesis
-	healed bool // the nemesis's HealAll succeeded
-	rt     string
+	target  targets.Target
+	rec     *history.Recorder
+	counts  counts
+	clu     cluster.Cluster
+	nem     *nemesis.Nemesis
+	healed  bool   // the nemesis's HealAll succeeded
+	healErr string // the last HealAll's failure
+	rt      string
 
 	keysMu   sync.Mutex
 	keys     map[string]struct{}
@@ -446,6 +451,7 @@ func (r *run) fillCounts(res *Result) {
 	res.Ops = r.ops.Load()
 	res.OpsPerSecond = r.loadRate
 	res.FirstOp = Duration(r.firstOp.Load())
+	res.HealError = r.healErr
 }
 
 // sortedKeys returns every key an operation was invoked on.
