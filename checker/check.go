@@ -92,6 +92,8 @@ type Result struct {
 	Duration time.Duration `json:"duration_ns"`
 	// Stats counts how the events were used.
 	Stats Stats `json:"stats"`
+	// Warnings says what of the input was left out, such as a torn final line of a history file.
+	Warnings []string `json:"warnings,omitempty"`
 
 	vis       map[string]porcupine.LinearizationInfo // for Invalid keys, when Options.Visualize
 	visualize bool                                   // Options.Visualize
@@ -300,6 +302,13 @@ func CheckFile(path string, opts Options) (Result, error) {
 	default:
 		events, err = history.ReadFile(path)
 	}
+	var warnings []string
+	if errors.Is(err, history.ErrTornTail) {
+		// What a crash mid-write leaves: every whole line before it is checked; an operation whose completion
+		// was on the torn line counts as unknown, as an operation the crash cut short.
+		warnings = append(warnings, err.Error()+"; checked the events before it")
+		err = nil
+	}
 	if err != nil {
 		return Result{}, err
 	}
@@ -307,5 +316,6 @@ func CheckFile(path string, opts Options) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("%s: %w", path, err)
 	}
+	res.Warnings = warnings
 	return res, nil
 }

@@ -60,6 +60,9 @@ func CheckFile(ctx context.Context, path string, o CheckOptions) (Result, error)
 		return res, setupErr("write results.json", err)
 	}
 	printKeys(out, res, 20)
+	for _, w := range res.Warnings {
+		fmt.Fprintf(out, "warning: %s\n", w)
+	}
 	printVerdict(out, res)
 	return res, nil
 }

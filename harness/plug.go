@@ -424,6 +424,7 @@ func fromChecker(res Result, c *checker.Result, dir string) (Result, error) {
 	}
 	res.Verdict = Verdict(c.Verdict)
 	res.CheckTime = Duration(c.Duration)
+	res.Warnings = c.Warnings
 	res.Keys = res.Keys[:0]
 	for _, k := range c.Keys {
 		kr := KeyResult{Key: k.Key, Verdict: Verdict(k.Verdict), Ops: k.Ops}

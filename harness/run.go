@@ -81,6 +81,8 @@ type Result struct {
 	// stayed), so the final reads ran on a cluster still (partly) faulty; the history's "heal" event says it
 	// too.
 	HealError string `json:"heal_error,omitempty"`
+	// Warnings says what of the input the check left out, such as a torn final line of a history file.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // ErrInterrupted is returned by Run when ctx ended before the test did (SIGINT, SIGTERM). The cluster has been

@@ -125,13 +125,25 @@ func TestReadErrors(t *testing.T) {
 		{"stray brace", good + `}` + "\n", "h:1: trailing data after the event"},
 		{"not json", "hello\n", "h:1: not a history event"},
 		{"error on a later line", good + "\n\n" + `{"index":1}` + "\n", `h:3: field "type"`},
-		{"torn final line", good + "\n" + `{"index":1,"time":5,"proc`, "h:2: torn final line (no newline: a partial write?)"},
+		{"torn final line", good + "\n" + `{"index":1,"time":5,"proc`, "h:2: torn final line (no newline: a partial write)"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := Read(strings.NewReader(c.in), "h")
 			require.ErrorContains(t, err, c.want)
 		})
 	}
+}
+
+// TestReadTornTail: a final line cut off mid-write is reported with ErrTornTail, and every event before it is
+// returned; a broken line that is not the last (or that ends in a newline) is not a torn tail.
+func TestReadTornTail(t *testing.T) {
+	good := `{"index":0,"time":0,"process":0,"type":"invoke","f":"read","key":"k","value":null}`
+	events, err := Read(strings.NewReader(good+"\n"+good+"\n"+`{"index":2,"time":5,"proc`), "h")
+	require.ErrorIs(t, err, ErrTornTail)
+	require.Len(t, events, 2)
+	_, err = Read(strings.NewReader(good+"\n"+`{"index":1,"time":5,"proc`+"\n"), "h")
+	require.Error(t, err)
+	require.NotErrorIs(t, err, ErrTornTail)
 }
 
 func TestReadLenient(t *testing.T) {

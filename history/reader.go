@@ -10,9 +10,14 @@ import (
 	"os"
 )
 
+// ErrTornTail is wrapped by the error of a history whose final line was cut off mid-write (no newline, and not
+// whole JSON), as a crash of the machine during a write can leave it. Every line before it was read: Read
+// returns those events together with the error, so a caller may check them and report the torn line.
+var ErrTornTail = errors.New("torn final line")
+
 // Read parses a whole history.jsonl from r. name is used in error messages, which give the line number and say
 // which field was wrong. Blank lines are skipped. A final line without a newline is accepted if it is whole
-// JSON; a torn final line (a partial write) is an error that says so.
+// JSON; a torn final line (a partial write) gives an error wrapping ErrTornTail, with every event before it.
 func Read(r io.Reader, name string) ([]Event, error) {
 	var out []Event
 	err := Scan(r, name, func(e Event) error {
@@ -45,7 +50,7 @@ func Scan(r io.Reader, name string, fn func(Event) error) error {
 			if len(b) > 0 {
 				e, perr := parseLine(b)
 				if perr != nil && torn && errors.Is(perr, io.ErrUnexpectedEOF) {
-					return fmt.Errorf("%s:%d: torn final line (no newline: a partial write?): %w", name, line, perr)
+					return fmt.Errorf("%s:%d: %w (no newline: a partial write): %v", name, line, ErrTornTail, perr)
 				}
 				if perr != nil {
 					return fmt.Errorf("%s:%d: %w", name, line, perr)

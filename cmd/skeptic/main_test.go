@@ -136,6 +136,27 @@ func TestCheckBadFile(t *testing.T) {
 	}
 }
 
+// TestCheckTornTail checks a history whose last line a crash cut off mid-write: the whole lines are checked (a
+// stale read among them is found), and the torn line is reported as a warning.
+func TestCheckTornTail(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "history.jsonl")
+	lines := []string{
+		`{"index":0,"time":1,"process":0,"type":"invoke","f":"write","key":"k","value":1}`,
+		`{"index":1,"time":2,"process":0,"type":"ok","f":"write","key":"k","value":1}`,
+		`{"index":2,"time":3,"process":1,"type":"invoke","f":"read","key":"k","value":null}`,
+		`{"index":3,"time":4,"process":1,"type":"ok","f":"read","key":"k","value":null}`,
+		`{"index":4,"time":5,"process":0,"type":"invoke","f":"wri`,
+	}
+	if err := os.WriteFile(p, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	code := executeContext(context.Background(), []string{"check", "--out", t.TempDir(), p}, &stdout, &stderr)
+	if code != 1 || !strings.Contains(stdout.String(), "warning: "+p+":5: torn final line") {
+		t.Fatalf("exit %d, stdout %q, stderr %q; want 1 (the stale read) and a warning naming %s:5", code, stdout.String(), stderr.String(), p)
+	}
+}
+
 // TestNoDockerDaemon points DOCKER_HOST at nothing: --runtime docker must exit 255 saying where it looked and
 // what to do, and --runtime auto must fall back to local and say why on its first line.
 func TestNoDockerDaemon(t *testing.T) {
