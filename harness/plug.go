@@ -427,7 +427,7 @@ func fromChecker(res Result, c *checker.Result, dir string) (Result, error) {
 	res.Warnings = c.Warnings
 	res.Keys = res.Keys[:0]
 	for _, k := range c.Keys {
-		kr := KeyResult{Key: k.Key, Verdict: Verdict(k.Verdict), Ops: k.Ops}
+		kr := KeyResult{Key: k.Key, Verdict: Verdict(k.Verdict), Ops: k.Ops, Pruned: k.Pruned}
 		if k.Visualization != "" {
 			kr.Visualization = filepath.Join(dir, k.Visualization)
 		}

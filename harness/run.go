@@ -43,6 +43,9 @@ type KeyResult struct {
 	Verdict Verdict `json:"verdict"`
 	// Ops is the number of operations of the key that were checked.
 	Ops int `json:"ops"`
+	// Pruned is the number of unknown operations of the key left out of the check because nothing observed
+	// their values (which cannot change the verdict; see the checker).
+	Pruned int `json:"pruned,omitempty"`
 	// Visualization is the path of the key's Porcupine visualization, written for keys that were not valid.
 	Visualization string `json:"visualization,omitempty"`
 }
