@@ -161,8 +161,9 @@ func TestPacerSpacesOperations(t *testing.T) {
 
 func TestOpBudget(t *testing.T) {
 	b := newOpBudget(2)
-	if !b.take() || !b.take() || b.take() {
-		t.Fatal("budget of 2 did not allow exactly 2")
+	got := []bool{b.take(), b.take(), b.take()}
+	if !got[0] || !got[1] || got[2] {
+		t.Fatalf("budget of 2 allowed %v, want exactly the first 2", got)
 	}
 	var unbounded *opBudget
 	if !unbounded.take() {

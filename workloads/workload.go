@@ -212,7 +212,7 @@ func (g *gen) nextValue() int64 {
 
 // plausible returns a value some worker of the group may have written on this key by now.
 func (g *gen) plausible() int64 {
-	member := g.idx
+	var member int
 	if !g.w.single {
 		member = g.group*g.w.cfg.WorkersPerKey + g.rng.IntN(g.groupSize)
 	} else {
