@@ -20,48 +20,6 @@ import (
 // skepticNode returns a static skeptic binary, whose `node` command is the Paxos node.
 func skepticNode(t *testing.T) string { return testbin.Skeptic(t) }
 
-// writeRead writes a key through one node and reads it back through another, retrying while the cluster elects
-// a leader.
-func writeRead(t *testing.T, target targets.Target, nodes []targets.Node) {
-	t.Helper()
-	w, err := target.NewClient(nodes[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	r, err := target.NewClient(nodes[len(nodes)-1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	deadline := time.Now().Add(20 * time.Second)
-	var last targets.Outcome
-	for time.Now().Before(deadline) {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		last = w.Do(ctx, targets.Op{F: targets.FWrite, Key: "k", Value: 42})
-		cancel()
-		if last.Type == history.Ok {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if last.Type != history.Ok {
-		t.Fatalf("write never succeeded: %+v", last)
-	}
-	for time.Now().Before(deadline) {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		last = r.Do(ctx, targets.Op{F: targets.FRead, Key: "k"})
-		cancel()
-		if last.Type == history.Ok {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if last.Type != history.Ok || last.Value == nil || *last.Value != 42 {
-		t.Fatalf("read through %s: %+v, want 42", nodes[len(nodes)-1].ID, last)
-	}
-}
-
 func TestPaxosClusterWritesAndReads(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the Paxos node")
@@ -80,7 +38,7 @@ func TestPaxosClusterWritesAndReads(t *testing.T) {
 			t.Error(err)
 		}
 	}()
-	writeRead(t, target, c.Nodes())
+	testbin.WriteRead(t, target, c.Nodes())
 }
 
 // TestPartitionCutsForwarding proves that a partition on the local runtime also cuts the path a follower uses to
@@ -97,7 +55,7 @@ func TestPartitionCutsForwarding(t *testing.T) {
 	require.NoError(t, err)
 	defer func() { assert.NoError(t, c.Teardown(context.Background())) }()
 	nodes := c.Nodes()
-	writeRead(t, target, nodes)
+	testbin.WriteRead(t, target, nodes)
 
 	// The follower that every node agrees is not the leader, once the leader is known to it.
 	var leader string
