@@ -20,10 +20,11 @@ import (
 	"time"
 
 	"github.com/skeptic-dev/skeptic/harness/cluster"
+	"github.com/skeptic-dev/skeptic/internal/testbin"
 	"github.com/skeptic-dev/skeptic/targets"
 )
 
-// testTarget starts the testdata node with the runtime's NodeArgs.
+// testTarget starts testnode (internal/testbin/testnode) with the runtime's NodeArgs.
 type testTarget struct {
 	extra []string
 	// steal, when set, is given once, to n1, as its client address instead of the runtime's.
@@ -35,43 +36,14 @@ func (testTarget) Capabilities() []targets.Capability             { return nil }
 func (testTarget) NewClient(targets.Node) (targets.Client, error) { return nil, nil }
 func (testTarget) Env(a targets.NodeArgs) []string                { return []string{"TESTNODE_ID=" + a.ID} }
 func (t testTarget) Args(a targets.NodeArgs) []string {
-	var peers []string
-	for id, addr := range a.Peers {
-		peers = append(peers, id+"="+addr)
-	}
 	if t.steal != nil && *t.steal != "" && a.ID == "n1" {
 		a.ClientListen, *t.steal = *t.steal, ""
 	}
-	args := []string{"-id", a.ID, "-client", a.ClientListen, "-peer", a.PeerListen, "-data", a.DataDir, "-peers", strings.Join(peers, ",")}
-	return append(args, t.extra...)
+	return append(testbin.TestNodeArgs(a), t.extra...)
 }
 
-var (
-	nodeOnce sync.Once
-	nodeBin  string
-	nodeErr  error
-)
-
-func testNode(t *testing.T) string {
-	t.Helper()
-	nodeOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "skeptic-testnode-")
-		if err != nil {
-			nodeErr = err
-			return
-		}
-		nodeBin = filepath.Join(dir, "testnode")
-		cmd := exec.Command("go", "build", "-trimpath", "-o", nodeBin, "./testdata/testnode")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			nodeErr = fmt.Errorf("building the test node: %v\n%s", err, out)
-		}
-	})
-	if nodeErr != nil {
-		t.Fatal(nodeErr)
-	}
-	return nodeBin
-}
+// testNode returns the static test node.
+func testNode(t *testing.T) string { return testbin.TestNode(t) }
 
 func TestMain(m *testing.M) {
 	if os.Getenv("SKEPTIC_LOCAL_HELPER") != "" {
@@ -79,9 +51,7 @@ func TestMain(m *testing.M) {
 		return
 	}
 	code := m.Run()
-	if nodeBin != "" {
-		os.RemoveAll(filepath.Dir(nodeBin))
-	}
+	testbin.Cleanup()
 	os.Exit(code)
 }
 

@@ -1,5 +1,6 @@
-// Package testbin builds, once per test process, the static skeptic binary that runtime and fault tests start
-// as Paxos nodes (its `node` command). It is test infrastructure only.
+// Package testbin builds, once per test process, the static programs that runtime and fault tests start as
+// nodes: the skeptic binary (its `node` command is the Paxos node), and testnode, a trivial node for testing the
+// runtimes without a real target. It is test infrastructure only.
 package testbin
 
 import (
@@ -7,23 +8,52 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
+
+	"github.com/skeptic-dev/skeptic/targets"
 )
 
-var build = sync.OnceValues(func() (string, error) {
+var (
+	mu   sync.Mutex
+	dirs []string // the temporary folders of the builds, for Cleanup
+)
+
+// Cleanup removes every program this process built. Call it from TestMain after m.Run.
+func Cleanup() {
+	mu.Lock()
+	defer mu.Unlock()
+	for _, d := range dirs {
+		os.RemoveAll(d)
+	}
+	dirs = nil
+}
+
+// static builds pkg with CGO_ENABLED=0 into a fresh temporary folder.
+func static(pkg, name string) (string, error) {
 	dir, err := os.MkdirTemp("", "skeptic-testbin-")
 	if err != nil {
 		return "", err
 	}
-	bin := filepath.Join(dir, "skeptic")
-	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "github.com/skeptic-dev/skeptic/cmd/skeptic")
+	mu.Lock()
+	dirs = append(dirs, dir)
+	mu.Unlock()
+	bin := filepath.Join(dir, name)
+	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, pkg)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("CGO_ENABLED=0 go build ./cmd/skeptic: %v\n%s", err, out)
+		return "", fmt.Errorf("CGO_ENABLED=0 go build %s: %v\n%s", pkg, err, out)
 	}
 	return bin, nil
-})
+}
+
+var (
+	build         = sync.OnceValues(func() (string, error) { return static("github.com/skeptic-dev/skeptic/cmd/skeptic", "skeptic") })
+	buildTestNode = sync.OnceValues(func() (string, error) {
+		return static("github.com/skeptic-dev/skeptic/internal/testbin/testnode", "testnode")
+	})
+)
 
 // Skeptic returns the path of a statically linked skeptic binary built from this module, failing tb if it
 // cannot be built. Every caller in one test process gets the same file (go build's cache makes later
@@ -35,4 +65,23 @@ func Skeptic(tb testing.TB) string {
 		tb.Fatal(err)
 	}
 	return bin
+}
+
+// TestNode returns the path of a static build of testnode (see its doc), failing tb if it cannot be built.
+func TestNode(tb testing.TB) string {
+	tb.Helper()
+	bin, err := buildTestNode()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return bin
+}
+
+// TestNodeArgs is testnode's command line for the node a describes.
+func TestNodeArgs(a targets.NodeArgs) []string {
+	var peers []string
+	for id, addr := range a.Peers {
+		peers = append(peers, id+"="+addr)
+	}
+	return []string{"-id", a.ID, "-client", a.ClientListen, "-peer", a.PeerListen, "-data", a.DataDir, "-peers", strings.Join(peers, ",")}
 }
