@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"net/http"
 	"net/netip"
 	"os"
@@ -115,20 +114,8 @@ func leftovers(t *testing.T, rt *Runtime, run string) []string {
 	return out
 }
 
-var httpc = &http.Client{Timeout: 2 * time.Second}
-
-func get(url string) (string, error) {
-	resp, err := httpc.Get(url)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 {
-		return "", fmt.Errorf("%s: %s: %s", url, resp.Status, b)
-	}
-	return string(b), err
-}
+// get asks a test node for url (see testnode's doc).
+func get(url string) (string, error) { return testbin.Get(url) }
 
 func TestClusterLifecycle(t *testing.T) {
 	rt := requireDocker(t)
@@ -197,10 +184,8 @@ func TestClusterLifecycle(t *testing.T) {
 	// Kill: the node stops answering, and starts again with its data.
 	p := c.Proc()
 	n1 := nodes[0]
-	if body, err := httpc.Post(n1.ClientURL+"/put?v=survivor", "text/plain", nil); err != nil {
+	if err := testbin.Put(n1.ClientURL, "survivor"); err != nil {
 		t.Fatal(err)
-	} else {
-		body.Body.Close()
 	}
 	pid1, err := c.PID(ctx, "n1")
 	if err != nil || pid1 <= 0 {
@@ -533,15 +518,13 @@ func harnessThatDies(bin string) {
 	time.Sleep(time.Minute)
 }
 
-// TestDetachedClusterOutlivesTheHarness is --leave-db-running: a harness that detached its cluster and then died
-// leaves the cluster running, until Clean removes it.
-func TestDetachedClusterOutlivesTheHarness(t *testing.T) {
-	rt := requireDocker(t)
-	run, dir := runID(t), t.TempDir()
-	t.Cleanup(func() { _, _ = Clean(context.Background(), run) })
+// startHarnessThatDies runs this test binary as harnessThatDies (a harness with a 2-node cluster of run, one
+// node paused), with env added, and returns once it says its cluster is ready.
+func startHarnessThatDies(t *testing.T, run, dir string, env ...string) *exec.Cmd {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "SKEPTIC_DOCKER_TEST_HARNESS="+testNode(t), "SKEPTIC_DOCKER_TEST_RUN="+run,
-		"SKEPTIC_DOCKER_TEST_RUNDIR="+dir, "SKEPTIC_DOCKER_TEST_DETACH=1")
+	cmd.Env = append(os.Environ(), "SKEPTIC_DOCKER_TEST_HARNESS="+testNode(t), "SKEPTIC_DOCKER_TEST_RUN="+run, "SKEPTIC_DOCKER_TEST_RUNDIR="+dir)
+	cmd.Env = append(cmd.Env, env...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -555,6 +538,16 @@ func TestDetachedClusterOutlivesTheHarness(t *testing.T) {
 		_ = cmd.Wait()
 		t.Fatalf("the harness said %q", line)
 	}
+	return cmd
+}
+
+// TestDetachedClusterOutlivesTheHarness is --leave-db-running: a harness that detached its cluster and then died
+// leaves the cluster running, until Clean removes it.
+func TestDetachedClusterOutlivesTheHarness(t *testing.T) {
+	rt := requireDocker(t)
+	run, dir := runID(t), t.TempDir()
+	t.Cleanup(func() { _, _ = Clean(context.Background(), run) })
+	cmd := startHarnessThatDies(t, run, dir, "SKEPTIC_DOCKER_TEST_DETACH=1")
 	if err := cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
@@ -582,21 +575,7 @@ func TestContainersDoNotOutliveTheHarness(t *testing.T) {
 	rt := requireDocker(t)
 	run, dir := runID(t), t.TempDir()
 	t.Cleanup(func() { _, _ = Clean(context.Background(), run) })
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "SKEPTIC_DOCKER_TEST_HARNESS="+testNode(t), "SKEPTIC_DOCKER_TEST_RUN="+run, "SKEPTIC_DOCKER_TEST_RUNDIR="+dir)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	line, _ := bufio.NewReader(out).ReadString('\n')
-	if line != "ready\n" {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		t.Fatalf("the harness said %q", line)
-	}
+	cmd := startHarnessThatDies(t, run, dir)
 	if left := leftovers(t, rt, run); len(left) != 5 {
 		t.Fatalf("the running harness has %v, want 2 containers, 2 volumes and a network", left)
 	}

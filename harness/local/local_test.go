@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -90,20 +89,8 @@ func startCluster(t *testing.T, n int, keep bool) (*Cluster, cluster.Spec) {
 	return c, spec
 }
 
-var httpc = &http.Client{Timeout: 2 * time.Second}
-
-func get(url string) (string, error) {
-	resp, err := httpc.Get(url)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 {
-		return "", fmt.Errorf("%s: %s: %s", url, resp.Status, b)
-	}
-	return string(b), err
-}
+// get asks a test node for url (see testnode's doc).
+func get(url string) (string, error) { return testbin.Get(url) }
 
 func alive(pid int) bool {
 	err := syscall.Kill(pid, 0)
@@ -133,11 +120,9 @@ func TestClusterLifecycle(t *testing.T) {
 	p := c.Proc()
 
 	// Kill -9 really kills the pid; Start brings the node back with its data.
-	resp, err := httpc.Post(nodes[0].ClientURL+"/put?v=survivor", "text/plain", nil)
-	if err != nil {
+	if err := testbin.Put(nodes[0].ClientURL, "survivor"); err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
 	pid, err := c.PID("n1")
 	if err != nil {
 		t.Fatal(err)

@@ -5,12 +5,16 @@ package testbin
 
 import (
 	"fmt"
+	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/skeptic-dev/skeptic/targets"
 )
@@ -84,4 +88,35 @@ func TestNodeArgs(a targets.NodeArgs) []string {
 		peers = append(peers, id+"="+addr)
 	}
 	return []string{"-id", a.ID, "-client", a.ClientListen, "-peer", a.PeerListen, "-data", a.DataDir, "-peers", strings.Join(peers, ",")}
+}
+
+var httpc = &http.Client{Timeout: 2 * time.Second}
+
+// Get asks a test node for url (GET, 2 s timeout) and returns the body of a 200 answer; any other answer is an
+// error that quotes it.
+func Get(url string) (string, error) {
+	resp, err := httpc.Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		return "", fmt.Errorf("%s: %s: %s", url, resp.Status, b)
+	}
+	return string(b), err
+}
+
+// Put stores v in the test node at baseURL (POST /put?v=V); anything but a 200 answer is an error.
+func Put(baseURL, v string) error {
+	resp, err := httpc.Post(baseURL+"/put?v="+url.QueryEscape(v), "text/plain", nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		b, _ := io.ReadAll(resp.Body)
+		return fmt.Errorf("put %s to %s: %s: %s", v, baseURL, resp.Status, b)
+	}
+	return nil
 }
