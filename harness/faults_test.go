@@ -20,19 +20,17 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/skeptic-dev/skeptic/harness/cluster"
 	"github.com/skeptic-dev/skeptic/harness/docker"
 	"github.com/skeptic-dev/skeptic/harness/local"
 	"github.com/skeptic-dev/skeptic/history"
+	"github.com/skeptic-dev/skeptic/internal/netnstest"
 	"github.com/skeptic-dev/skeptic/internal/testbin"
 	"github.com/skeptic-dev/skeptic/nemesis"
 	"github.com/skeptic-dev/skeptic/targets"
@@ -639,24 +637,7 @@ func startDocker(t *testing.T) *faultCluster {
 }
 
 // inNetNS runs fn on a thread inside the network namespace of pid; sockets fn opens belong there.
-func inNetNS(pid int, fn func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine, namespace and all
-		f, err := os.Open(fmt.Sprintf("/proc/%d/ns/net", pid))
-		if err != nil {
-			errc <- err
-			return
-		}
-		defer f.Close()
-		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
-			errc <- fmt.Errorf("setns pid %d: %w", pid, err)
-			return
-		}
-		errc <- fn()
-	}()
-	return <-errc
-}
+func inNetNS(pid int, fn func() error) error { return netnstest.In(netnstest.OfPID(pid), fn) }
 
 // udpProbes sends n numbered datagrams from inside from's container, from its cluster address, to a socket
 // inside to's container on its cluster address: the very path peer traffic takes, through the very rules the

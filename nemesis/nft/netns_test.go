@@ -10,15 +10,13 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/skeptic-dev/skeptic/internal/netnstest"
 	"github.com/skeptic-dev/skeptic/nemesis/nft"
 )
 
@@ -125,23 +123,7 @@ func (tp *topo) hosts() map[string]nft.Host {
 
 // inNS runs fn on an OS thread that has entered member's namespace; sockets fn creates belong to it.
 func (tp *topo) inNS(member string, fn func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		// This thread is never unlocked: when the goroutine ends, it dies with its namespace.
-		f, err := os.Open("/run/netns/" + tp.ns[member])
-		if err != nil {
-			errc <- err
-			return
-		}
-		defer f.Close()
-		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
-			errc <- fmt.Errorf("setns %s: %w", tp.ns[member], err)
-			return
-		}
-		errc <- fn()
-	}()
-	return <-errc
+	return netnstest.In("/run/netns/"+tp.ns[member], fn)
 }
 
 // udp sends n numbered datagrams from one member to another and returns how many arrived.
