@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/skeptic-dev/skeptic/nemesis"
-	"github.com/skeptic-dev/skeptic/targets/paxos/core"
 )
 
 // Duration is a time.Duration written in config.json as Go duration text ("60s", "1m30s"), so that the file
@@ -63,6 +62,8 @@ const (
 	RuntimeDocker = "docker"
 	// RuntimeLocal runs each node as a child process on loopback (harness/local).
 	RuntimeLocal = "local"
+	// RuntimeNone tests a running cluster at --endpoints: no lifecycle and no faults.
+	RuntimeNone = "none"
 )
 
 // NemesisConfig says which faults the nemesis injects. It is part of Test and so of config.json.
@@ -87,12 +88,24 @@ func (n NemesisConfig) Enabled() bool {
 type Test struct {
 	// Name names the test; the store folder is Store/Name/<timestamp>/. Empty means "<target>[-<flaw>]-<workload>".
 	Name string `json:"name"`
-	// Target is the system under test; "paxos" is the only built-in one.
+	// Target is the built-in system under test (--target): paxos or etcd.
 	Target string `json:"target"`
-	// Flaw is the Paxos target's deliberate bug (--flaw), "" or "none" for the correct store.
+	// TargetSpec is a file describing the system under test (--target-spec), used instead of a built-in target.
+	TargetSpec string `json:"target_spec,omitempty"`
+	// Flaw is the Paxos target's deliberate bug (--flaw), "" or "none" for the correct store: the target option
+	// "flaw", refused for a target that has none.
 	Flaw string `json:"flaw"`
-	// Read is the Paxos target's read mode (--read): index, log or lease; "" lets the target choose.
+	// Read is the Paxos target's read mode (--read): index, log or lease; "" lets the target choose. It is the
+	// target option "read".
 	Read string `json:"read"`
+	// TargetOptions are the target's other options (--target-opt NAME=VALUE, --etcd-read).
+	TargetOptions map[string]string `json:"target_options,omitempty"`
+	// Endpoints, with --runtime none, are the client addresses (id -> host:port) of a running cluster that
+	// skeptic did not start and does not fault (--endpoints n1=HOST:PORT,...).
+	Endpoints map[string]string `json:"endpoints,omitempty"`
+	// Attach, with the docker runtime, names existing containers (id -> container) to test and fault instead of
+	// starting new ones (--attach n1=CONTAINER,...); they are never stopped or removed.
+	Attach map[string]string `json:"attach,omitempty"`
 	// Nodes is the cluster size (--nodes).
 	Nodes int `json:"nodes"`
 	// Concurrency is the number of workers (--concurrency), bound to nodes round robin.
@@ -180,7 +193,10 @@ func Default() Test {
 	}
 }
 
-var testNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+var (
+	testNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+	optionRE   = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
+)
 
 // LoadConfig reads a run's config.json, to run the same test again. Errors are *ConfigError naming --config.
 func LoadConfig(path string) (Test, error) {
@@ -222,8 +238,8 @@ func (t Test) TestName() string {
 	if t.Name != "" {
 		return t.Name
 	}
-	parts := []string{t.Target}
-	if t.Flaw != "" && t.Flaw != string(core.FlawNone) {
+	parts := []string{t.targetName()}
+	if t.Flaw != "" && t.Flaw != "none" {
 		parts = append(parts, t.Flaw)
 	}
 	if t.Read != "" {
@@ -239,16 +255,13 @@ func (t Test) Validate() error {
 	if t.Name != "" && !testNameRE.MatchString(t.Name) {
 		return configErrorf("--name", "%q must start with a letter or digit and hold only letters, digits, '.', '_' and '-'", t.Name)
 	}
-	if t.Target != "paxos" {
-		return configErrorf("--target", "unknown target %q (the built-in target is paxos)", t.Target)
+	if _, err := newTarget(t); err != nil {
+		return err
 	}
-	if _, err := core.ParseFlaw(t.Flaw); err != nil {
-		return configErrorf("--flaw", "%v", strings.TrimPrefix(err.Error(), "core: "))
-	}
-	switch core.ReadMode(t.Read) {
-	case "", core.ReadIndex, core.ReadLog, core.ReadLease:
-	default:
-		return configErrorf("--read", "unknown read mode %q (want index, log or lease)", t.Read)
+	for k := range t.TargetOptions {
+		if !optionRE.MatchString(k) {
+			return configErrorf("--target-opt", "%q is not an option name (lower-case letters, digits and '-')", k)
+		}
 	}
 	if t.Nodes < 1 {
 		return configErrorf("--nodes", "must be >= 1, got %d", t.Nodes)
@@ -319,9 +332,12 @@ func (t Test) Validate() error {
 		}
 	}
 	switch t.Runtime {
-	case RuntimeAuto, RuntimeDocker, RuntimeLocal:
+	case RuntimeAuto, RuntimeDocker, RuntimeLocal, RuntimeNone:
 	default:
-		return configErrorf("--runtime", "unknown runtime %q (want auto, docker or local)", t.Runtime)
+		return configErrorf("--runtime", "unknown runtime %q (want auto, docker, local or none)", t.Runtime)
+	}
+	if err := t.validateExternal(); err != nil {
+		return err
 	}
 	if t.Subnet != "" {
 		p, err := netip.ParsePrefix(t.Subnet)

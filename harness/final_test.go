@@ -29,10 +29,10 @@ type slowTarget struct {
 	calls, closed atomic.Int32
 }
 
-func (t *slowTarget) Name() string                       { return "slow" }
-func (t *slowTarget) Capabilities() []targets.Capability { return nil }
-func (t *slowTarget) Args(targets.NodeArgs) []string     { return nil }
-func (t *slowTarget) Env(targets.NodeArgs) []string      { return nil }
+func (t *slowTarget) Name() string                            { return "slow" }
+func (t *slowTarget) Capabilities() []targets.Capability      { return nil }
+func (t *slowTarget) Args(targets.NodeArgs) ([]string, error) { return nil, nil }
+func (t *slowTarget) Env(targets.NodeArgs) ([]string, error)  { return nil, nil }
 func (t *slowTarget) NewClient(n targets.Node) (targets.Client, error) {
 	if n.ID == "bad" {
 		time.Sleep(50 * time.Millisecond) // the good node's reader, if started, is under way by now

@@ -23,22 +23,8 @@ import (
 	"github.com/skeptic-dev/skeptic/nemesis"
 	"github.com/skeptic-dev/skeptic/targets"
 	"github.com/skeptic-dev/skeptic/targets/httpkv"
-	"github.com/skeptic-dev/skeptic/targets/paxos"
-	"github.com/skeptic-dev/skeptic/targets/paxos/core"
 	"github.com/skeptic-dev/skeptic/workloads"
 )
-
-// newTarget builds the system under test from the config.
-func newTarget(t Test) (targets.Target, error) {
-	tg, err := paxos.New(paxos.Options{
-		Flaw: core.Flaw(t.Flaw), Read: core.ReadMode(t.Read),
-		Client: []httpkv.Option{httpkv.WithTimeout(t.OpTimeout.D())},
-	})
-	if err != nil {
-		return nil, configErrorf("--flaw", "%v", err)
-	}
-	return tg, nil
-}
 
 // newWorkload builds the generator; its per-worker streams derive from the run's seed.
 func newWorkload(t Test) (workloads.Workload, error) {
@@ -68,8 +54,14 @@ func asConfigError(err error) error {
 }
 
 // chooseRuntime resolves --runtime, and says why it chose what it did.
-func chooseRuntime(ctx context.Context, name string) (cluster.Runtime, string, error) {
+func chooseRuntime(ctx context.Context, t Test) (cluster.Runtime, string, error) {
+	name := t.Runtime
+	if len(t.Attach) > 0 {
+		name = RuntimeDocker // containers are attached through Docker, whatever auto would find
+	}
 	switch name {
+	case RuntimeNone:
+		return noneRuntime{endpoints: t.Endpoints}, fmt.Sprintf("a running cluster at %s; no faults, no lifecycle", sortedOptions(t.Endpoints)), nil
 	case RuntimeDocker:
 		rt, why, err := dockerRuntime(ctx)
 		if err != nil {
@@ -163,7 +155,7 @@ func prepareNemesis(t Test, target targets.Target) (*nemesisPlan, error) {
 	if !t.Nemesis.Enabled() {
 		return nil, nil
 	}
-	nodes := cluster.NodeIDs(t.Nodes)
+	nodes := t.nodeIDs()
 	var (
 		s   nemesis.Schedule
 		err error
@@ -285,7 +277,7 @@ func (r *run) bindNemesis(plan *nemesisPlan) error {
 	}
 	nodes := r.clu.Nodes()
 	plan.nem = nemesis.New(nemesis.Env{
-		Net: r.clu.Net(), Proc: r.clu.Proc(), Clock: httpClock{nodes}, Cluster: statusCluster{nodes},
+		Net: r.clu.Net(), Proc: r.clu.Proc(), Clock: httpClock{nodes}, Cluster: r.statusCluster(),
 		Record: func(e history.Event) error {
 			e.Process = history.NemesisProcess
 			_, err := r.rec.Record(e)
@@ -327,8 +319,18 @@ func (c httpClock) SetClock(ctx context.Context, node string, offset time.Durati
 	return fmt.Errorf("no node %q", node)
 }
 
-// statusCluster is the nemesis's Cluster: the node ids, and the leader a majority of /admin/status answers name.
-type statusCluster struct{ nodes []targets.Node }
+// statusCluster is the nemesis's Cluster: the node ids, and the leader a majority of the nodes name (through
+// the target's status: /admin/status, or etcd's member status).
+type statusCluster struct {
+	nodes  []targets.Node
+	leader leaderOf
+}
+
+func (r *run) statusCluster() statusCluster {
+	sc := statusCluster{nodes: r.clu.Nodes()}
+	sc.leader, _ = any(r.target).(leaderOf)
+	return sc
+}
 
 // Nodes returns the node ids in order.
 func (c statusCluster) Nodes() []string {
@@ -353,15 +355,18 @@ func (c statusCluster) Leader(ctx context.Context) (string, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			st, err := httpkv.Status(ctx, n.ClientURL)
+			if c.leader == nil {
+				return
+			}
+			l, err := c.leader.Leader(ctx, n)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
 				errs = append(errs, fmt.Errorf("%s: %w", n.ID, err))
 				return
 			}
-			if st.Leader != "" {
-				votes[st.Leader]++
+			if l != "" {
+				votes[l]++
 			}
 		}()
 	}

@@ -206,7 +206,7 @@ func (r *run) run(ctx context.Context) (Result, error) {
 	res := Result{Verdict: Unknown, Seed: t.Seed, Test: t.TestName()}
 
 	// 1. The runtime: the first line printed says which one, and why.
-	rt, why, err := chooseRuntime(ctx, t.Runtime)
+	rt, why, err := chooseRuntime(ctx, *t)
 	if err != nil {
 		return res, err
 	}
@@ -224,6 +224,9 @@ func (r *run) run(ctx context.Context) (Result, error) {
 		return res, err
 	}
 	r.target = target
+	if !target.Spec().RunsOn(rt.Name()) && rt.Name() != RuntimeNone && len(t.Attach) == 0 {
+		return res, configErrorf("--runtime", "target %s does not run on the %s runtime (it runs on %s)", target.Name(), rt.Name(), strings.Join(target.Spec().Runtimes, ", "))
+	}
 	wl, err := newWorkload(*t)
 	if err != nil {
 		return res, err
@@ -239,7 +242,7 @@ func (r *run) run(ctx context.Context) (Result, error) {
 	}
 
 	// 3. The run folder, its log, and the config as it will run.
-	r.dir, err = CreateRunDir(t.Store, t.TestName(), time.Now(), cluster.NodeIDs(t.Nodes))
+	r.dir, err = CreateRunDir(t.Store, t.TestName(), time.Now(), t.nodeIDs())
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.ENOTDIR) {
 			return res, configErrorf("--store", "%s: %v", t.Store, err)
@@ -267,15 +270,25 @@ func (r *run) run(ctx context.Context) (Result, error) {
 	r.rec.OnRecord(r.observe)
 
 	// 4. The node program and the cluster. From here on the cluster is torn down on every path out.
-	bin, err := nodeBinary(ctx, *t, r.con)
-	if err != nil {
-		return res, setupErr("node binary", err)
-	}
-	r.con.printf("starting %d nodes on %s\n", t.Nodes, rt.Name())
-	clu, err := rt.Start(ctx, cluster.Spec{
-		RunID: r.runID, Target: target, Nodes: t.Nodes, Binary: bin, RunDir: r.dir.Path,
+	ts := target.Spec()
+	cspec := cluster.Spec{
+		RunID: r.runID, Target: target, Nodes: t.Nodes, RunDir: r.dir.Path,
 		KeepData: t.KeepData, Subnet: t.Subnet, Log: r.con.logWriter(),
-	})
+		ClientPort: ts.ClientPort, PeerPort: ts.PeerPort, DataDir: ts.DataDir, ReadyTimeout: ts.Ready.Timeout.D(),
+	}
+	if !t.external() {
+		bin, image, err := nodeProgram(ctx, *t, target, r.con)
+		if err != nil {
+			var ce *ConfigError
+			if errors.As(err, &ce) {
+				return res, err
+			}
+			return res, setupErr("node binary", err)
+		}
+		cspec.Binary, cspec.Image = bin, image
+		r.con.printf("starting %d %s nodes on %s\n", t.Nodes, target.Name(), rt.Name())
+	}
+	clu, err := rt.Start(ctx, cspec)
 	if err != nil {
 		if ctx.Err() != nil {
 			return r.interrupted(res)
@@ -291,6 +304,9 @@ func (r *run) run(ctx context.Context) (Result, error) {
 	testHookClusterUp()
 	for _, n := range clu.Nodes() {
 		r.con.logf("node %s at %s\n", n.ID, n.ClientURL)
+	}
+	if err := awaitReadyHTTP(ctx, ts, clu.Nodes()); err != nil {
+		return res, setupErr("start cluster", err)
 	}
 	if err := r.bindNemesis(sched); err != nil {
 		return res, err
@@ -355,7 +371,7 @@ func (r *run) awaitLeader(ctx context.Context) {
 		return
 	}
 	t0 := time.Now()
-	sc := statusCluster{r.clu.Nodes()}
+	sc := r.statusCluster()
 	var err error
 	for time.Since(t0) < leaderWait && ctx.Err() == nil {
 		var l string

@@ -71,6 +71,8 @@ type Node struct {
 type NodeArgs struct {
 	// ID is this node's id.
 	ID string
+	// IP is the address the other nodes and the clients reach this node at (127.0.0.1 on the local runtime).
+	IP string
 	// ClientListen and PeerListen are the addresses the node listens on (host:port).
 	ClientListen, PeerListen string
 	// Peers maps every node id, this one included, to the peer address this node must dial to reach it. On the
@@ -89,9 +91,9 @@ type Target interface {
 	// Capabilities lists the admin endpoints the target serves.
 	Capabilities() []Capability
 	// Args returns the arguments (after the program itself) that start one node.
-	Args(a NodeArgs) []string
+	Args(a NodeArgs) ([]string, error)
 	// Env returns extra environment variables (KEY=VALUE) for a node.
-	Env(a NodeArgs) []string
+	Env(a NodeArgs) ([]string, error)
 	// NewClient returns a client bound to node n.
 	NewClient(n Node) (Client, error)
 }

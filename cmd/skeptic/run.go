@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -10,7 +11,45 @@ import (
 
 	"github.com/skeptic-dev/skeptic/harness"
 	"github.com/skeptic-dev/skeptic/nemesis"
+	"github.com/skeptic-dev/skeptic/targets/spec"
 )
+
+// targetFlags puts the target flags into t: --target-opt and --etcd-read into its options, and --endpoints and
+// --attach into its node maps (which then give --nodes, unless it was typed).
+func targetFlags(t *harness.Test, f *pflag.FlagSet, opts []string, etcdRead, endpoints, attach string) error {
+	if f.Changed("target-opt") || f.Changed("etcd-read") {
+		if t.TargetOptions == nil {
+			t.TargetOptions = map[string]string{}
+		}
+	}
+	for _, o := range opts {
+		k, v, ok := strings.Cut(o, "=")
+		if !ok || k == "" {
+			return &harness.ConfigError{Flag: "--target-opt", Msg: fmt.Sprintf("%q is not NAME=VALUE", o)}
+		}
+		t.TargetOptions[k] = v
+	}
+	if f.Changed("etcd-read") {
+		t.TargetOptions["etcd-read"] = etcdRead
+	}
+	for _, m := range []struct {
+		flag, val string
+		dst       *map[string]string
+	}{{"--endpoints", endpoints, &t.Endpoints}, {"--attach", attach, &t.Attach}} {
+		if !f.Changed(strings.TrimPrefix(m.flag, "--")) {
+			continue
+		}
+		nm, err := harness.ParseNodeMap(m.flag, m.val)
+		if err != nil {
+			return err
+		}
+		*m.dst = nm
+		if !f.Changed("nodes") {
+			t.Nodes = len(nm)
+		}
+	}
+	return nil
+}
 
 func newRunCmd() *cobra.Command {
 	t := harness.Default()
@@ -19,6 +58,10 @@ func newRunCmd() *cobra.Command {
 		concurrency string
 		nem         nemesis.Flags
 		ratios      struct{ read, write, cas float64 }
+		targetOpts  []string
+		etcdRead    string
+		endpoints   string
+		attach      string
 	)
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -49,6 +92,9 @@ down and checks the history. Everything lands in --store/<test>/<timestamp>/ (st
 					}
 				}
 				base = &b
+			}
+			if err := targetFlags(&t, f, targetOpts, etcdRead, endpoints, attach); err != nil {
+				return codeFor(harness.Unknown, err)
 			}
 			if base == nil || f.Changed("concurrency") {
 				n, err := harness.ParseConcurrency(concurrency, t.Nodes)
@@ -121,8 +167,14 @@ down and checks the history. Everything lands in --store/<test>/<timestamp>/ (st
 	durationFlag(f, (*time.Duration)(&t.CheckTimeout), "check-timeout", t.CheckTimeout.D(), "deadline of the linearizability check; past it the verdict is unknown")
 	f.Int64Var(&t.Seed, "seed", 0, "seed of the run's random source (default: random, printed and recorded)")
 
+	f.StringVar(&t.Target, "target", t.Target, "built-in system under test: "+strings.Join(spec.Builtins(), ", "))
+	f.StringVar(&t.TargetSpec, "target-spec", "", "a YAML or JSON file describing the system under test (see README: Testing your own system)")
+	f.StringArrayVar(&targetOpts, "target-opt", nil, "a target option, NAME=VALUE (repeatable)")
 	f.StringVar(&t.Flaw, "flaw", "", "deliberate bug in the Paxos target: none, naive-tickets, stale-reads, early-ack, forget-promises, wallclock-lease")
 	f.StringVar(&t.Read, "read", "", "Paxos read mode: index, log or lease (default: the target's)")
+	f.StringVar(&etcdRead, "etcd-read", "", "etcd target's read consistency: linearizable (default) or serializable")
+	f.StringVar(&endpoints, "endpoints", "", "with --runtime none: test the running cluster at these client addresses, n1=HOST:PORT,...")
+	f.StringVar(&attach, "attach", "", "test (and fault) these existing containers instead of starting nodes, n1=CONTAINER,...")
 
 	f.StringVar(&nem.Nemesis, "nemesis", "", "faults, comma-separated: "+strings.Join(nemesis.KnownFaults, ", ")+"; or all ("+strings.Join(nemesis.AllFaults, ",")+"), or none")
 	f.StringVar(&nem.Partition, "partition", "", "partition strategies (enables partition): one, majority, majorities-ring, bridge, leader, one-way (default: all but leader)")
@@ -135,7 +187,7 @@ down and checks the history. Everything lands in --store/<test>/<timestamp>/ (st
 	f.DurationVar(&nem.Jitter, "jitter", 0, "delay fault (enables delay): added jitter (default 50ms)")
 	f.StringVar(&t.Nemesis.ScheduleFile, "nemesis-schedule", "", "replay this schedule (a JSON list of ops, such as a run's config.json \"schedule\") instead of generating one")
 
-	f.StringVar(&t.Runtime, "runtime", t.Runtime, "where nodes run: auto (docker if a daemon answers, else local), docker or local")
+	f.StringVar(&t.Runtime, "runtime", t.Runtime, "where nodes run: auto (docker if a daemon answers, else local), docker, local, or none (a running cluster at --endpoints)")
 	f.StringVar(&t.Subnet, "subnet", "", "docker network subnet, such as 10.88.7.0/24 (default: a free one)")
 	f.StringVar(&t.NodeBinary, "node-binary", "", "program the nodes run (default: this skeptic, rebuilt statically)")
 	f.StringVar(&t.Store, "store", t.Store, "root folder of the run folders")

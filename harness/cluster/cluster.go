@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/skeptic-dev/skeptic/nemesis"
 	"github.com/skeptic-dev/skeptic/targets"
@@ -30,9 +31,20 @@ type Spec struct {
 	Target targets.Target
 	// Nodes is the number of nodes, named n1..nN.
 	Nodes int
-	// Binary is the program every node runs (for docker, it must be statically linked; the runtime packs it
-	// into a FROM scratch image tagged by its content hash).
+	// Binary is the program every node runs (the docker runtime packs it into a FROM scratch image tagged by its
+	// content hash).
 	Binary string
+	// Image, when set, is an image already in the local Docker that the docker runtime runs instead of packing
+	// Binary (the local runtime cannot run one).
+	Image string
+	// ClientPort, PeerPort and DataDir are where a node serves clients and peers, and keeps its data, inside its
+	// container (the docker runtime; zero values mean 8080, 7070 and /data). The local runtime picks free ports
+	// and a folder of its own.
+	ClientPort, PeerPort int
+	DataDir              string
+	// ReadyTimeout bounds the wait for each node to accept connections on its client port (0: the runtime's
+	// default).
+	ReadyTimeout time.Duration
 	// RunDir is the run's store folder; the runtime writes each node's output to RunDir/nodes/<id>/, as it runs
 	// where it can, and at the latest on Teardown.
 	RunDir string
@@ -86,10 +98,12 @@ func (s Spec) Validate() error {
 	if s.Nodes < 1 || s.Nodes > MaxNodes {
 		return fmt.Errorf("cluster spec: Nodes is %d, want 1..%d", s.Nodes, MaxNodes)
 	}
-	if s.Binary == "" {
-		return errors.New("cluster spec: Binary is empty")
+	if s.Binary == "" && s.Image == "" {
+		return errors.New("cluster spec: Binary and Image are both empty")
 	}
-	if st, err := os.Stat(s.Binary); err != nil {
+	if s.Image != "" {
+		// An image needs no binary.
+	} else if st, err := os.Stat(s.Binary); err != nil {
 		return fmt.Errorf("cluster spec: Binary: %w", err)
 	} else if st.IsDir() || st.Mode()&0o111 == 0 {
 		return fmt.Errorf("cluster spec: Binary %s is not an executable file", s.Binary)

@@ -16,8 +16,8 @@ type nopTarget struct{}
 
 func (nopTarget) Name() string                                   { return "nop" }
 func (nopTarget) Capabilities() []targets.Capability             { return nil }
-func (nopTarget) Args(targets.NodeArgs) []string                 { return nil }
-func (nopTarget) Env(targets.NodeArgs) []string                  { return nil }
+func (nopTarget) Args(targets.NodeArgs) ([]string, error)        { return nil, nil }
+func (nopTarget) Env(targets.NodeArgs) ([]string, error)         { return nil, nil }
 func (nopTarget) NewClient(targets.Node) (targets.Client, error) { return nil, nil }
 
 func TestNodeIDs(t *testing.T) {

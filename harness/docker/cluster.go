@@ -41,6 +41,7 @@ type Cluster struct {
 	reaper *reaper
 	// tearing lets one Teardown run at a time.
 	tearing cluster.Gate
+	ports   ports
 
 	mu   sync.Mutex // guards net, and each node's follower
 	net  nemesis.Net
@@ -58,7 +59,15 @@ type node struct {
 	follower chan struct{}
 }
 
-func (n *node) url() string { return fmt.Sprintf("http://%s", netip.AddrPortFrom(n.ip, ClientPort)) }
+// ports are where the cluster's nodes serve, in their containers, and how long a node may take to be ready.
+type ports struct {
+	client, peer int
+	ready        time.Duration
+}
+
+func (c *Cluster) url(n *node) string {
+	return fmt.Sprintf("http://%s", netip.AddrPortFrom(n.ip, uint16(c.ports.client)))
+}
 
 // RunID returns the run id the cluster's objects are labelled with.
 func (c *Cluster) RunID() string { return c.runID }
@@ -73,7 +82,7 @@ func (c *Cluster) Subnet() netip.Prefix { return c.subnet }
 func (c *Cluster) Nodes() []targets.Node {
 	out := make([]targets.Node, len(c.nodes))
 	for i, n := range c.nodes {
-		out[i] = targets.Node{ID: n.id, ClientURL: n.url()}
+		out[i] = targets.Node{ID: n.id, ClientURL: c.url(n)}
 	}
 	return out
 }
@@ -252,9 +261,9 @@ func (c *Cluster) WaitReady(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, ReadyTimeout)
+	ctx, cancel := context.WithTimeout(ctx, c.ports.ready)
 	defer cancel()
-	addr := netip.AddrPortFrom(n.ip, ClientPort).String()
+	addr := netip.AddrPortFrom(n.ip, uint16(c.ports.client)).String()
 	var d net.Dialer
 	for {
 		dctx, dcancel := context.WithTimeout(ctx, time.Second)
@@ -271,7 +280,7 @@ func (c *Cluster) WaitReady(ctx context.Context, id string) error {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("node %s (container %s) did not accept connections on %s within %s (last: %v); its output ends:\n%s",
-				n.id, n.name, addr, ReadyTimeout, err, c.tail(n))
+				n.id, n.name, addr, c.ports.ready, err, c.tail(n))
 		case <-time.After(100 * time.Millisecond):
 		}
 	}

@@ -113,8 +113,22 @@ func (r *Runtime) StartCluster(ctx context.Context, spec cluster.Spec) (*Cluster
 	if err := spec.Validate(); err != nil {
 		return nil, err
 	}
-	if err := checkStatic(spec.Binary); err != nil {
-		return nil, err
+	if spec.Image == "" {
+		if err := checkStatic(spec.Binary); err != nil {
+			return nil, err
+		}
+	}
+	if spec.ClientPort == 0 {
+		spec.ClientPort = ClientPort
+	}
+	if spec.PeerPort == 0 {
+		spec.PeerPort = PeerPort
+	}
+	if spec.DataDir == "" {
+		spec.DataDir = DataDir
+	}
+	if spec.ReadyTimeout == 0 {
+		spec.ReadyTimeout = ReadyTimeout
 	}
 	log := spec.Log
 	if log == nil {
@@ -126,9 +140,16 @@ func (r *Runtime) StartCluster(ctx context.Context, spec cluster.Spec) (*Cluster
 	} else if len(objs) > 0 {
 		return nil, fmt.Errorf("cluster spec: RunID %q is in use (%s); pick another, or remove them with skeptic clean %s", spec.RunID, strings.Join(objs, ", "), spec.RunID)
 	}
-	tag, err := EnsureImage(ctx, r.cli, spec.Binary, log)
-	if err != nil {
-		return nil, err
+	tag := spec.Image
+	if tag != "" {
+		if _, err := r.cli.ImageInspect(ctx, tag); err != nil {
+			return nil, fmt.Errorf("image %s: %w (it must already be in the local Docker: nothing is pulled)", tag, err)
+		}
+	} else {
+		var err error
+		if tag, err = EnsureImage(ctx, r.cli, spec.Binary, log); err != nil {
+			return nil, err
+		}
 	}
 	reap, err := startReaper(spec.RunID, spec.RunDir, spec.KeepData)
 	if err != nil {
@@ -144,6 +165,7 @@ func (r *Runtime) StartCluster(ctx context.Context, spec cluster.Spec) (*Cluster
 		byID:    map[string]*node{},
 		reaper:  reap,
 		tearing: cluster.NewGate(),
+		ports:   ports{client: spec.ClientPort, peer: spec.PeerPort, ready: spec.ReadyTimeout},
 	}
 	if err := c.start(ctx, spec, tag); err != nil {
 		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -177,8 +199,8 @@ func (c *Cluster) start(ctx context.Context, spec cluster.Spec, tag string) erro
 		n := &node{id: id, ip: ip, name: "skeptic-" + spec.RunID + "-" + id, volume: "skeptic-" + spec.RunID + "-" + id}
 		c.nodes = append(c.nodes, n)
 		c.byID[id] = n
-		peers[id] = netip.AddrPortFrom(ip, PeerPort).String()
-		urls[id] = n.url()
+		peers[id] = netip.AddrPortFrom(ip, uint16(spec.PeerPort)).String()
+		urls[id] = c.url(n)
 	}
 	for _, n := range c.nodes {
 		dir := filepath.Join(spec.RunDir, "nodes", n.id)
@@ -192,22 +214,31 @@ func (c *Cluster) start(ctx context.Context, spec cluster.Spec, tag string) erro
 		n.volCreated = true
 		a := targets.NodeArgs{
 			ID:             n.id,
-			ClientListen:   fmt.Sprintf("0.0.0.0:%d", ClientPort),
-			PeerListen:     fmt.Sprintf("0.0.0.0:%d", PeerPort),
+			IP:             n.ip.String(),
+			ClientListen:   fmt.Sprintf("0.0.0.0:%d", spec.ClientPort),
+			PeerListen:     fmt.Sprintf("0.0.0.0:%d", spec.PeerPort),
 			Peers:          peers,
 			PeerClientURLs: urls,
-			DataDir:        DataDir,
+			DataDir:        spec.DataDir,
+		}
+		args, err := spec.Target.Args(a)
+		if err != nil {
+			return fmt.Errorf("node %s: its arguments: %w", n.id, err)
+		}
+		env, err := spec.Target.Env(a)
+		if err != nil {
+			return fmt.Errorf("node %s: its environment: %w", n.id, err)
 		}
 		cfg := &container.Config{
 			Image:    tag,
 			Hostname: n.id,
-			Cmd:      spec.Target.Args(a),
-			Env:      spec.Target.Env(a),
+			Cmd:      args,
+			Env:      env,
 			Labels:   labels,
 		}
 		host := &container.HostConfig{
 			NetworkMode: container.NetworkMode(c.netName),
-			Mounts:      []mount.Mount{{Type: mount.TypeVolume, Source: n.volume, Target: DataDir}},
+			Mounts:      []mount.Mount{{Type: mount.TypeVolume, Source: n.volume, Target: spec.DataDir}},
 			LogConfig:   container.LogConfig{Type: "json-file"},
 		}
 		netcfg := &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{

@@ -34,9 +34,11 @@ type testTarget struct{ extra []string }
 func (testTarget) Name() string                                   { return "testnode" }
 func (testTarget) Capabilities() []targets.Capability             { return nil }
 func (testTarget) NewClient(targets.Node) (targets.Client, error) { return nil, nil }
-func (testTarget) Env(a targets.NodeArgs) []string                { return []string{"TESTNODE_ID=" + a.ID} }
-func (t testTarget) Args(a targets.NodeArgs) []string {
-	return append(testbin.TestNodeArgs(a), t.extra...)
+func (testTarget) Env(a targets.NodeArgs) ([]string, error) {
+	return []string{"TESTNODE_ID=" + a.ID}, nil
+}
+func (t testTarget) Args(a targets.NodeArgs) ([]string, error) {
+	return append(testbin.TestNodeArgs(a), t.extra...), nil
 }
 
 // testNode returns the static test node.

@@ -50,6 +50,12 @@ func (*Runtime) StartCluster(ctx context.Context, spec cluster.Spec) (*Cluster, 
 	if err := spec.Validate(); err != nil {
 		return nil, err
 	}
+	if spec.Image != "" {
+		return nil, fmt.Errorf("cluster spec: the local runtime cannot run image %s; it runs a binary", spec.Image)
+	}
+	if spec.ReadyTimeout == 0 {
+		spec.ReadyTimeout = ReadyTimeout
+	}
 	bin, err := filepath.Abs(spec.Binary)
 	if err != nil {
 		return nil, fmt.Errorf("cluster spec: Binary: %w", err)
@@ -76,7 +82,7 @@ func startOnce(ctx context.Context, spec cluster.Spec, bin string, log io.Writer
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{keep: spec.KeepData, log: log, byID: map[string]*node{}, tearing: cluster.NewGate()}
+	c := &Cluster{keep: spec.KeepData, log: log, byID: map[string]*node{}, tearing: cluster.NewGate(), ready: spec.ReadyTimeout}
 	realPeers := map[string]string{}
 	realClients := map[string]string{}
 	for i, id := range ids {
@@ -131,14 +137,23 @@ func (c *Cluster) start(ctx context.Context, spec cluster.Spec) error {
 		}
 		a := targets.NodeArgs{
 			ID:             n.id,
+			IP:             "127.0.0.1",
 			ClientListen:   n.clientAddr,
 			PeerListen:     n.peerAddr,
 			Peers:          peers,
 			PeerClientURLs: urls,
 			DataDir:        n.dataDir,
 		}
-		n.args = spec.Target.Args(a)
-		n.env = append(nodeEnv(), spec.Target.Env(a)...)
+		args, err := spec.Target.Args(a)
+		if err != nil {
+			return fmt.Errorf("node %s: its arguments: %w", n.id, err)
+		}
+		env, err := spec.Target.Env(a)
+		if err != nil {
+			return fmt.Errorf("node %s: its environment: %w", n.id, err)
+		}
+		n.args = args
+		n.env = append(nodeEnv(), env...)
 	}
 	t0 := time.Now()
 	for _, n := range c.nodes {
@@ -190,6 +205,8 @@ func reservePorts(k int) (ports []int, release func(), err error) {
 
 // Cluster is a running local cluster. It implements cluster.Cluster, and adds each node's pid (PID).
 type Cluster struct {
+	// ready bounds the wait for a node to accept connections.
+	ready time.Duration
 	keep  bool
 	log   io.Writer
 	nodes []*node
@@ -355,7 +372,7 @@ func (c *Cluster) WaitReady(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, ReadyTimeout)
+	ctx, cancel := context.WithTimeout(ctx, c.ready)
 	defer cancel()
 	var d net.Dialer
 	for {
@@ -378,7 +395,7 @@ func (c *Cluster) WaitReady(ctx context.Context, id string) error {
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("node %s did not accept connections on %s within %s (last: %v); %s ends:\n%s", n.id, n.clientAddr, ReadyTimeout, err, n.logPath, tail(n.logPath))
+			return fmt.Errorf("node %s did not accept connections on %s within %s (last: %v); %s ends:\n%s", n.id, n.clientAddr, c.ready, err, n.logPath, tail(n.logPath))
 		case <-time.After(50 * time.Millisecond):
 		}
 	}

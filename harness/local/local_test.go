@@ -33,12 +33,14 @@ type testTarget struct {
 func (testTarget) Name() string                                   { return "testnode" }
 func (testTarget) Capabilities() []targets.Capability             { return nil }
 func (testTarget) NewClient(targets.Node) (targets.Client, error) { return nil, nil }
-func (testTarget) Env(a targets.NodeArgs) []string                { return []string{"TESTNODE_ID=" + a.ID} }
-func (t testTarget) Args(a targets.NodeArgs) []string {
+func (testTarget) Env(a targets.NodeArgs) ([]string, error) {
+	return []string{"TESTNODE_ID=" + a.ID}, nil
+}
+func (t testTarget) Args(a targets.NodeArgs) ([]string, error) {
 	if t.steal != nil && *t.steal != "" && a.ID == "n1" {
 		a.ClientListen, *t.steal = *t.steal, ""
 	}
-	return append(testbin.TestNodeArgs(a), t.extra...)
+	return append(testbin.TestNodeArgs(a), t.extra...), nil
 }
 
 // testNode returns the static test node.

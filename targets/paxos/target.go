@@ -59,7 +59,7 @@ func (t *Target) Capabilities() []targets.Capability {
 }
 
 // Args returns `node --id ... --data ...` for the skeptic binary.
-func (t *Target) Args(a targets.NodeArgs) []string {
+func (t *Target) Args(a targets.NodeArgs) ([]string, error) {
 	args := []string{"node",
 		"--id", a.ID,
 		"--peers", node.FormatMap(a.Peers),
@@ -70,12 +70,12 @@ func (t *Target) Args(a targets.NodeArgs) []string {
 		"--read", string(t.opts.Read),
 		"--flaw", string(t.opts.Flaw),
 	}
-	return append(args, t.opts.ExtraArgs...)
+	return append(args, t.opts.ExtraArgs...), nil
 }
 
 // Env returns no extra variables: everything is in Args. (The node also reads SKEPTIC_NODE_ID, SKEPTIC_PEERS, ...
 // for container setups that prefer the environment.)
-func (t *Target) Env(a targets.NodeArgs) []string { return nil }
+func (t *Target) Env(a targets.NodeArgs) ([]string, error) { return nil, nil }
 
 // NewClient returns a shared/PROTOCOL.md client bound to n.
 func (t *Target) NewClient(n targets.Node) (targets.Client, error) {

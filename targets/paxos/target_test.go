@@ -54,7 +54,10 @@ func TestArgsStartANode(t *testing.T) {
 	na := targets.NodeArgs{ID: "n1", ClientListen: addrs[0], PeerListen: addrs[1],
 		Peers: map[string]string{"n1": addrs[1]}, PeerClientURLs: map[string]string{"n1": "http://" + addrs[0]},
 		DataDir: filepath.Join(t.TempDir(), "n1")}
-	args := tg.Args(na)
+	args, err := tg.Args(na)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if args[0] != "node" || !slices.Contains(args, "--data") || !slices.Contains(args, "lease") {
 		t.Fatalf("args %v", args)
 	}
