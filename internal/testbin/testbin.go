@@ -57,7 +57,21 @@ var (
 	buildTestNode = sync.OnceValues(func() (string, error) {
 		return static("github.com/skeptic-dev/skeptic/internal/testbin/testnode", "testnode")
 	})
+	buildMiniKV = sync.OnceValues(func() (string, error) {
+		return static("github.com/skeptic-dev/skeptic/internal/testbin/minikv", "minikv")
+	})
 )
+
+// MiniKV returns the path of a static build of minikv, a minimal single-node server of shared/PROTOCOL.md (see
+// its doc), failing tb if it cannot be built.
+func MiniKV(tb testing.TB) string {
+	tb.Helper()
+	bin, err := buildMiniKV()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return bin
+}
 
 // Skeptic returns the path of a statically linked skeptic binary built from this module, failing tb if it
 // cannot be built. Every caller in one test process gets the same file (go build's cache makes later

@@ -15,7 +15,7 @@ import (
 //	{{.ID}} {{.IP}} {{.DataDir}} {{.ClientPort}} {{.PeerPort}}
 //	{{.ClientListen}} {{.PeerListen}}   the host:port to bind (0.0.0.0:8080 in a container)
 //	{{.ClientAddr}} {{.PeerAddr}}       the host:port others reach it at
-//	{{.Opt.name}}                       the target's options
+//	{{.Opt.name}}                       the target's options ({{index .Opt "etcd-read"}} for a name with a dash)
 //	{{range .Peers}}{{.ID}} {{.PeerAddr}}{{end}}   every node, this one included
 //
 // and the peer lists common systems take, every node included, in node order:
