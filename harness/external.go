@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/skeptic-dev/skeptic/harness/cluster"
+	"github.com/skeptic-dev/skeptic/harness/docker"
 	"github.com/skeptic-dev/skeptic/nemesis"
 	"github.com/skeptic-dev/skeptic/targets"
 )
@@ -132,3 +133,14 @@ func (c *noneCluster) Net() nemesis.Net   { return nil }
 
 // Teardown leaves the cluster as it was.
 func (c *noneCluster) Teardown(context.Context) error { return nil }
+
+// attachRuntime is the docker runtime attaching existing containers (--attach) instead of starting new ones.
+type attachRuntime struct {
+	*docker.Runtime
+	containers map[string]string
+}
+
+// Start attaches the containers; see docker.Runtime.Attach.
+func (r attachRuntime) Start(ctx context.Context, spec cluster.Spec) (cluster.Cluster, error) {
+	return r.Attach(ctx, spec, r.containers)
+}

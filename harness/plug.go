@@ -60,6 +60,16 @@ func chooseRuntime(ctx context.Context, t Test) (cluster.Runtime, string, error)
 		name = RuntimeDocker // containers are attached through Docker, whatever auto would find
 	}
 	switch name {
+	case RuntimeDocker:
+		if len(t.Attach) > 0 {
+			rt, why, err := dockerRuntime(ctx)
+			if err != nil {
+				return nil, "", setupErr("runtime docker", err)
+			}
+			return attachRuntime{rt.(*docker.Runtime), t.Attach}, why + "; attaching " + sortedOptions(t.Attach), nil
+		}
+	}
+	switch name {
 	case RuntimeNone:
 		return noneRuntime{endpoints: t.Endpoints}, fmt.Sprintf("a running cluster at %s; no faults, no lifecycle", sortedOptions(t.Endpoints)), nil
 	case RuntimeDocker:

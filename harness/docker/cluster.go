@@ -42,6 +42,8 @@ type Cluster struct {
 	// tearing lets one Teardown run at a time.
 	tearing cluster.Gate
 	ports   ports
+	// attached is set for containers skeptic did not create (Attach): Teardown then removes nothing of theirs.
+	attached bool
 
 	mu   sync.Mutex // guards net, and each node's follower
 	net  nemesis.Net

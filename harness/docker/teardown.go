@@ -35,10 +35,25 @@ func (c *Cluster) Teardown(ctx context.Context) error {
 				errs = append(errs, fmt.Errorf("node %s: resuming container %s: %w", n.id, n.name, err))
 			}
 		}
+		if c.attached {
+			// The user's container: leave it running as it was found; start it again if skeptic killed it.
+			if st, err := c.state(ctx, n); err == nil && !st.Running {
+				if err := c.cli.ContainerStart(ctx, n.containerID, container.StartOptions{}); err != nil {
+					errs = append(errs, fmt.Errorf("node %s: starting container %s again: %w", n.id, n.name, err))
+				}
+			}
+			continue
+		}
 		err := c.cli.ContainerRemove(ctx, n.containerID, container.RemoveOptions{Force: true})
 		if err != nil && !client.IsErrNotFound(err) {
 			errs = append(errs, fmt.Errorf("node %s: removing container %s: %w", n.id, n.name, err))
 		}
+	}
+	if c.attached {
+		c.mu.Lock()
+		c.down = true
+		c.mu.Unlock()
+		return errors.Join(errs...) // the followers end with the run's process; the containers go on
 	}
 	for _, n := range c.nodes {
 		c.waitFollower(n, 5*time.Second)
