@@ -27,7 +27,9 @@ const skepticModule = "github.com/skeptic-dev/skeptic"
 //   - the file $SKEPTIC_NODE_BINARY names, when it is set (and an error when that file is not static);
 //   - else the running executable, when it is a static build of cmd/skeptic;
 //   - else cacheDir/skeptic-static, built by CGO_ENABLED=0 go build -trimpath in the skeptic module that holds
-//     the working directory (go build relinks only when the sources changed).
+//     the working directory (go build relinks only when the sources changed);
+//   - else, outside the module, the running executable even when it is dynamically linked (as `go install`
+//     builds it): the local runtime runs it as it is, and the docker runtime packs it with its libraries.
 //
 // Concurrent callers, in one process or several, serialize on a lock file in cacheDir.
 func StaticBinary(ctx context.Context, cacheDir string) (string, error) {
@@ -38,17 +40,24 @@ func StaticBinary(ctx context.Context, cacheDir string) (string, error) {
 		return p, nil
 	}
 	var why []string
+	dynamicSelf := ""
 	if exe, err := os.Executable(); err != nil {
 		why = append(why, fmt.Sprintf("os.Executable: %v", err))
-	} else if err := checkStatic(exe); err != nil {
-		why = append(why, fmt.Sprintf("this program: %v", err))
 	} else if bi, err := buildinfo.ReadFile(exe); err != nil || bi.Path != SkepticCmd {
 		why = append(why, fmt.Sprintf("this program (%s) is not %s", exe, SkepticCmd))
+	} else if err := checkStatic(exe); err != nil {
+		why = append(why, fmt.Sprintf("this program: %v", err))
+		dynamicSelf = exe
 	} else {
 		return exe, nil
 	}
 	root, err := moduleRoot()
 	if err != nil {
+		if dynamicSelf != "" {
+			// Installed with go install (cgo on), run outside the module: this program itself, which the docker
+			// runtime packs with its ELF interpreter and shared libraries.
+			return dynamicSelf, nil
+		}
 		why = append(why, err.Error())
 		return "", fmt.Errorf("cannot find a static skeptic binary: %s; build one with CGO_ENABLED=0 go build ./cmd/skeptic and pass --node-binary", strings.Join(why, "; "))
 	}
