@@ -186,7 +186,7 @@ func fieldLine(root *yaml.Node, field string) int {
 	}
 	line := 0
 	for _, part := range strings.Split(field, ".") {
-		part, _, _ = strings.Cut(part, "[")
+		part, index, indexed := strings.Cut(part, "[")
 		if n == nil || n.Kind != yaml.MappingNode {
 			return line
 		}
@@ -199,6 +199,13 @@ func fieldLine(root *yaml.Node, field string) int {
 			}
 		}
 		n = next
+		if indexed && n != nil && n.Kind == yaml.SequenceNode {
+			var k int
+			if _, err := fmt.Sscanf(index, "%d]", &k); err == nil && k >= 0 && k < len(n.Content) {
+				line = n.Content[k].Line
+				n = n.Content[k]
+			}
+		}
 	}
 	return line
 }

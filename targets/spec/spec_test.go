@@ -88,6 +88,7 @@ func TestBadSpecsNameTheField(t *testing.T) {
 		{"relative data dir", "name: a\nbinary: /x\nclient: http-kv\nclient_port: 80\ndata_dir: data\n", "f.yaml:5: data_dir: must be an absolute path"},
 		{"bad template", "name: a\nbinary: /x\nclient: http-kv\nclient_port: 80\nargs: [\"--id={{.ID\"]\n", "f.yaml:5: args[0]:"},
 		{"unknown template field", "name: a\nbinary: /x\nclient: http-kv\nclient_port: 80\nargs: [ok, \"--ip={{.Ip}}\"]\n", "f.yaml:5: args[1]:"},
+		{"unknown template field, block list", "name: a\nbinary: /x\nclient: http-kv\nclient_port: 80\nargs:\n  - ok\n  - \"--ip={{.Ip}}\"\n", "f.yaml:7: args[1]: <.Ip>: can't evaluate field Ip"},
 		{"unknown option in template", "name: a\nbinary: /x\nclient: http-kv\nclient_port: 80\nargs: [\"{{.Opt.mode}}\"]\n", `f.yaml:5: args[0]:`},
 		{"bad env name", "name: a\nbinary: /x\nclient: http-kv\nclient_port: 80\nenv:\n  MY-VAR: x\n", "f.yaml:6: env.MY-VAR: is not a variable name"},
 		{"default outside values", "name: a\nbinary: /x\nclient: http-kv\nclient_port: 80\noptions:\n  mode:\n    default: slow\n    values: [fast]\n", `f.yaml:6: options.mode: default "slow" is not one of its values fast`},
