@@ -113,7 +113,7 @@ func start(t testing.TB, bin string, n int) (*Cluster, error) {
 		if err != nil {
 			return nil, err
 		}
-		mem := &Member{Member: m, Endpoint: strings.TrimPrefix(m.ClientURL, "http://"), t: t, bin: bin, args: args,
+		mem := &Member{Member: m, Endpoint: strings.TrimPrefix(m.ClientURL, "http://"), bin: bin, args: args,
 			log: filepath.Join(dir, m.Name+".log")}
 		if err := mem.Start(); err != nil {
 			c.killAll()
