@@ -104,10 +104,14 @@ func TestDockerRefusesDelayAndABadSubnetBeforeStart(t *testing.T) {
 		tc.Nemesis.Options = o
 		refusedBeforeStart(t, tc, "sch_netem")
 	})
-	t.Run("dynamic node binary", func(t *testing.T) {
+	t.Run("node binary that is no ELF program", func(t *testing.T) {
 		tc := base()
-		tc.NodeBinary = "/bin/ls"
-		refusedBeforeStart(t, tc, "--node-binary: node binary /bin/ls is dynamically linked")
+		script := filepath.Join(t.TempDir(), "node.sh")
+		if err := os.WriteFile(script, []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		tc.NodeBinary = script
+		refusedBeforeStart(t, tc, "--node-binary: node binary "+script+" is not an ELF executable the docker runtime can pack")
 	})
 	t.Run("overlapping subnet", func(t *testing.T) {
 		rt, err := docker.New()

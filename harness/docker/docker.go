@@ -92,7 +92,7 @@ func (r *Runtime) CanDelay() error { return nft.NetemSupported() }
 
 // CheckBinary returns an error saying why the program at path cannot be a node of this runtime (it must be a
 // statically linked ELF executable, to run in a FROM scratch image), or nil.
-func (r *Runtime) CheckBinary(path string) error { return checkStatic(path) }
+func (r *Runtime) CheckBinary(path string) error { return checkPackable(path) }
 
 // Name returns "docker".
 func (r *Runtime) Name() string { return "docker" }
@@ -114,7 +114,7 @@ func (r *Runtime) StartCluster(ctx context.Context, spec cluster.Spec) (*Cluster
 		return nil, err
 	}
 	if spec.Image == "" {
-		if err := checkStatic(spec.Binary); err != nil {
+		if err := checkPackable(spec.Binary); err != nil {
 			return nil, err
 		}
 	}

@@ -377,10 +377,10 @@ func TestBadSpecs(t *testing.T) {
 		edit func(*cluster.Spec)
 		want string
 	}{
-		"dynamic binary": {func(s *cluster.Spec) { s.Binary = "/bin/ls" }, "dynamically linked"},
-		"no nodes":       {func(s *cluster.Spec) { s.Nodes = 0 }, "Nodes is 0"},
-		"bad run id":     {func(s *cluster.Spec) { s.RunID = "a/b" }, "RunID"},
-		"bad subnet":     {func(s *cluster.Spec) { s.Subnet = "10.201.3.0/28" }, "subnet"},
+		"not an ELF program": {func(s *cluster.Spec) { s.Binary = notELF(t) }, "is not an ELF executable"},
+		"no nodes":           {func(s *cluster.Spec) { s.Nodes = 0 }, "Nodes is 0"},
+		"bad run id":         {func(s *cluster.Spec) { s.RunID = "a/b" }, "RunID"},
+		"bad subnet":         {func(s *cluster.Spec) { s.Subnet = "10.201.3.0/28" }, "subnet"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -716,4 +716,13 @@ func TestCleanRemovesFaultRules(t *testing.T) {
 	if msg, err := cleanRules(ctx, rt.cli, id1, "n1"); err != nil || msg != "" {
 		t.Errorf("cleanRules of a container without rules: %q, %v", msg, err)
 	}
+}
+
+// notELF returns an executable shell script, which the docker runtime cannot pack.
+func notELF(t *testing.T) string {
+	p := filepath.Join(t.TempDir(), "node.sh")
+	if err := os.WriteFile(p, []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
