@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/skeptic-dev/skeptic/history"
 	"github.com/skeptic-dev/skeptic/internal/testbin"
 	"github.com/skeptic-dev/skeptic/nemesis"
 )
@@ -145,4 +146,58 @@ func TestRuntimeNone(t *testing.T) {
 	_, err = Run(context.Background(), tc)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "node n1 at 127.0.0.1:1 does not accept connections")
+}
+
+// TestEtcdTarget runs a real etcd cluster (Debian's etcd-server, packed with its libraries) in containers: with
+// linearizable reads it stays valid through a partition and a kill, and with serializable reads the isolated
+// member's stale reads are caught.
+func TestEtcdTarget(t *testing.T) {
+	requireRuntime(t, RuntimeDocker)
+	if _, err := os.Stat("/usr/bin/etcd"); err != nil {
+		if os.Getenv("SKEPTIC_REQUIRE_DOCKER") == "1" {
+			t.Fatalf("SKEPTIC_REQUIRE_DOCKER=1 but Debian's etcd-server is not installed: %v", err)
+		}
+		t.Skip("no /usr/bin/etcd (apt-get install etcd-server)")
+	}
+	sched := filepath.Join(t.TempDir(), "schedule.json")
+	require.NoError(t, os.WriteFile(sched, []byte(`[
+ {"at":"1s","f":"start-partition","value":{"strategy":"one","grudge":{"n3":["n1","n2"],"n1":["n3"],"n2":["n3"]}}},
+ {"at":"5s","f":"stop-partition"},
+ {"at":"6s","f":"kill","value":{"strategy":"one","nodes":["n1"]}},
+ {"at":"7500ms","f":"start"}
+]`), 0o644))
+	for _, read := range []string{"linearizable", "serializable"} {
+		t.Run(read, func(t *testing.T) {
+			tc := e2eTest(t, RuntimeDocker)
+			tc.NodeBinary = ""
+			tc.Target = "etcd"
+			tc.TargetOptions = map[string]string{"etcd-read": read}
+			tc.TimeLimit = Duration(9 * time.Second)
+			tc.Recovery = Duration(2 * time.Second)
+			tc.Nemesis.ScheduleFile = sched
+			var out bytes.Buffer
+			tc.Out = &out
+			res, err := Run(context.Background(), tc)
+			t.Logf("output:\n%s", out.String())
+			require.NoError(t, err)
+			assert.Equal(t, "etcd-kv", res.Test)
+			assert.Greater(t, res.Counts["read"]["ok"], int64(100))
+			assert.Empty(t, res.HealError)
+			events, err := history.ReadFile(filepath.Join(res.Dir, HistoryFile))
+			require.NoError(t, err)
+			nem := 0
+			for _, e := range events {
+				if e.Process == history.NemesisProcess {
+					nem++
+					assert.Empty(t, e.Error, "nemesis event %s failed", e.F)
+				}
+			}
+			assert.GreaterOrEqual(t, nem, 8, "every fault applied and recorded")
+			if read == "linearizable" {
+				assert.Equal(t, Valid, res.Verdict)
+			} else {
+				assert.Equal(t, Invalid, res.Verdict, "serializable reads on the cut-off member are stale")
+			}
+		})
+	}
 }
