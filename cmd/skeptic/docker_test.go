@@ -21,7 +21,7 @@ import (
 // requireDocker skips without a Docker daemon, unless SKEPTIC_REQUIRE_DOCKER=1, where it fails.
 func requireDocker(t *testing.T) *docker.Runtime {
 	t.Helper()
-	if testing.Short() || os.Getenv("SKEPTIC_SKIP_E2E") == "1" {
+	if os.Getenv("SKEPTIC_REQUIRE_DOCKER") != "1" && (testing.Short() || os.Getenv("SKEPTIC_SKIP_E2E") == "1") {
 		t.Skip("end-to-end test (-short or SKEPTIC_SKIP_E2E=1)")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
