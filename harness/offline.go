@@ -145,6 +145,9 @@ func printVerdict(out io.Writer, res Result) {
 		msg += " (" + res.Error + ")"
 	}
 	fmt.Fprintf(out, "verdict: %s\n", msg)
+	for _, n := range res.Notes {
+		fmt.Fprintf(out, "  note: %s\n", n)
+	}
 	if res.Dir != "" {
 		fmt.Fprintf(out, "results: %s\n", res.Dir)
 	}
