@@ -3,6 +3,7 @@ package nemesis_test
 import (
 	"context"
 	"encoding/json"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -15,17 +16,18 @@ import (
 type blockingKill struct {
 	*fakes
 	in, release chan struct{}
+	once        *sync.Once
 }
 
 func (b blockingKill) Kill(ctx context.Context, n string) error {
-	close(b.in)
+	b.once.Do(func() { close(b.in) })
 	<-b.release
 	return b.fakes.Kill(ctx, n)
 }
 
 func TestDownCountsKilledNodesAndAnswersDuringAnOp(t *testing.T) {
 	f := newFakes()
-	b := blockingKill{f, make(chan struct{}), make(chan struct{})}
+	b := blockingKill{f, make(chan struct{}), make(chan struct{}), &sync.Once{}}
 	env := f.env()
 	env.Proc = b
 	n := nemesis.New(env)
