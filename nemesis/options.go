@@ -53,8 +53,10 @@ const (
 	NodesLeader = "leader"
 	// NodesMinority picks a random minority: between 1 and (n-1)/2 nodes.
 	NodesMinority = "minority"
-	// NodesMajority picks a random majority: between n/2+1 and n nodes (kill only).
+	// NodesMajority picks a random majority of exactly n/2+1 nodes (kill only).
 	NodesMajority = "majority"
+	// NodesAll picks every node (kill only).
+	NodesAll = "all"
 )
 
 // Clock strategies (--clock).
@@ -71,7 +73,7 @@ const (
 
 var (
 	partitionStrategies = []string{PartOne, PartMajority, PartMajoritiesRing, PartBridge, PartLeader, PartOneWay}
-	killStrategies      = []string{NodesOne, NodesLeader, NodesMinority, NodesMajority}
+	killStrategies      = []string{NodesOne, NodesLeader, NodesMinority, NodesMajority, NodesAll}
 	pauseStrategies     = []string{NodesOne, NodesLeader, NodesMinority}
 	clockStrategies     = []string{ClockBump, ClockStrobe, ClockSkewRate, ClockReset}
 )

@@ -232,7 +232,9 @@ func pickNodes(strategy string, nodes []string, r *rand.Rand) []string {
 	case NodesMinority:
 		k = 1 + r.IntN((n-1)/2)
 	case NodesMajority:
-		k = n/2 + 1 + r.IntN(n-n/2)
+		k = n/2 + 1
+	case NodesAll:
+		k = n
 	default:
 		return nil
 	}
@@ -349,8 +351,18 @@ func LoadSchedule(path string, nodes []string) (Schedule, error) {
 
 // ParseSchedule decodes and validates a schedule (a JSON list of ops) for a cluster of nodes. The ops are sorted
 // by time, keeping the order of ops at the same time. Errors name the line of the text (and the op) at fault.
+//
+// b may also be a run's config.json: its schedule, the list at .nemesis.schedule, is read (errors still name
+// the line of config.json).
 func ParseSchedule(b []byte, nodes []string) (Schedule, error) {
-	const want = `not a JSON list of ops {"at", "f", "value"}`
+	const want = `not a JSON list of ops {"at", "f", "value"} (nor a run's config.json, with the list at .nemesis.schedule)`
+	if t := bytes.TrimSpace(b); len(t) > 0 && t[0] == '{' {
+		list, err := configSchedule(b)
+		if err != nil {
+			return nil, err
+		}
+		b = list
+	}
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.DisallowUnknownFields()
 	tok, err := d.Token()
@@ -610,4 +622,33 @@ func (s Schedule) Preflight(net Net) error {
 		return nil
 	}
 	return nil
+}
+
+// configSchedule returns the text of a run's config.json with everything but the list at .nemesis.schedule
+// blanked out (newlines kept), so that ParseSchedule reads the list and its errors name config.json's lines.
+func configSchedule(b []byte) ([]byte, error) {
+	var cfg struct {
+		Nemesis *struct {
+			Schedule json.RawMessage `json:"schedule"`
+		} `json:"nemesis"`
+	}
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		line, msg := jsonErrAt(b, err, 0)
+		return nil, fmt.Errorf("line %d: a JSON object, so read as a run's config.json, but: %s", line, msg)
+	}
+	if cfg.Nemesis == nil || len(cfg.Nemesis.Schedule) == 0 || string(cfg.Nemesis.Schedule) == "null" {
+		return nil, fmt.Errorf("a JSON object, so read as a run's config.json, but it has no schedule at .nemesis.schedule " +
+			"(a schedule file is a JSON list of ops, or the config.json of a run that had a nemesis)")
+	}
+	i := bytes.Index(b, cfg.Nemesis.Schedule)
+	if i < 0 { // re-encoded: no line numbers to keep
+		return cfg.Nemesis.Schedule, nil
+	}
+	out := bytes.Clone(b)
+	for k := range out {
+		if (k < i || k >= i+len(cfg.Nemesis.Schedule)) && out[k] != '\n' {
+			out[k] = ' '
+		}
+	}
+	return out, nil
 }
