@@ -64,7 +64,11 @@ func Describe(f string, value json.RawMessage) string {
 		if value != nil && json.Unmarshal(value, &v) != nil {
 			break
 		}
-		s := f + strategyText(v.Strategy, v.Leader)
+		name := f
+		if f == FStart {
+			name = "restart" // "start" reads as the start of a fault
+		}
+		s := name + strategyText(v.Strategy, v.Leader)
 		switch {
 		case len(v.Nodes) > 0:
 			s += ": " + strings.Join(v.Nodes, " ")

@@ -20,7 +20,7 @@ func TestDescribe(t *testing.T) {
 	assert.Equal(t, "partition (leader, leader n2): n2 | n1 n3", Describe(FStartPartition, v))
 	v, _ = json.Marshal(NodesValue{Strategy: NodesMajority, Nodes: []string{"n1", "n3", "n4"}})
 	assert.Equal(t, "kill (majority): n1 n3 n4", Describe(FKill, v))
-	assert.Equal(t, "start: every node the nemesis killed", Describe(FStart, json.RawMessage(`null`)))
+	assert.Equal(t, "restart: every node the nemesis killed", Describe(FStart, json.RawMessage(`null`)))
 	v, _ = json.Marshal(LinksValue{Links: []Link{{From: "n1", To: "n2"}}, Percent: 30})
 	assert.Equal(t, "loss 30% on n1→n2", Describe(FStartLoss, v))
 	assert.Equal(t, "partition healed", Describe(FStopPartition, nil))
