@@ -462,7 +462,7 @@ func (r *run) summary(res Result) {
 		fmt.Fprintf(&buf, "warning: not every fault was undone before the final reads: %s\n", res.HealError)
 	}
 	printKeys(&buf, res, 5)
-	printRunReport(&buf, res, r.ux.flawErr)
+	printRunReport(&buf, res, r.t.Flaw, r.ux.flawErr)
 	printVerdict(&buf, res)
 	fmt.Fprintf(&buf, "re-run: skeptic run --config %s\n", r.dir.File(ConfigFile))
 	r.con.printf("%s", buf.String())

@@ -270,7 +270,7 @@ func topReasons(m map[string]int64, k int) string {
 }
 
 // printRunReport prints the faults that ran and the flaw's acts, for the end-of-run summary.
-func printRunReport(out io.Writer, res Result, flawErr string) {
+func printRunReport(out io.Writer, res Result, flaw, flawErr string) {
 	if len(res.Faults) > 0 {
 		fmt.Fprintf(out, "faults (%d):\n", len(res.Faults))
 		for _, f := range res.Faults {
@@ -285,19 +285,22 @@ func printRunReport(out io.Writer, res Result, flawErr string) {
 			fmt.Fprintln(out, line)
 		}
 	}
-	if len(res.FlawActs) > 0 {
+	var total uint64
+	for _, v := range res.FlawActs {
+		total += v
+	}
+	// The correct store's zeros are no news; a flaw's are (it never acted).
+	if len(res.FlawActs) > 0 && (total > 0 || (flaw != "" && flaw != "none")) {
 		ids := make([]string, 0, len(res.FlawActs))
-		var total uint64
-		for id, v := range res.FlawActs {
+		for id := range res.FlawActs {
 			ids = append(ids, id)
-			total += v
 		}
 		sort.Slice(ids, func(i, j int) bool { return keyLess(ids[i], ids[j]) })
 		parts := make([]string, len(ids))
 		for i, id := range ids {
 			parts[i] = fmt.Sprintf("%s %d", id, res.FlawActs[id])
 		}
-		fmt.Fprintf(out, "flaw acts (since each node's last start): %s; %d in all\n", strings.Join(parts, ", "), total)
+		fmt.Fprintf(out, "flaw %s acted (counted since each node's last start): %s; %d in all\n", flaw, strings.Join(parts, ", "), total)
 	}
 	if flawErr != "" {
 		fmt.Fprintf(out, "flaw acts: could not ask every node: %s\n", flawErr)

@@ -114,7 +114,7 @@ func TestFaultsShownAsTheyHappen(t *testing.T) {
 	assert.Regexp(t, `nemesis +\d+\.\d{3}s  start partition \(one\): n3 \| n1 n2\n`, s)
 	assert.Regexp(t, `nemesis +\d+\.\d{3}s  end   partition healed \(after 2\.\ds\)\n`, s)
 	assert.Contains(t, s, "faults (1):")
-	assert.Contains(t, s, "flaw acts (since each node's last start):")
+	assert.Contains(t, s, "flaw stale-reads acted (counted since each node's last start):")
 	log, err := os.ReadFile(filepath.Join(res.Dir, LogFile))
 	require.NoError(t, err)
 	assert.Contains(t, string(log), "start partition (one): n3 | n1 n2")

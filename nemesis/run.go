@@ -243,12 +243,19 @@ func (n *Nemesis) procOp(ctx, octx context.Context, op Op) (any, error) {
 	}
 	var errs []error
 	for _, node := range v.Nodes {
+		// With overlapping faults (ModeOverlap) a node can be killed while paused: a killed node is not paused
+		// (its restart runs it anew), and there is nothing to pause in a killed one.
+		if (op.F == FResume && !n.paused[node]) || (op.F == FPause && n.killed[node]) {
+			continue
+		}
 		var err error
 		switch op.F {
 		case FKill:
 			n.killed[node] = true // before the call: a half-done kill is still undone by HealAll
 			n.setDown(node, true)
-			err = n.env.Proc.Kill(octx, node)
+			if err = n.env.Proc.Kill(octx, node); err == nil {
+				delete(n.paused, node) // a killed process is no longer frozen
+			}
 		case FStart:
 			if err = n.env.Proc.Start(octx, node); err == nil {
 				delete(n.killed, node)

@@ -134,6 +134,9 @@ func Generate(seed int64, nodes []string, duration time.Duration, o Options) (Sc
 		FaultClock:     canonical(o.Clock, clockStrategies),
 	}
 	interval := o.Interval.D()
+	if o.Mode == ModeOverlap {
+		return overlap(seed, kinds, strategies, nodes, duration, o), nil
+	}
 	s := Schedule{}
 	for t := interval; t < duration && len(kinds) > 0; t += 2 * interval {
 		kind := kinds[r.IntN(len(kinds))]
@@ -651,4 +654,36 @@ func configSchedule(b []byte) ([]byte, error) {
 		}
 	}
 	return out, nil
+}
+
+// overlap is Generate's ModeOverlap: each kind of kinds follows its own timeline, drawn from its own random
+// stream (the seed and the kind), of quiet and faulty periods between Interval/2 and 3*Interval/2 long, starting
+// quiet. Each fault's stop op comes before the kind's next start and no later than duration. The ops of all kinds
+// are merged in time order (at the same time, in the order of kinds).
+func overlap(seed int64, kinds []string, strategies map[string][]string, nodes []string, duration time.Duration, o Options) Schedule {
+	interval := o.Interval.D()
+	span := func(r *rand.Rand) time.Duration {
+		return (interval/2 + time.Duration(r.Int64N(int64(interval)+1))).Round(time.Millisecond)
+	}
+	var s Schedule
+	for _, kind := range kinds {
+		// The kind's own stream: enabling another kind does not change this one's timeline.
+		k := uint64(slices.Index(KnownFaults, kind) + 1)
+		r := rand.New(rand.NewPCG(uint64(seed), nemesisStream+k*0x9e3779b97f4a7c15))
+		for t := span(r); t < duration; {
+			strategy := ""
+			if st := strategies[kind]; len(st) > 0 {
+				strategy = st[r.IntN(len(st))]
+			}
+			start, stop := faultOps(kind, strategy, nodes, o, r)
+			stopAt := min(t+span(r), duration)
+			s = append(s, Op{At: Duration(t), F: start.F, Value: start.Value})
+			if stop.F != "" {
+				s = append(s, Op{At: Duration(stopAt), F: stop.F, Value: stop.Value})
+			}
+			t = stopAt + span(r)
+		}
+	}
+	sort.SliceStable(s, func(a, b int) bool { return s[a].At < s[b].At })
+	return s
 }

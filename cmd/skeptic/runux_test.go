@@ -44,3 +44,14 @@ func TestStoppingTextNamesWhatStops(t *testing.T) {
 	assert.Equal(t, "shutting the node down", stoppingText([]string{"node", "--id", "n1"}))
 	assert.NotContains(t, stoppingText([]string{"check", "x"}), "cluster")
 }
+
+func TestNemesisModeAndKillAllFlags(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := executeContext(context.Background(), []string{"run", "--nemesis", "kill", "--nemesis-mode", "both"}, &out, &errb)
+	assert.Equal(t, 254, code)
+	assert.Contains(t, errb.String(), `--nemesis-mode: unknown mode "both" (want alternate or overlap)`)
+	errb.Reset()
+	code = executeContext(context.Background(), []string{"run", "--kill", "everyone"}, &out, &errb)
+	assert.Equal(t, 254, code)
+	assert.Contains(t, errb.String(), "all")
+}
