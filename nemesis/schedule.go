@@ -667,9 +667,10 @@ func overlap(seed int64, kinds []string, strategies map[string][]string, nodes [
 	}
 	var s Schedule
 	for _, kind := range kinds {
-		// The kind's own stream: enabling another kind does not change this one's timeline.
+		// The kind's own stream: enabling another kind does not change this one's timeline. PCG streams that
+		// share a seed start correlated, so each kind gets a seed of its own (splitmix64 of the seed and kind).
 		k := uint64(slices.Index(KnownFaults, kind) + 1)
-		r := rand.New(rand.NewPCG(uint64(seed), nemesisStream+k*0x9e3779b97f4a7c15))
+		r := rand.New(rand.NewPCG(splitmix64(uint64(seed)+k*0x9e3779b97f4a7c15), nemesisStream))
 		for t := span(r); t < duration; {
 			strategy := ""
 			if st := strategies[kind]; len(st) > 0 {
@@ -686,4 +687,12 @@ func overlap(seed int64, kinds []string, strategies map[string][]string, nodes [
 	}
 	sort.SliceStable(s, func(a, b int) bool { return s[a].At < s[b].At })
 	return s
+}
+
+// splitmix64 scrambles x (the finalizer of Steele, Lea and Flood's SplitMix64).
+func splitmix64(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
 }
