@@ -83,7 +83,7 @@ func Describe(f string, value json.RawMessage) string {
 		if value != nil && json.Unmarshal(value, &v) != nil {
 			break
 		}
-		s := f + strategyText(v.Strategy, "")
+		s := f + strategyText(v.Strategy, v.Leader)
 		var parts []string
 		switch {
 		case len(v.OffsetsNS) > 0 && f != FClockStrobe:

@@ -63,6 +63,9 @@ const (
 const (
 	// ClockBump jumps the clocks of a random subset of nodes by a random ±(10ms..60s) each.
 	ClockBump = "bump"
+	// ClockBumpLeader jumps the clock of the node Cluster.Leader names at the time of the fault by a random
+	// ±(10ms..60s): with a leader partition (--nemesis-mode overlap), what a lease on the wall clock fears.
+	ClockBumpLeader = "bump-leader"
 	// ClockStrobe flips the clocks of a random subset of nodes between +delta and 0, every period, for a while.
 	ClockStrobe = "strobe"
 	// ClockSkewRate makes the clocks of a random subset of nodes run faster or slower (x0.5..x0.95, x1.05..x2).
@@ -75,7 +78,7 @@ var (
 	partitionStrategies = []string{PartOne, PartMajority, PartMajoritiesRing, PartBridge, PartLeader, PartOneWay}
 	killStrategies      = []string{NodesOne, NodesLeader, NodesMinority, NodesMajority, NodesAll}
 	pauseStrategies     = []string{NodesOne, NodesLeader, NodesMinority}
-	clockStrategies     = []string{ClockBump, ClockStrobe, ClockSkewRate, ClockReset}
+	clockStrategies     = []string{ClockBump, ClockBumpLeader, ClockStrobe, ClockSkewRate, ClockReset}
 )
 
 // Duration is a time.Duration written in JSON as Go duration text ("5s", "1m30s"). It also reads a plain number
@@ -363,8 +366,8 @@ func (o Options) Needs() map[targets.Capability]string {
 	for _, l := range []struct {
 		flag, kind string
 		v          []string
-	}{{"--partition", FaultPartition, o.Partition}, {"--kill", FaultKill, o.Kill}, {"--pause", FaultPause, o.Pause}} {
-		if slices.Contains(o.Faults, l.kind) && slices.Contains(l.v, "leader") {
+	}{{"--partition", FaultPartition, o.Partition}, {"--kill", FaultKill, o.Kill}, {"--pause", FaultPause, o.Pause}, {"--clock", FaultClock, o.Clock}} {
+		if slices.Contains(o.Faults, l.kind) && (slices.Contains(l.v, "leader") || slices.Contains(l.v, ClockBumpLeader)) {
 			if _, ok := need[targets.CapStatus]; !ok {
 				need[targets.CapStatus] = l.flag + " leader"
 			}

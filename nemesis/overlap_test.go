@@ -12,6 +12,7 @@ import (
 
 	"github.com/skeptic-dev/skeptic/history"
 	"github.com/skeptic-dev/skeptic/nemesis"
+	"github.com/skeptic-dev/skeptic/targets"
 )
 
 func overlapOptions(kinds ...string) nemesis.Options {
@@ -140,4 +141,32 @@ func TestOverlappingKillAndPause(t *testing.T) {
 	assert.Empty(t, f.down)
 	assert.Empty(t, f.paused)
 	assert.False(t, slices.ContainsFunc(f.events, func(e history.Event) bool { return e.Error != "" }))
+}
+
+// TestBumpLeader: bump-leader jumps the clock of the leader found at run time, says whom, and needs the status
+// capability.
+func TestBumpLeader(t *testing.T) {
+	f := newFakes()
+	n := nemesis.New(f.env())
+	s := schedule(t, `[{"at":"0s","f":"clock-bump","value":{"strategy":"bump-leader","delta":"-3s"}},
+		{"at":"1ms","f":"clock-reset"}]`)
+	assert.Contains(t, s.Needs(), targets.CapStatus)
+	require.NoError(t, n.Run(context.Background(), s[:1]))
+	assert.Equal(t, [2]float64{-3, 1}, f.clocks["n2"], "the leader's clock")
+	assert.NotContains(t, f.clocks, "n1")
+	last := f.events[len(f.events)-1]
+	assert.Equal(t, "clock-bump (bump-leader, leader n2): n2 -3s", nemesis.Describe(last.F, last.Value))
+
+	_, err := nemesis.ParseSchedule([]byte(`[{"at":"0s","f":"clock-bump","value":{"strategy":"bump-leader","deltas":{"n1":"1s"}}}]`), f.nodes)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "bump-leader")
+
+	o, err := nemesis.ParseOptions(nemesis.Flags{Nemesis: "clock", Clock: "bump-leader"})
+	require.NoError(t, err)
+	assert.Contains(t, o.Needs(), targets.CapStatus)
+	g, err := nemesis.Generate(1, f.nodes, time.Minute, o)
+	require.NoError(t, err)
+	require.NoError(t, g.Validate(f.nodes))
+	require.NotEmpty(t, g)
+	assert.Equal(t, nemesis.FClockBump, g[0].F)
 }

@@ -287,6 +287,13 @@ func (n *Nemesis) clockOp(ctx, octx context.Context, op Op) (any, error) {
 		return v, errNo("Clock")
 	}
 	res := ClockValue{Strategy: v.Strategy, OffsetsNS: map[string]int64{}, Rates: map[string]float64{}}
+	if op.F == FClockBump && v.Strategy == ClockBumpLeader {
+		leader, err := n.leader(ctx)
+		if err != nil {
+			return res, err
+		}
+		v.Deltas, res.Leader = map[string]Duration{leader: v.Delta}, leader
+	}
 	var errs []error
 	set := func(node string, offset time.Duration, rate float64) {
 		n.clocks[node] = clockState{offset: offset, rate: rate} // before the call: HealAll resets it either way

@@ -77,13 +77,16 @@ type NodesValue struct {
 type ClockValue struct {
 	// Strategy is the --clock strategy that made the op.
 	Strategy string `json:"strategy,omitempty"`
+	// Leader is the node Cluster.Leader named, in recorded events of the bump-leader strategy.
+	Leader string `json:"leader,omitempty"`
 	// Deltas (clock-bump) are added to each node's current offset.
 	Deltas map[string]Duration `json:"deltas,omitempty"`
 	// Rates (clock-skew) are the clock rates to set; in recorded events, the rate each node now runs at.
 	Rates map[string]float64 `json:"rates,omitempty"`
 	// Nodes are the nodes of clock-strobe and clock-reset (none: every node).
 	Nodes []string `json:"nodes,omitempty"`
-	// Delta, Period and For (clock-strobe): flip the offset between Delta and 0 every Period, for For.
+	// Delta, Period and For (clock-strobe): flip the offset between Delta and 0 every Period, for For. Delta
+	// alone (clock-bump with strategy bump-leader): the jump of the leader's clock.
 	Delta  Duration `json:"delta,omitempty"`
 	Period Duration `json:"period,omitempty"`
 	For    Duration `json:"for,omitempty"`
@@ -184,6 +187,10 @@ func faultOps(kind, strategy string, nodes []string, o Options, r *rand.Rand) (s
 		v := ClockValue{Strategy: strategy}
 		var f string
 		switch strategy {
+		case ClockBumpLeader:
+			f, v.Delta = FClockBump, Duration(signed(r, logUniform(r, 10*time.Millisecond, 60*time.Second)))
+			// Undone by a reset of every clock: the leader is known only when the op runs.
+			return Op{F: f, Value: mustJSON(v)}, Op{F: FClockReset, Value: mustJSON(ClockValue{})}
 		case ClockBump:
 			f, v.Deltas = FClockBump, map[string]Duration{}
 			for _, n := range subset(nodes, r) {
@@ -504,6 +511,12 @@ func (op Op) validate(nodes []string) error {
 		}
 		switch op.F {
 		case FClockBump:
+			if v.Strategy == ClockBumpLeader {
+				if len(v.Deltas) > 0 || v.Delta == 0 {
+					return fmt.Errorf("strategy bump-leader: wants a delta (the leader's jump, picked at run time) and no deltas")
+				}
+				break
+			}
 			if len(v.Deltas) == 0 {
 				return fmt.Errorf("deltas: must name at least one node")
 			}
@@ -590,6 +603,13 @@ func (s Schedule) Needs() map[targets.Capability]string {
 		switch op.F {
 		case FClockBump, FClockStrobe, FClockSkew, FClockReset:
 			add(targets.CapClock, i, op, "")
+			var v struct {
+				Strategy string `json:"strategy"`
+			}
+			_ = json.Unmarshal(op.Value, &v)
+			if v.Strategy == ClockBumpLeader {
+				add(targets.CapStatus, i, op, ", strategy bump-leader")
+			}
 		case FStartPartition, FKill, FPause:
 			var v struct {
 				Strategy string `json:"strategy"`
