@@ -46,14 +46,22 @@ func CheckFile(ctx context.Context, path string, o CheckOptions) (Result, error)
 	if dir == "" {
 		dir = defaultCheckDir(path, o.Store)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	made, err := mkdirAllMade(dir)
+	if err != nil {
 		return res, setupErr("create output folder", err)
 	}
 	res.Dir = dir
 	res.Paths = map[string]string{"history": path, "results": filepath.Join(dir, ResultsFile), "dir": dir}
 	fmt.Fprintf(out, "checking %s\n", path)
-	res, err := checkPath(ctx, path, o.Timeout, dir, res)
+	res, err = checkPath(ctx, path, o.Timeout, dir, res)
 	if err != nil {
+		// A check that could not run leaves no empty folder behind.
+		for i := len(made) - 1; i >= 0; i-- {
+			if os.Remove(made[i]) != nil {
+				break
+			}
+		}
+		res.Dir, res.Paths = "", nil
 		return res, err
 	}
 	if err := writeJSON(filepath.Join(dir, ResultsFile), res); err != nil {
@@ -145,7 +153,25 @@ func printVerdict(out io.Writer, res Result) {
 		msg += " (" + res.Error + ")"
 	}
 	fmt.Fprintf(out, "verdict: %s\n", msg)
+	for _, n := range res.Notes {
+		fmt.Fprintf(out, "  note: %s\n", n)
+	}
 	if res.Dir != "" {
 		fmt.Fprintf(out, "results: %s\n", res.Dir)
 	}
+}
+
+// mkdirAllMade is os.MkdirAll that returns the folders it created, outermost first.
+func mkdirAllMade(dir string) ([]string, error) {
+	var made []string
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); err == nil {
+			break
+		}
+		made = append([]string{d}, made...)
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	return made, os.MkdirAll(dir, 0o755)
 }

@@ -258,13 +258,7 @@ func (r *run) startNemesis(ctx context.Context, plan *nemesisPlan) <-chan error 
 		ch <- nil
 		return ch
 	}
-	from := strings.Join(r.t.Nemesis.Faults, ",")
-	if r.t.Nemesis.ScheduleFile != "" {
-		from = "replayed from " + r.t.Nemesis.ScheduleFile
-	} else if len(r.t.Nemesis.Faults) == 0 {
-		from = "replayed from the config"
-	}
-	r.con.printf("nemesis: %d ops planned (%s)\n", len(plan.schedule), from)
+	r.con.printf("%s", planText(r.t, plan.schedule))
 	go func() {
 		defer func() {
 			if p := recover(); p != nil {
@@ -409,6 +403,7 @@ func (r *run) check(ctx context.Context, res Result) (Result, error) {
 		return res, err
 	}
 	r.con.printf("checked %d keys in %s\n", len(res.Keys), res.CheckTime.D().Round(time.Millisecond))
+	r.annotate(&res)
 	if err := writeJSON(r.dir.File(ResultsFile), res); err != nil {
 		return res, setupErr("write results.json", err)
 	}
@@ -482,6 +477,7 @@ func (r *run) summary(res Result) {
 		fmt.Fprintf(&buf, "warning: not every fault was undone before the final reads: %s\n", res.HealError)
 	}
 	printKeys(&buf, res, 5)
+	printRunReport(&buf, res, r.t.Flaw, r.ux.flawErr)
 	printVerdict(&buf, res)
 	fmt.Fprintf(&buf, "re-run: skeptic run --config %s\n", r.dir.File(ConfigFile))
 	r.con.printf("%s", buf.String())

@@ -86,6 +86,11 @@ type Result struct {
 	HealError string `json:"heal_error,omitempty"`
 	// Warnings says what of the input the check left out, such as a torn final line of a history file.
 	Warnings []string `json:"warnings,omitempty"`
+	// Faults lists the faults the nemesis applied; FlawActs is each node's flaw_acts at the end (targets that
+	// count them); Notes says what the verdict alone does not (runux.go).
+	Faults   []FaultRecord     `json:"faults,omitempty"`
+	FlawActs map[string]uint64 `json:"flaw_acts,omitempty"`
+	Notes    []string          `json:"notes,omitempty"`
 }
 
 // ErrInterrupted is returned by Run when ctx ended before the test did (SIGINT, SIGTERM). The cluster has been
@@ -149,6 +154,8 @@ type run struct {
 	loadRate float64
 	// maxProcess is the highest worker process number at the end of the load.
 	maxProcess int
+	// ux is what the run reports to its user beyond the operations (runux.go).
+	ux runUX
 }
 
 // Run runs one test: it chooses the runtime, creates the run folder, starts the cluster, runs the workers (and
@@ -316,9 +323,14 @@ func (r *run) run(ctx context.Context) (Result, error) {
 		return r.interrupted(res)
 	}
 
-	// 5. The load, with the nemesis beside it.
-	loadErr := r.load(ctx, wl, sched)
+	// 5. The load, with the nemesis beside it, and a watch on the cluster.
+	lctx, unwatch := r.watchCluster(ctx)
+	defer unwatch()
+	loadErr := r.load(lctx, wl, sched)
 	testHookLoadDone()
+	if err := r.lost(); err != nil {
+		return res, err
+	}
 	if loadErr != nil {
 		return res, loadErr
 	}
@@ -327,12 +339,17 @@ func (r *run) run(ctx context.Context) (Result, error) {
 	}
 
 	// 6. Heal, recover, read every key from every node.
-	if err := r.finalRead(ctx); err != nil {
+	if err := r.finalRead(lctx); err != nil {
+		return res, err
+	}
+	if err := r.lost(); err != nil {
 		return res, err
 	}
 	if ctx.Err() != nil {
 		return r.interrupted(res)
 	}
+	unwatch()
+	r.readFlawActs(ctx)
 
 	// 7. Teardown, then the check.
 	r.teardown()
@@ -437,6 +454,7 @@ func (r *run) closeHistory() error {
 // observe is the recorder hook: counts, keys and the time of the first op.
 func (r *run) observe(e history.Event) {
 	if e.Process == history.NemesisProcess {
+		r.nemesisEvent(e)
 		return
 	}
 	r.counts.observe(e)
@@ -450,6 +468,7 @@ func (r *run) observe(e history.Event) {
 		}
 		return
 	}
+	r.clientEvent(e)
 	v, _ := r.perF.LoadOrStore(e.F, new([3]atomic.Int64))
 	c := v.(*[3]atomic.Int64)
 	switch e.Type {

@@ -53,14 +53,19 @@ const (
 	NodesLeader = "leader"
 	// NodesMinority picks a random minority: between 1 and (n-1)/2 nodes.
 	NodesMinority = "minority"
-	// NodesMajority picks a random majority: between n/2+1 and n nodes (kill only).
+	// NodesMajority picks a random majority of exactly n/2+1 nodes (kill only).
 	NodesMajority = "majority"
+	// NodesAll picks every node (kill only).
+	NodesAll = "all"
 )
 
 // Clock strategies (--clock).
 const (
 	// ClockBump jumps the clocks of a random subset of nodes by a random ±(10ms..60s) each.
 	ClockBump = "bump"
+	// ClockBumpLeader jumps the clock of the node Cluster.Leader names at the time of the fault by a random
+	// ±(10ms..60s): with a leader partition (--nemesis-mode overlap), what a lease on the wall clock fears.
+	ClockBumpLeader = "bump-leader"
 	// ClockStrobe flips the clocks of a random subset of nodes between +delta and 0, every period, for a while.
 	ClockStrobe = "strobe"
 	// ClockSkewRate makes the clocks of a random subset of nodes run faster or slower (x0.5..x0.95, x1.05..x2).
@@ -71,9 +76,9 @@ const (
 
 var (
 	partitionStrategies = []string{PartOne, PartMajority, PartMajoritiesRing, PartBridge, PartLeader, PartOneWay}
-	killStrategies      = []string{NodesOne, NodesLeader, NodesMinority, NodesMajority}
+	killStrategies      = []string{NodesOne, NodesLeader, NodesMinority, NodesMajority, NodesAll}
 	pauseStrategies     = []string{NodesOne, NodesLeader, NodesMinority}
-	clockStrategies     = []string{ClockBump, ClockStrobe, ClockSkewRate, ClockReset}
+	clockStrategies     = []string{ClockBump, ClockBumpLeader, ClockStrobe, ClockSkewRate, ClockReset}
 )
 
 // Duration is a time.Duration written in JSON as Go duration text ("5s", "1m30s"). It also reads a plain number
@@ -117,6 +122,8 @@ type Options struct {
 	Clock     []string `json:"clock,omitempty"`
 	// Interval is the length of each quiet and each faulty period (--nemesis-interval).
 	Interval Duration `json:"interval"`
+	// Mode is how the enabled faults share the run (--nemesis-mode): ModeAlternate ("" too) or ModeOverlap.
+	Mode string `json:"mode,omitempty"`
 	// LossPercent is the share of packets the loss fault drops on every link between nodes (--loss).
 	LossPercent float64 `json:"loss_percent,omitempty"`
 	// Delay and Jitter are what the delay fault adds to every link between nodes (--delay, --jitter).
@@ -141,6 +148,19 @@ const (
 	DefaultJitter      = 50 * time.Millisecond
 )
 
+// Nemesis modes (--nemesis-mode).
+const (
+	// ModeAlternate alternates quiet and faulty periods of Interval; each faulty period applies one fault. One
+	// fault at a time makes a failing run easy to read, and it is what runs did before modes existed, so that a
+	// recorded seed still gives the same schedule: it is the default.
+	ModeAlternate = "alternate"
+	// ModeOverlap gives each enabled fault kind its own seeded timeline of quiet and faulty periods (each between
+	// Interval/2 and 3*Interval/2 long), so that faults of different kinds overlap, as Jepsen's combined nemesis
+	// does: a flaw that needs two faults at once (a clock jump on a cut-off leader) can be reached. Every fault is
+	// still undone by its own stop op, and everything at the end.
+	ModeOverlap = "overlap"
+)
+
 // Flags are the nemesis's command-line flags as typed. An empty string or zero means the flag was not given.
 type Flags struct {
 	Nemesis   string        // --nemesis: comma-separated fault kinds, "all" or "none"
@@ -152,6 +172,7 @@ type Flags struct {
 	Loss      float64       // --loss (percent)
 	Delay     time.Duration // --delay
 	Jitter    time.Duration // --jitter
+	Mode      string        // --nemesis-mode
 }
 
 // ParseOptions turns flags into Options, filling defaults, and validates them. Its errors name the flag.
@@ -196,6 +217,7 @@ func ParseOptions(f Flags) (Options, error) {
 	o.Interval = Duration(f.Interval)
 	o.LossPercent = f.Loss
 	o.Delay, o.Jitter = Duration(f.Delay), Duration(f.Jitter)
+	o.Mode = strings.TrimSpace(f.Mode)
 	o = o.WithDefaults()
 	return o, o.Validate()
 }
@@ -319,6 +341,9 @@ func (o Options) Validate() error {
 	if o.Interval <= 0 {
 		return fmt.Errorf("--nemesis-interval: must be > 0, got %s", o.Interval.D())
 	}
+	if o.Mode != "" && o.Mode != ModeAlternate && o.Mode != ModeOverlap {
+		return fmt.Errorf("--nemesis-mode: unknown mode %q (want %s or %s)", o.Mode, ModeAlternate, ModeOverlap)
+	}
 	if math.IsNaN(o.LossPercent) || o.LossPercent < 0 || o.LossPercent > 100 {
 		return fmt.Errorf("--loss: must be a percentage between 0 and 100, got %v", o.LossPercent)
 	}
@@ -341,8 +366,8 @@ func (o Options) Needs() map[targets.Capability]string {
 	for _, l := range []struct {
 		flag, kind string
 		v          []string
-	}{{"--partition", FaultPartition, o.Partition}, {"--kill", FaultKill, o.Kill}, {"--pause", FaultPause, o.Pause}} {
-		if slices.Contains(o.Faults, l.kind) && slices.Contains(l.v, "leader") {
+	}{{"--partition", FaultPartition, o.Partition}, {"--kill", FaultKill, o.Kill}, {"--pause", FaultPause, o.Pause}, {"--clock", FaultClock, o.Clock}} {
+		if slices.Contains(o.Faults, l.kind) && (slices.Contains(l.v, "leader") || slices.Contains(l.v, ClockBumpLeader)) {
 			if _, ok := need[targets.CapStatus]; !ok {
 				need[targets.CapStatus] = l.flag + " leader"
 			}

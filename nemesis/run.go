@@ -44,8 +44,11 @@ type Nemesis struct {
 	lossy       bool
 	delayed     bool
 	killed      map[string]bool
-	paused      map[string]bool
-	clocks      map[string]clockState // every node whose clock the nemesis set since the last reset
+	// down mirrors killed for Down, under its own lock: Down must answer while an op holds mu.
+	downMu sync.Mutex
+	down   map[string]bool
+	paused map[string]bool
+	clocks map[string]clockState // every node whose clock the nemesis set since the last reset
 }
 
 type clockState struct {
@@ -55,7 +58,7 @@ type clockState struct {
 
 // New returns a nemesis acting on env.
 func New(env Env) *Nemesis {
-	return &Nemesis{env: env, killed: map[string]bool{}, paused: map[string]bool{}, clocks: map[string]clockState{}}
+	return &Nemesis{env: env, killed: map[string]bool{}, down: map[string]bool{}, paused: map[string]bool{}, clocks: map[string]clockState{}}
 }
 
 // Run applies s, each op at its time from now, until the schedule ends or ctx is done. Every op is recorded as
@@ -240,14 +243,23 @@ func (n *Nemesis) procOp(ctx, octx context.Context, op Op) (any, error) {
 	}
 	var errs []error
 	for _, node := range v.Nodes {
+		// With overlapping faults (ModeOverlap) a node can be killed while paused: a killed node is not paused
+		// (its restart runs it anew), and there is nothing to pause in a killed one.
+		if (op.F == FResume && !n.paused[node]) || (op.F == FPause && n.killed[node]) {
+			continue
+		}
 		var err error
 		switch op.F {
 		case FKill:
 			n.killed[node] = true // before the call: a half-done kill is still undone by HealAll
-			err = n.env.Proc.Kill(octx, node)
+			n.setDown(node, true)
+			if err = n.env.Proc.Kill(octx, node); err == nil {
+				delete(n.paused, node) // a killed process is no longer frozen
+			}
 		case FStart:
 			if err = n.env.Proc.Start(octx, node); err == nil {
 				delete(n.killed, node)
+				n.setDown(node, false)
 				delete(n.paused, node) // a restarted process is not paused
 			}
 		case FPause:
@@ -275,6 +287,13 @@ func (n *Nemesis) clockOp(ctx, octx context.Context, op Op) (any, error) {
 		return v, errNo("Clock")
 	}
 	res := ClockValue{Strategy: v.Strategy, OffsetsNS: map[string]int64{}, Rates: map[string]float64{}}
+	if op.F == FClockBump && v.Strategy == ClockBumpLeader {
+		leader, err := n.leader(ctx)
+		if err != nil {
+			return res, err
+		}
+		v.Deltas, res.Leader = map[string]Duration{leader: v.Delta}, leader
+	}
 	var errs []error
 	set := func(node string, offset time.Duration, rate float64) {
 		n.clocks[node] = clockState{offset: offset, rate: rate} // before the call: HealAll resets it either way
@@ -413,6 +432,7 @@ func (n *Nemesis) HealAll(ctx context.Context) error {
 			continue
 		}
 		delete(n.killed, node)
+		n.setDown(node, false)
 	}
 	// A node just started (by HealAll, or by a start op just before the end) answers its clock endpoint only
 	// once its new process listens: each reset is retried for a while before it counts as a failure.
@@ -471,4 +491,28 @@ func keys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return slices.Clip(out)
+}
+
+// setDown records that the nemesis has (or no longer has) node killed.
+func (n *Nemesis) setDown(node string, down bool) {
+	n.downMu.Lock()
+	defer n.downMu.Unlock()
+	if down {
+		n.down[node] = true
+	} else {
+		delete(n.down, node)
+	}
+}
+
+// Down returns the nodes the nemesis has killed and not started again, including a node it is killing right now
+// (it is counted from just before the kill until just after its restart). It answers at once, also while an op
+// is running, so that the harness can tell a node the nemesis stopped from one someone else stopped.
+func (n *Nemesis) Down() map[string]bool {
+	n.downMu.Lock()
+	defer n.downMu.Unlock()
+	m := make(map[string]bool, len(n.down))
+	for k := range n.down {
+		m[k] = true
+	}
+	return m
 }

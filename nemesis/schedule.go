@@ -77,13 +77,16 @@ type NodesValue struct {
 type ClockValue struct {
 	// Strategy is the --clock strategy that made the op.
 	Strategy string `json:"strategy,omitempty"`
+	// Leader is the node Cluster.Leader named, in recorded events of the bump-leader strategy.
+	Leader string `json:"leader,omitempty"`
 	// Deltas (clock-bump) are added to each node's current offset.
 	Deltas map[string]Duration `json:"deltas,omitempty"`
 	// Rates (clock-skew) are the clock rates to set; in recorded events, the rate each node now runs at.
 	Rates map[string]float64 `json:"rates,omitempty"`
 	// Nodes are the nodes of clock-strobe and clock-reset (none: every node).
 	Nodes []string `json:"nodes,omitempty"`
-	// Delta, Period and For (clock-strobe): flip the offset between Delta and 0 every Period, for For.
+	// Delta, Period and For (clock-strobe): flip the offset between Delta and 0 every Period, for For. Delta
+	// alone (clock-bump with strategy bump-leader): the jump of the leader's clock.
 	Delta  Duration `json:"delta,omitempty"`
 	Period Duration `json:"period,omitempty"`
 	For    Duration `json:"for,omitempty"`
@@ -134,6 +137,9 @@ func Generate(seed int64, nodes []string, duration time.Duration, o Options) (Sc
 		FaultClock:     canonical(o.Clock, clockStrategies),
 	}
 	interval := o.Interval.D()
+	if o.Mode == ModeOverlap {
+		return overlap(seed, kinds, strategies, nodes, duration, o), nil
+	}
 	s := Schedule{}
 	for t := interval; t < duration && len(kinds) > 0; t += 2 * interval {
 		kind := kinds[r.IntN(len(kinds))]
@@ -181,6 +187,10 @@ func faultOps(kind, strategy string, nodes []string, o Options, r *rand.Rand) (s
 		v := ClockValue{Strategy: strategy}
 		var f string
 		switch strategy {
+		case ClockBumpLeader:
+			f, v.Delta = FClockBump, Duration(signed(r, logUniform(r, 10*time.Millisecond, 60*time.Second)))
+			// Undone by a reset of every clock: the leader is known only when the op runs.
+			return Op{F: f, Value: mustJSON(v)}, Op{F: FClockReset, Value: mustJSON(ClockValue{})}
 		case ClockBump:
 			f, v.Deltas = FClockBump, map[string]Duration{}
 			for _, n := range subset(nodes, r) {
@@ -232,7 +242,9 @@ func pickNodes(strategy string, nodes []string, r *rand.Rand) []string {
 	case NodesMinority:
 		k = 1 + r.IntN((n-1)/2)
 	case NodesMajority:
-		k = n/2 + 1 + r.IntN(n-n/2)
+		k = n/2 + 1
+	case NodesAll:
+		k = n
 	default:
 		return nil
 	}
@@ -349,8 +361,18 @@ func LoadSchedule(path string, nodes []string) (Schedule, error) {
 
 // ParseSchedule decodes and validates a schedule (a JSON list of ops) for a cluster of nodes. The ops are sorted
 // by time, keeping the order of ops at the same time. Errors name the line of the text (and the op) at fault.
+//
+// b may also be a run's config.json: its schedule, the list at .nemesis.schedule, is read (errors still name
+// the line of config.json).
 func ParseSchedule(b []byte, nodes []string) (Schedule, error) {
-	const want = `not a JSON list of ops {"at", "f", "value"}`
+	const want = `not a JSON list of ops {"at", "f", "value"} (nor a run's config.json, with the list at .nemesis.schedule)`
+	if t := bytes.TrimSpace(b); len(t) > 0 && t[0] == '{' {
+		list, err := configSchedule(b)
+		if err != nil {
+			return nil, err
+		}
+		b = list
+	}
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.DisallowUnknownFields()
 	tok, err := d.Token()
@@ -489,6 +511,12 @@ func (op Op) validate(nodes []string) error {
 		}
 		switch op.F {
 		case FClockBump:
+			if v.Strategy == ClockBumpLeader {
+				if len(v.Deltas) > 0 || v.Delta == 0 {
+					return fmt.Errorf("strategy bump-leader: wants a delta (the leader's jump, picked at run time) and no deltas")
+				}
+				break
+			}
 			if len(v.Deltas) == 0 {
 				return fmt.Errorf("deltas: must name at least one node")
 			}
@@ -575,6 +603,13 @@ func (s Schedule) Needs() map[targets.Capability]string {
 		switch op.F {
 		case FClockBump, FClockStrobe, FClockSkew, FClockReset:
 			add(targets.CapClock, i, op, "")
+			var v struct {
+				Strategy string `json:"strategy"`
+			}
+			_ = json.Unmarshal(op.Value, &v)
+			if v.Strategy == ClockBumpLeader {
+				add(targets.CapStatus, i, op, ", strategy bump-leader")
+			}
 		case FStartPartition, FKill, FPause:
 			var v struct {
 				Strategy string `json:"strategy"`
@@ -610,4 +645,74 @@ func (s Schedule) Preflight(net Net) error {
 		return nil
 	}
 	return nil
+}
+
+// configSchedule returns the text of a run's config.json with everything but the list at .nemesis.schedule
+// blanked out (newlines kept), so that ParseSchedule reads the list and its errors name config.json's lines.
+func configSchedule(b []byte) ([]byte, error) {
+	var cfg struct {
+		Nemesis *struct {
+			Schedule json.RawMessage `json:"schedule"`
+		} `json:"nemesis"`
+	}
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		line, msg := jsonErrAt(b, err, 0)
+		return nil, fmt.Errorf("line %d: a JSON object, so read as a run's config.json, but: %s", line, msg)
+	}
+	if cfg.Nemesis == nil || len(cfg.Nemesis.Schedule) == 0 || string(cfg.Nemesis.Schedule) == "null" {
+		return nil, fmt.Errorf("a JSON object, so read as a run's config.json, but it has no schedule at .nemesis.schedule " +
+			"(a schedule file is a JSON list of ops, or the config.json of a run that had a nemesis)")
+	}
+	i := bytes.Index(b, cfg.Nemesis.Schedule)
+	if i < 0 { // re-encoded: no line numbers to keep
+		return cfg.Nemesis.Schedule, nil
+	}
+	out := bytes.Clone(b)
+	for k := range out {
+		if (k < i || k >= i+len(cfg.Nemesis.Schedule)) && out[k] != '\n' {
+			out[k] = ' '
+		}
+	}
+	return out, nil
+}
+
+// overlap is Generate's ModeOverlap: each kind of kinds follows its own timeline, drawn from its own random
+// stream (the seed and the kind), of quiet and faulty periods between Interval/2 and 3*Interval/2 long, starting
+// quiet. Each fault's stop op comes before the kind's next start and no later than duration. The ops of all kinds
+// are merged in time order (at the same time, in the order of kinds).
+func overlap(seed int64, kinds []string, strategies map[string][]string, nodes []string, duration time.Duration, o Options) Schedule {
+	interval := o.Interval.D()
+	span := func(r *rand.Rand) time.Duration {
+		return (interval/2 + time.Duration(r.Int64N(int64(interval)+1))).Round(time.Millisecond)
+	}
+	var s Schedule
+	for _, kind := range kinds {
+		// The kind's own stream: enabling another kind does not change this one's timeline. PCG streams that
+		// share a seed start correlated, so each kind gets a seed of its own (splitmix64 of the seed and kind).
+		k := uint64(slices.Index(KnownFaults, kind) + 1)
+		r := rand.New(rand.NewPCG(splitmix64(uint64(seed)+k*0x9e3779b97f4a7c15), nemesisStream))
+		for t := span(r); t < duration; {
+			strategy := ""
+			if st := strategies[kind]; len(st) > 0 {
+				strategy = st[r.IntN(len(st))]
+			}
+			start, stop := faultOps(kind, strategy, nodes, o, r)
+			stopAt := min(t+span(r), duration)
+			s = append(s, Op{At: Duration(t), F: start.F, Value: start.Value})
+			if stop.F != "" {
+				s = append(s, Op{At: Duration(stopAt), F: stop.F, Value: stop.Value})
+			}
+			t = stopAt + span(r)
+		}
+	}
+	sort.SliceStable(s, func(a, b int) bool { return s[a].At < s[b].At })
+	return s
+}
+
+// splitmix64 scrambles x (the finalizer of Steele, Lea and Flood's SplitMix64).
+func splitmix64(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
 }

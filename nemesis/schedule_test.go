@@ -300,7 +300,7 @@ func TestNeeds(t *testing.T) {
 
 func TestParseScheduleErrors(t *testing.T) {
 	cases := []struct{ in, want string }{
-		{`{}`, "not a JSON list"},
+		{`{}`, "no schedule at .nemesis.schedule"},
 		{`[{"at":"1s","f":"explode"}]`, `op 0 (at 1s, explode): f: unknown function "explode"`},
 		{`[{"at":"1s","f":"kill","value":{"nodes":["n9"]}}]`, `nodes: unknown node "n9"`},
 		{`[{"at":"1s","f":"kill","value":{}}]`, `nodes: must name at least one node`},
@@ -355,7 +355,7 @@ func TestParseScheduleErrorsNameTheLine(t *testing.T) {
 		{"[\n {\"at\":5.5,\"f\":\"kill\"}]", "line 2: op 0: duration 5.5 is neither"},
 		{"[\n {\"at\":\"-1s\",\"f\":\"start\"}]", "line 2: op 0 (at -1s, start): at: must be >= 0"},
 		{"[\n {\"at\":\"1s\",\"f\":\"start\"},\n", "line 3: op 1: the text ends early"},
-		{"not json", "line 1: not a JSON list of ops {\"at\", \"f\", \"value\"}: invalid character"},
+		{"not json", "line 1: not a JSON list of ops {\"at\", \"f\", \"value\"} (nor a run's config.json, with the list at .nemesis.schedule): invalid character"},
 		{"[] []", "line 1: more text after the list of ops"},
 	}
 	for _, c := range cases {

@@ -14,8 +14,8 @@ func newCheckCmd() *cobra.Command {
 		Long: `check re-checks a history offline: a skeptic history.jsonl, or a Jepsen history in EDN or log form. It prints
 each key's verdict and where the visualizations of the keys that failed went, and exits as run does:
 0 valid, 1 invalid, 2 unknown, 254 a bad file or flag, 255 an internal error.`,
-		Example: `  skeptic check store/latest/history.jsonl
-  skeptic check --out /tmp/viz ../shared/vectors/jepsen-etcd/history.edn`,
+		Example: `  skeptic check store/latest/history.jsonl     # the newest run's history, after a skeptic run in this folder
+  skeptic check --out /tmp/viz path/to/jepsen/store/latest/history.edn   # a Jepsen history (EDN, or its log)`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Out = cmd.OutOrStdout()

@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -58,7 +59,7 @@ func execute(args []string, stdout, stderr io.Writer) int {
 		if !ok {
 			return
 		}
-		fmt.Fprintf(stderr, "\nskeptic: %v: stopping the test and tearing the cluster down (a second signal forces exit)\n", s)
+		fmt.Fprintf(stderr, "\nskeptic: %v: %s\n", s, stoppingText(args))
 		cancel()
 		s, ok = <-sigs
 		if !ok {
@@ -73,6 +74,24 @@ func execute(args []string, stdout, stderr io.Writer) int {
 		os.Exit(harness.ExitError)
 	}()
 	return executeContext(ctx, args, stdout, stderr)
+}
+
+// stoppingText says what the first signal does to the command args runs: only run has a test and clusters to
+// tear down.
+func stoppingText(args []string) string {
+	for _, a := range args {
+		if strings.HasPrefix(a, "-") {
+			continue
+		}
+		switch a {
+		case "run":
+			return "stopping the test and tearing the cluster down (a second signal forces exit)"
+		case "node":
+			return "shutting the node down"
+		}
+		break
+	}
+	return "stopping (a second signal forces exit)"
 }
 
 // executeContext runs args under ctx and maps the outcome to an exit code.

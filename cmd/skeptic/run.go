@@ -110,7 +110,7 @@ down and checks the history. Everything lands in --store/<test>/<timestamp>/ (st
 				t.ReadRatio, t.WriteRatio, t.CASRatio = ratios.read, ratios.write, ratios.cas
 			}
 			nemesisGiven := false
-			for _, name := range []string{"nemesis", "partition", "kill", "pause", "clock", "nemesis-interval", "loss", "delay", "jitter"} {
+			for _, name := range []string{"nemesis", "partition", "kill", "pause", "clock", "nemesis-interval", "nemesis-mode", "loss", "delay", "jitter"} {
 				nemesisGiven = nemesisGiven || f.Changed(name)
 			}
 			if base == nil || nemesisGiven {
@@ -178,14 +178,15 @@ down and checks the history. Everything lands in --store/<test>/<timestamp>/ (st
 
 	f.StringVar(&nem.Nemesis, "nemesis", "", "faults, comma-separated: "+strings.Join(nemesis.KnownFaults, ", ")+"; or all ("+strings.Join(nemesis.AllFaults, ",")+"), or none")
 	f.StringVar(&nem.Partition, "partition", "", "partition strategies (enables partition): one, majority, majorities-ring, bridge, leader, one-way (default: all but leader)")
-	f.StringVar(&nem.Kill, "kill", "", "kill strategies (enables kill): one, leader, minority, majority (default: one,minority)")
+	f.StringVar(&nem.Kill, "kill", "", "kill strategies (enables kill): one, leader, minority (1 to (n-1)/2 nodes), majority (exactly n/2+1), all (default: one,minority)")
 	f.StringVar(&nem.Pause, "pause", "", "pause strategies (enables pause): one, leader, minority (default: one,minority)")
-	f.StringVar(&nem.Clock, "clock", "", "clock strategies (enables clock): bump, strobe, skew-rate, reset (default: bump,strobe,skew-rate)")
+	f.StringVar(&nem.Clock, "clock", "", "clock strategies (enables clock): bump, bump-leader, strobe, skew-rate, reset (default: bump,strobe,skew-rate)")
 	durationFlag(f, &nem.Interval, "nemesis-interval", nemesis.DefaultInterval, "length of each quiet and each faulty period")
+	f.StringVar(&nem.Mode, "nemesis-mode", "", "alternate: one fault at a time, quiet and faulty periods alternating (default); overlap: each enabled fault on its own seeded timeline, so faults overlap")
 	f.Float64Var(&nem.Loss, "loss", 0, "loss fault (enables loss): percent of packets dropped between nodes, in (0, 100] (default 30)")
 	f.DurationVar(&nem.Delay, "delay", 0, "delay fault (enables delay): added latency between nodes (default 100ms)")
 	f.DurationVar(&nem.Jitter, "jitter", 0, "delay fault (enables delay): added jitter (default 50ms)")
-	f.StringVar(&t.Nemesis.ScheduleFile, "nemesis-schedule", "", "replay this schedule (a JSON list of ops, such as a run's config.json \"schedule\") instead of generating one")
+	f.StringVar(&t.Nemesis.ScheduleFile, "nemesis-schedule", "", "replay this schedule instead of generating one: a JSON list of ops, or a run's config.json (the list at .nemesis.schedule)")
 
 	f.StringVar(&t.Runtime, "runtime", t.Runtime, "where nodes run: auto (docker if a daemon answers, else local), docker, local, or none (a running cluster at --endpoints)")
 	f.StringVar(&t.Subnet, "subnet", "", "docker network subnet, such as 10.88.7.0/24 (default: a free one)")

@@ -11,7 +11,9 @@
 //     the harness reaches a node at http://<its address>:8080, and its peers at <address>:7070.
 //
 // Every container, network, volume and image carries the label skeptic=1, and every run's objects the label
-// skeptic.run=<run>, so that Clean finds what a crashed run left behind. A run's containers do not outlive its
+// skeptic.run=<run> and the identity (pid, start time, boot id) of the harness that made them and of its reaper
+// (owner.go), so that Clean finds what a crashed run left behind and, by default, leaves alone the runs whose
+// harness or reaper still runs. A run's containers do not outlive its
 // harness: StartCluster starts a reaper (this same executable, in its own session, see reaper.go) that removes
 // the run's objects if the harness dies, even by SIGKILL, before Teardown.
 //

@@ -179,7 +179,10 @@ func (r *Runtime) StartCluster(ctx context.Context, spec cluster.Spec) (*Cluster
 }
 
 func (c *Cluster) start(ctx context.Context, spec cluster.Spec, tag string) error {
-	labels := map[string]string{LabelSkeptic: "1", LabelRun: spec.RunID}
+	labels, err := runLabels(spec.RunID, c.reaper)
+	if err != nil {
+		return err
+	}
 	prefix, err := createNetwork(ctx, c.cli, c.netName, spec.Subnet, labels)
 	if err != nil {
 		return err
