@@ -310,3 +310,43 @@ func freePort(t *testing.T) string {
 	_, p, _ := net.SplitHostPort(l.Addr().String())
 	return p
 }
+
+// TestLeaderKilledUnderAFollowersWrite: a write through a follower whose leader is paused and then killed is
+// proposed but never committed by that leader; the follower answers with a server error (or the client's
+// timeout ends it), which is info: a new leader could still commit it.
+func TestLeaderKilledUnderAFollowersWrite(t *testing.T) {
+	c := etcdtest.Start(t, 3)
+	leader, err := c.Leader(10 * time.Second)
+	require.NoError(t, err)
+	var follower *etcdtest.Member
+	for _, m := range c.Members {
+		if m != leader {
+			follower = m
+			break
+		}
+	}
+	cl := newClient(t, follower.Endpoint, etcd.Options{Timeout: 20 * time.Second})
+	require.Equal(t, targets.Outcome{Type: history.Ok}, do(cl, write("lk", 1)))
+	require.NoError(t, leader.Stop())
+	outs := make(chan targets.Outcome, 2)
+	go func() { outs <- cl.Do(context.Background(), write("lk", 2)) }()
+	go func() { outs <- cl.Do(context.Background(), cas("lk", 1, 3)) }()
+	time.Sleep(300 * time.Millisecond)
+	t0 := time.Now()
+	leader.Kill()
+	for range 2 {
+		out := <-outs
+		assert.Equal(t, history.Info, out.Type, "%+v", out)
+		t.Logf("write through follower %s, leader %s killed: %s (after %s)", follower.Name, leader.Name, out.Error, time.Since(t0).Round(time.Millisecond))
+	}
+	// The two members left elect a leader, and the client, still bound to its member, works again.
+	require.NoError(t, c.WaitLeader(30*time.Second))
+	var out targets.Outcome
+	require.Eventually(t, func() bool {
+		out = do(cl, read("lk"))
+		return out.Type == history.Ok
+	}, 20*time.Second, 100*time.Millisecond, "last: %+v", out)
+	require.NotNil(t, out.Value)
+	assert.Contains(t, []int64{1, 2, 3}, *out.Value)
+	t.Logf("the key holds %d afterwards", *out.Value)
+}
