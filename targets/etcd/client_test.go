@@ -98,6 +98,17 @@ func TestArgs(t *testing.T) {
 	} {
 		assert.Contains(t, joined, want)
 	}
+	me := all[1]
+	me.ListenClientURL, me.ListenPeerURL = "http://0.0.0.0:2379", "http://0.0.0.0:2380"
+	args, err = etcd.Args(me, all, "tok")
+	require.NoError(t, err)
+	joined = strings.Join(args, " ")
+	for _, want := range []string{
+		"--listen-client-urls http://0.0.0.0:2379", "--advertise-client-urls http://10.0.0.11:2379",
+		"--listen-peer-urls http://0.0.0.0:2380", "--initial-advertise-peer-urls http://10.0.0.11:2380",
+	} {
+		assert.Contains(t, joined, want)
+	}
 	_, err = etcd.Args(etcd.Member{Name: "n3", ClientURL: "x", PeerURL: "y", DataDir: "d"}, all, "tok")
 	assert.ErrorContains(t, err, "not one of the cluster's members")
 	_, err = etcd.Args(all[0], all, "")

@@ -57,5 +57,13 @@
 // different runs from joining each other; --logger zap silences 3.4's warning about its deprecated default
 // logger. The same arguments restart a killed member: once --data-dir holds a member, etcd ignores the
 // --initial-* flags and rejoins with its data. Each --name must be the key of its own peer URL in
-// --initial-cluster. Clients use the --advertise-client-urls (here 10.201.3.11:2379).
+// --initial-cluster. Clients use the --advertise-client-urls (here 10.201.3.11:2379). A member may listen on
+// 0.0.0.0 (Member.ListenClientURL, ListenPeerURL) but must advertise an address the others reach. etcd 3.4 only
+// warns when --data-dir is not mode 0700, so a Docker volume mounted there works.
+//
+// Every member must be given the same peer URLs: etcd derives each member's id, and the cluster's, from the
+// URLs in --initial-cluster (and the token), so members that reach each other through different addresses (such
+// as the local runtime's per-node link proxies) compute different ids and refuse each other ("request cluster ID
+// mismatch"). etcd therefore runs on the docker runtime, where every member has one address, and not behind
+// per-node proxies.
 package etcd
