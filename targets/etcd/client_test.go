@@ -259,7 +259,9 @@ func TestKilledMemberInFlightIsInfo(t *testing.T) {
 		out := do(cl, op)
 		assert.Equal(t, history.Fail, out.Type, "%s to a dead member: %+v", op.F, out)
 		assert.Contains(t, out.Error, "not sent")
-		assert.Contains(t, out.Error, "connection refused")
+		// Usually "connection refused"; a connection racing the dying listener can be reset instead, while
+		// dialing or before the server's HTTP/2 preface.
+		assert.Regexp(t, "Error while dialing|error reading server preface", out.Error)
 	}
 	// The client stays bound to its member: it works again once the member is back.
 	require.NoError(t, m.Start())

@@ -19,8 +19,9 @@
 //
 //	the request could not be sent: gRPC failed it before giving it a   fail: nothing reached the member
 //	connection, because the last attempt to connect failed (code
-//	Unavailable, "transport: Error while dialing", such as connection
-//	refused or a dial timeout)
+//	Unavailable, with a message of dialing, such as connection refused
+//	or a dial timeout, or of the HTTP/2 handshake, such as "error
+//	reading server preface", which precedes any request)
 //	an empty key or an unknown operation (checked before sending)      fail
 //	the cas compare did not hold and the Else Get answered              fail cas-mismatch, Value what it saw
 //	everything else after the request may have been sent: the ctx's   info
