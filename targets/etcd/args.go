@@ -16,6 +16,9 @@ type Member struct {
 	PeerURL string
 	// DataDir is its --data-dir; a restart on the same directory keeps its data and identity.
 	DataDir string
+	// ListenClientURL and ListenPeerURL, when set, are where it listens instead (such as http://0.0.0.0:2379 in
+	// a container); the URLs above are still what it advertises.
+	ListenClientURL, ListenPeerURL string
 }
 
 // Args returns the command line (after the program) that starts member me of the static cluster whose members
@@ -51,12 +54,19 @@ func Args(me Member, all []Member, token string) ([]string, error) {
 		return nil, fmt.Errorf("etcd member %s is not one of the cluster's members", me.Name)
 	}
 	slices.Sort(peers)
+	listenClient, listenPeer := me.ClientURL, me.PeerURL
+	if me.ListenClientURL != "" {
+		listenClient = me.ListenClientURL
+	}
+	if me.ListenPeerURL != "" {
+		listenPeer = me.ListenPeerURL
+	}
 	return []string{
 		"--name", me.Name,
 		"--data-dir", me.DataDir,
-		"--listen-client-urls", me.ClientURL,
+		"--listen-client-urls", listenClient,
 		"--advertise-client-urls", me.ClientURL,
-		"--listen-peer-urls", me.PeerURL,
+		"--listen-peer-urls", listenPeer,
 		"--initial-advertise-peer-urls", me.PeerURL,
 		"--initial-cluster", strings.Join(peers, ","),
 		"--initial-cluster-state", "new",

@@ -276,7 +276,7 @@ func fail(format string, args ...any) targets.Outcome {
 // request's context.
 func classify(ctx context.Context, err error) targets.Outcome {
 	if neverSent(err) {
-		return fail("not sent: the connection to the member could not be established: %s", errDesc(err))
+		return fail("not sent: no connection to the member could be made: %s", errDesc(err))
 	}
 	switch {
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
@@ -291,16 +291,33 @@ func classify(ctx context.Context, err error) targets.Outcome {
 }
 
 // neverSent reports whether err proves that the request never reached the member. The only such error is
-// gRPC's pick error: the request failed before it was given a connection, because the last attempt to
-// connect failed ("transport: Error while dialing"), with code Unavailable. A request that was given a
-// connection and then lost it ends with another message (EOF, "transport is closing", reset, a deadline), so it
-// is never taken for this.
+// gRPC's pick error: the request failed, with code Unavailable, before it was given a connection, because the
+// last attempt to make one failed. That attempt's error names a step that comes before any request can use the
+// connection: dialing, or the HTTP/2 handshake (gRPC hands a connection to requests only after it has read the
+// server's preface). A request that was given a connection and then lost it ends with another message ("error
+// reading from server", "transport is closing", a reset, a deadline), so it is never taken for this.
 func neverSent(err error) bool {
 	st, ok := status.FromError(err)
 	if !ok || st.Code() != codes.Unavailable {
 		return false
 	}
-	return strings.Contains(st.Message(), "transport: Error while dialing")
+	for _, step := range preReadySteps {
+		if strings.Contains(st.Message(), step) {
+			return true
+		}
+	}
+	return false
+}
+
+// preReadySteps are gRPC's messages (google.golang.org/grpc/internal/transport, newHTTP2Client) for a connection
+// attempt that failed before the connection was ready for requests.
+var preReadySteps = []string{
+	"transport: Error while dialing",
+	"transport: error while dialing",
+	"transport: failed to write client preface",
+	"transport: failed to write initial settings frame",
+	"error reading server preface",
+	"initial http2 frame from server is not a settings frame",
 }
 
 // errDesc is err's message without gRPC's "rpc error: code = ... desc =" wrapping, when it has one.

@@ -19,8 +19,9 @@
 //
 //	the request could not be sent: gRPC failed it before giving it a   fail: nothing reached the member
 //	connection, because the last attempt to connect failed (code
-//	Unavailable, "transport: Error while dialing", such as connection
-//	refused or a dial timeout)
+//	Unavailable, with a message of dialing, such as connection refused
+//	or a dial timeout, or of the HTTP/2 handshake, such as "error
+//	reading server preface", which precedes any request)
 //	an empty key or an unknown operation (checked before sending)      fail
 //	the cas compare did not hold and the Else Get answered              fail cas-mismatch, Value what it saw
 //	everything else after the request may have been sent: the ctx's   info
@@ -57,5 +58,13 @@
 // different runs from joining each other; --logger zap silences 3.4's warning about its deprecated default
 // logger. The same arguments restart a killed member: once --data-dir holds a member, etcd ignores the
 // --initial-* flags and rejoins with its data. Each --name must be the key of its own peer URL in
-// --initial-cluster. Clients use the --advertise-client-urls (here 10.201.3.11:2379).
+// --initial-cluster. Clients use the --advertise-client-urls (here 10.201.3.11:2379). A member may listen on
+// 0.0.0.0 (Member.ListenClientURL, ListenPeerURL) but must advertise an address the others reach. etcd 3.4 only
+// warns when --data-dir is not mode 0700, so a Docker volume mounted there works.
+//
+// Every member must be given the same peer URLs: etcd derives each member's id, and the cluster's, from the
+// URLs in --initial-cluster (and the token), so members that reach each other through different addresses (such
+// as the local runtime's per-node link proxies) compute different ids and refuse each other ("request cluster ID
+// mismatch"). etcd therefore runs on the docker runtime, where every member has one address, and not behind
+// per-node proxies.
 package etcd
