@@ -1,14 +1,20 @@
 // Package docker is the runtime that runs each node of a cluster as a container on the local Docker engine.
 //
-// Nothing can be pulled: the node program, one statically linked binary, is packed into a FROM scratch image
-// through the Docker API with a tar build context made in memory, and tagged skeptic-node:<hash of the binary>,
-// so the next run reuses it. Each run then gets
+// Nothing can be pulled: the node program is packed into a FROM scratch image through the Docker API with a tar
+// build context made in memory (a dynamically linked program with its ELF interpreter and shared libraries,
+// internal/elfpack), and tagged skeptic-node:<hash of the packed files>, so the next run reuses it; or a target
+// names an image already in the local Docker. Each run then gets
 //
 //   - its own bridge network skeptic-<run>, with a /24 in 10.201.0.0/16 that no other network uses, and fixed
 //     addresses: n1 is .11, n2 .12, ...;
-//   - a volume per node, skeptic-<run>-<node>, mounted at /data, so a killed node restarts with its data;
+//   - a volume per node, skeptic-<run>-<node>, mounted at the target's data dir (/data), so a killed node
+//     restarts with its data;
 //   - a container per node, skeptic-<run>-<node>, with no restart policy, no privileges and no published port:
-//     the harness reaches a node at http://<its address>:8080, and its peers at <address>:7070.
+//     the harness reaches a node at http://<its address>:<client port> (8080 for Paxos, 2379 for etcd), and its
+//     peers at <address>:<peer port>.
+//
+// Attach instead takes containers that already run (a user's docker-compose cluster) and faults them the same
+// way, removing only what skeptic added.
 //
 // Every container, network, volume and image carries the label skeptic=1, and every run's objects the label
 // skeptic.run=<run> and the identity (pid, start time, boot id) of the harness that made them and of its reaper
