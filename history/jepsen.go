@@ -325,7 +325,8 @@ func ReadJepsenLog(r io.Reader, name string, opts JepsenOptions) ([]Event, error
 			return fmt.Errorf("type %q is not one of :invoke, :ok, :fail, :info", fields[1])
 		}
 		e.Type = Type(fields[1][1:])
-		if !strings.HasPrefix(fields[2], ":") || len(fields[2]) == 1 {
+		// The function must be a keyword as EDN has it (found by fuzzing: ':"' was taken for one).
+		if f, _, _, err := decodeOne([]byte(fields[2])); err != nil || f == nil || ednString(f) != fields[2] || !isKeyword(f) {
 			return fmt.Errorf("function %q is not a keyword", fields[2])
 		}
 		e.F = fields[2][1:]
@@ -369,6 +370,11 @@ func ReadJepsenLog(r io.Reader, name string, opts JepsenOptions) ([]Event, error
 		return nil
 	})
 	return out, err
+}
+
+func isKeyword(v any) bool {
+	_, ok := v.(edn.Keyword)
+	return ok
 }
 
 // logOp returns what follows the logger's name on an operation line of a Jepsen log.
