@@ -80,14 +80,31 @@ func skipSpace(b []byte, off int) int {
 	return off
 }
 
-// decodeOne parses the first EDN value of b with the library and returns it and how many bytes it took. The
-// count is exact for values that end in a closing delimiter (maps, vectors, strings); after a bare scalar it
-// may include the one whitespace or delimiter byte that ended it. On an error, errOff is the offset in b the
-// library reports, when it reports one (else -1), and n is the value's length if its brackets balance (else 0).
+// decodeOne parses the first EDN value of b with the library and returns it and how many bytes it took (see
+// skim).
 func decodeOne(b []byte) (v any, n int, errOff int, err error) {
+	raw, n, errOff, err := skim(b, nil)
+	if err != nil {
+		return nil, n, errOff, err
+	}
+	if err := safeDecode(func(v any) error { return edn.Unmarshal(raw, v) }, &v); err != nil {
+		return nil, n, -1, ednError(err)
+	}
+	return v, n, -1, nil
+}
+
+// skim finds the first EDN value of b with the library, and returns its text as the library gives it and how
+// many bytes of b it took. The count is exact for values that end in a closing delimiter (maps, vectors,
+// strings); after a bare scalar it may include the one whitespace or delimiter byte that ended it. Skimming
+// checks that brackets balance, not what is inside them. On an error, errOff is the offset in b the library
+// reports, when it reports one (else -1). br, if not nil, is a reader to reuse (of the library's default size).
+func skim(b []byte, br *bufio.Reader) (raw edn.RawMessage, n int, errOff int, err error) {
 	src := bytes.NewReader(b)
-	br := bufio.NewReaderSize(src, 4096)
-	var raw edn.RawMessage
+	if br == nil {
+		br = bufio.NewReaderSize(src, 4096)
+	} else {
+		br.Reset(src)
+	}
 	if err := safeDecode(edn.NewDecoder(br).Decode, &raw); err != nil {
 		off := -1
 		var se *edn.SyntaxError
@@ -96,11 +113,7 @@ func decodeOne(b []byte) (v any, n int, errOff int, err error) {
 		}
 		return nil, 0, off, ednError(err)
 	}
-	n = len(b) - src.Len() - br.Buffered()
-	if err := safeDecode(func(v any) error { return edn.Unmarshal(raw, v) }, &v); err != nil {
-		return nil, n, -1, ednError(err)
-	}
-	return v, n, -1, nil
+	return raw, len(b) - src.Len() - br.Buffered(), -1, nil
 }
 
 // safeDecode runs an EDN decode, turning a panic of the library into an error.

@@ -112,6 +112,7 @@ func ReadJepsenEDN(r io.Reader, name string, opts JepsenOptions) ([]Event, error
 		timed   []bool
 		indexed []bool
 	)
+	br := bufio.NewReaderSize(nil, 4096) // reused for every value
 	pos := skipSpace(in, 0)
 	var closer byte // a history written as one vector or list: its closing bracket
 	open := pos
@@ -133,20 +134,25 @@ func ReadJepsenEDN(r io.Reader, name string, opts JepsenOptions) ([]Event, error
 			}
 			break
 		}
-		v, n, errOff, err := decodeOne(in[pos:])
+		raw, n, errOff, err := skim(in[pos:], br)
 		if err != nil {
-			if n > 0 && in[pos] == '{' {
-				// The brackets balance: say what is wrong with the map, if that is it.
-				if _, perr := ednPairs(in[pos : pos+n]); perr != nil {
-					err = perr
-				}
-			}
 			if errOff >= 0 {
 				return nil, fail(pos+errOff, "%v", err)
 			}
 			return nil, fail(pos, "%v", err)
 		}
-		m, err := opMap(v, in[pos:pos+n])
+		var m map[string]any
+		if in[pos] == '{' {
+			m, err = ednPairs(in[pos : pos+n])
+		} else {
+			// Not a plain map: a tagged one, or something that is not an operation.
+			var v any
+			if err = safeDecode(func(v any) error { return edn.Unmarshal(raw, v) }, &v); err != nil {
+				err = ednError(err)
+			} else {
+				m, err = opMap(v, in[pos:pos+n])
+			}
+		}
 		if err != nil {
 			return nil, fail(pos, "%v", err)
 		}
