@@ -32,9 +32,12 @@ import (
 //     Value stays the pair [from, to], because Jepsen does not record the value seen; the checker reads a pair
 //     there as "the register was not from". With FailCASNeverHappened it stays a plain fail, which the checker
 //     drops, as Knossos does.
-//   - Real-time order: EDN :time (nanoseconds) when every map has one. When no map has one (Knossos's
-//     histories), the file order is the real-time order: the n-th operation gets time n ms, as in the log, and
-//     an :index, if given, must increase along the file. Some maps with :time and some without is an error.
+//   - Real-time order: Jepsen writes a history in real-time order, and Knossos reads it in file order. EDN
+//     :time (nanoseconds) is kept when every map has one and the times increase along the file. When no map
+//     has one (Knossos's histories), or two neighbours share one (equal times would make them overlap), the
+//     file order is the real-time order: the n-th operation gets time n ms, as in the log, and an :index, if
+//     given, must increase along the file. A :time before the one above it, or :time on some maps but not
+//     all, is an error.
 //   - A log has no times: the n-th operation line gets time n ms, as the vectors' EDN files do.
 //
 // Values become JSON: vectors and sets arrays, keywords and symbols strings, maps objects. Anything that does
@@ -170,22 +173,30 @@ func ReadJepsenEDN(r io.Reader, name string, opts JepsenOptions) ([]Event, error
 		pos += n
 	}
 	if len(out) == 0 || timed[0] {
+		tie := false
 		for i := range out {
 			if !timed[i] {
 				return nil, fail(at[i], "no :time, but the first operation (line %d) has one: give :time on every operation or on none", lines.line(at[0]))
 			}
+			if i > 0 && out[i].Time < out[i-1].Time {
+				return nil, fail(at[i], ":time %d is before the :time %d of the operation before it (line %d): Jepsen writes a history in real-time order, and here the times and the order disagree", out[i].Time, out[i-1].Time, lines.line(at[i-1]))
+			}
+			tie = tie || i > 0 && out[i].Time == out[i-1].Time
 		}
-		return out, nil
+		if !tie {
+			return out, nil
+		}
+		// Equal times would make the operations around them overlap; the file order says which came first.
 	}
-	// No times: the file order is the real-time order.
+	// The file order is the real-time order.
 	prev := -1
 	for i := range out {
-		if timed[i] {
+		if timed[i] != timed[0] {
 			return nil, fail(at[i], ":time, but the first operation (line %d) has none: give :time on every operation or on none", lines.line(at[0]))
 		}
 		if indexed[i] {
 			if prev >= 0 && out[i].Index <= out[prev].Index {
-				return nil, fail(at[i], ":index %d after :index %d (line %d): with no :time, the file order is the real-time order, and :index must follow it", out[i].Index, out[prev].Index, lines.line(at[prev]))
+				return nil, fail(at[i], ":index %d after :index %d (line %d): the file order is the real-time order here, and :index must follow it", out[i].Index, out[prev].Index, lines.line(at[prev]))
 			}
 			prev = i
 		}

@@ -103,6 +103,8 @@ func TestJepsenErrors(t *testing.T) {
 		{"edn not utf8", "{:type :ok :f :read :process 0}\n{:type :ok :f \xff}", 2, "not UTF-8"},
 		{"edn some times", "{:type :invoke :f :read :process 0 :time 5}\n{:type :ok :f :read :process 0}", 2, "no :time, but the first operation (line 1) has one"},
 		{"edn late time", "{:type :invoke :f :read :process 0}\n\n{:type :ok :f :read :process 0 :time 5}", 3, ":time, but the first operation (line 1) has none"},
+		{"edn time goes back", "{:type :invoke :f :read :process 0 :time 5}\n{:type :ok :f :read :process 0 :time 4}", 2, ":time 4 is before the :time 5 of the operation before it (line 1)"},
+		{"edn tie, index out of order", "{:type :invoke :f :read :process 0 :time 5 :index 1}\n{:type :ok :f :read :process 0 :time 5 :index 0}", 2, ":index 0 after :index 1 (line 1)"},
 		{"edn index out of order", "{:type :invoke :f :read :process 0 :index 4}\n{:type :ok :f :read :process 0 :index 2}", 2, ":index 2 after :index 4 (line 1)"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -161,6 +163,10 @@ func TestEDNWithoutTimeKeepsFileOrder(t *testing.T) {
  {:process 1, :type :invoke, :f :read, :value nil}
  {:process 1, :type :ok, :f :read, :value nil}]
 `,
+		"equal times": `{:type :invoke, :f :write, :value 1, :process 0, :time 7, :index 0}
+{:type :ok, :f :write, :value 1, :process 0, :time 9, :index 1}
+{:type :invoke, :f :read, :value nil, :process 1, :time 9, :index 2}
+{:type :ok, :f :read, :value nil, :process 1, :time 12, :index 3}`,
 		"one line, tagged records": `#jepsen.history.Op{:index 0, :type :invoke, :process 0, :f :write, :value 1} #jepsen.history.Op{:index 1, :type :ok, :process 0, :f :write, :value 1}, {:index 2 :type :invoke :process 1 :f :read :value nil} {:index 3 :type :ok :process 1 :f :read :value nil}`,
 	} {
 		t.Run(name, func(t *testing.T) {
