@@ -8,6 +8,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"olympos.io/encoding/edn"
 )
@@ -312,6 +313,9 @@ func ReadJepsenLog(r io.Reader, name string, opts JepsenOptions) ([]Event, error
 		rest, ok := logOp(text)
 		if !ok {
 			return nil
+		}
+		if !utf8.ValidString(text) {
+			return errors.New("not UTF-8 text") // as the EDN importer (found by fuzzing: it let bad bytes into Error)
 		}
 		var fields [3]string
 		tail := rest

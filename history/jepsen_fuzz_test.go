@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/skeptic-dev/skeptic/internal/vectorstest"
 )
 
 // The fuzzers' oracles. Each importer's output is written back out by an independent writer (below) in both of
@@ -196,9 +198,6 @@ func roundTrip(t *testing.T, events []Event, opts JepsenOptions) {
 			t.Fatalf("event %s does not read back: %v", b, err)
 		}
 	}
-	if !utf8.ValidString(writeEDN(t, events, true)) {
-		return // an importer let invalid UTF-8 through in a string: the EDN reader refuses it
-	}
 	edn := writeEDN(t, events, true)
 	got, err := ReadJepsenEDN(strings.NewReader(edn), "f", opts)
 	if err != nil {
@@ -238,9 +237,9 @@ func requireSame(t *testing.T, want, got []Event, form, text string) {
 
 // seedVectors adds the first lines of a few of the vectors (the smallest) to f's corpus.
 func seedVectors(f *testing.F, ext string) {
-	dir := os.Getenv("SKEPTIC_VECTORS")
-	if dir == "" {
-		dir = "/work/shared/vectors/jepsen-etcd"
+	dir, err := vectorstest.Find()
+	if err != nil {
+		return // the hand-made seeds still run; the checker's vector tests fail on CI without the vectors
 	}
 	for _, name := range []string{"etcd_002", "etcd_005", "etcd_000"} {
 		b, err := os.ReadFile(filepath.Join(dir, name+ext))

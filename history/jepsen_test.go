@@ -126,6 +126,7 @@ func TestJepsenErrors(t *testing.T) {
 		{"log bad process", "INFO jepsen.util - x\t:invoke\t:read\tnil", 1, `process "x" is neither`},
 		{"log bad type", "INFO jepsen.util - 0\t:begin\t:read\tnil", 1, `type ":begin" is not one of`},
 		{"log bad f", "INFO jepsen.util - 0\t:invoke\tread\tnil", 1, `function "read" is not a keyword`},
+		{"log not utf8", "INFO jepsen.util - 0\t:invoke\t:read\tnil\nINFO jepsen.util - 0\t:ok\t:read\tnil\t\xff", 2, "not UTF-8"},
 		{"log f not EDN", "INFO jepsen.util - 0\t:invoke\t:\"\t0", 1, `function ":\"" is not a keyword`},
 		{"log bad value", "INFO jepsen.util - 0\t:invoke\t:cas\t[1 4", 1, "value: bad EDN: the input ends inside a value"},
 		{"log second line", "INFO jepsen.util - 0\t:invoke\t:read\tnil\nINFO jepsen.util - 0\t:ok\t:read\t{", 2, "value:"},

@@ -4,6 +4,8 @@ package vectorstest
 
 import (
 	"bufio"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,42 +24,58 @@ func Required() bool {
 	return os.Getenv("CI") == "true" || os.Getenv("SKEPTIC_REQUIRE_DOCKER") == "1"
 }
 
-// Dir returns the folder of the vectors, the first of:
-//   - $SKEPTIC_VECTORS, the jepsen-etcd folder or the vectors folder above it (set but holding no
-//     verdicts.tsv: the test fails);
-//   - ../shared/vectors/jepsen-etcd beside the repository's root (the folder of go.mod);
-//   - Fallback.
-//
-// When none holds verdicts.tsv, the test fails if Required, and is skipped otherwise.
+// Dir returns the folder of the vectors, as Find finds it. When it finds none, the test fails if Required,
+// and is skipped otherwise; a SKEPTIC_VECTORS that names no vectors always fails.
 func Dir(tb testing.TB) string {
 	tb.Helper()
+	dir, err := Find()
+	var envErr *envError
+	switch {
+	case err == nil:
+		return dir
+	case errors.As(err, &envErr):
+		tb.Fatal(err.Error())
+	case Required():
+		tb.Fatal(err.Error() + " (CI=true or SKEPTIC_REQUIRE_DOCKER=1: not skipping)")
+	default:
+		tb.Skip(err.Error())
+	}
+	return ""
+}
+
+// Find returns the folder of the vectors, the first of:
+//   - $SKEPTIC_VECTORS, the jepsen-etcd folder or the vectors folder above it (set but holding no
+//     verdicts.tsv: an error, whatever else exists);
+//   - ../shared/vectors/jepsen-etcd beside the repository's root (the folder of go.mod);
+//   - Fallback.
+func Find() (string, error) {
 	if env := os.Getenv("SKEPTIC_VECTORS"); env != "" {
 		for _, c := range []string{env, filepath.Join(env, "jepsen-etcd")} {
 			if hasVerdicts(c) {
-				return c
+				return c, nil
 			}
 		}
-		tb.Fatalf("SKEPTIC_VECTORS=%s holds no verdicts.tsv (nor does its jepsen-etcd folder)", env)
+		return "", &envError{fmt.Sprintf("SKEPTIC_VECTORS=%s holds no verdicts.tsv (nor does its jepsen-etcd folder)", env)}
 	}
 	var tried []string
 	if root, ok := repoRoot(); ok {
 		c := filepath.Join(filepath.Dir(root), "shared", "vectors", "jepsen-etcd")
 		if hasVerdicts(c) {
-			return c
+			return c, nil
 		}
 		tried = append(tried, c)
 	}
 	if hasVerdicts(Fallback) {
-		return Fallback
+		return Fallback, nil
 	}
 	tried = append(tried, Fallback)
-	msg := "jepsen-etcd vectors not found (looked in " + strings.Join(tried, " and ") + "); set SKEPTIC_VECTORS"
-	if Required() {
-		tb.Fatal(msg + " (CI=true or SKEPTIC_REQUIRE_DOCKER=1: not skipping)")
-	}
-	tb.Skip(msg)
-	return ""
+	return "", fmt.Errorf("jepsen-etcd vectors not found (looked in %s); set SKEPTIC_VECTORS", strings.Join(tried, " and "))
 }
+
+// envError is Find's error for a SKEPTIC_VECTORS that names no vectors.
+type envError struct{ msg string }
+
+func (e *envError) Error() string { return e.msg }
 
 func hasVerdicts(dir string) bool {
 	st, err := os.Stat(filepath.Join(dir, "verdicts.tsv"))
