@@ -163,9 +163,27 @@ func ReadFileFormat(path string, format Format, opts JepsenOptions) ([]Event, Fo
 	case FormatJepsenEDN:
 		events, err = ReadJepsenEDN(br, path, opts)
 	case FormatJepsenLog:
-		events, err = ReadJepsenLog(br, path, opts)
+		lines := &lineCounter{r: br}
+		events, err = ReadJepsenLog(lines, path, opts)
+		if err == nil && len(events) == 0 && lines.text {
+			err = fmt.Errorf("%s: not a Jepsen log: no operation line (\"jepsen.util - PROCESS :type :f VALUE\") in it", path)
+		}
 	default:
 		events, err = Read(br, path)
 	}
 	return events, format, err
+}
+
+// lineCounter notes whether anything but blanks went through it.
+type lineCounter struct {
+	r    io.Reader
+	text bool
+}
+
+func (c *lineCounter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if !c.text && len(bytes.TrimSpace(p[:n])) > 0 {
+		c.text = true
+	}
+	return n, err
 }

@@ -270,6 +270,11 @@ func TestReadFileFormat(t *testing.T) {
 	// A format named wrongly fails, naming the file and line.
 	_, _, err := ReadFileFormat(jsonl, FormatJepsenEDN, JepsenOptions{})
 	require.ErrorContains(t, err, jsonl+`:1: bad EDN`)
+	_, _, err = ReadFileFormat(edn, FormatJepsenLog, JepsenOptions{})
+	require.ErrorContains(t, err, edn+": not a Jepsen log: no operation line")
+	events, _, err := ReadFileFormat(write("empty.log", "\n"), FormatJepsenLog, JepsenOptions{})
+	require.NoError(t, err, "an empty log is empty, not malformed")
+	require.Empty(t, events)
 	_, _, err = ReadFileFormat(edn, "xml", JepsenOptions{})
 	require.ErrorContains(t, err, `unknown format "xml"; want one of jepsen-edn, jepsen-log, skeptic`)
 	_, _, err = ReadFileFormat(filepath.Join(dir, "none.edn"), FormatAuto, JepsenOptions{})

@@ -341,7 +341,7 @@ func TestCheckJepsenFormats(t *testing.T) {
 	}{
 		{[]string{stale}, 1, "verdict: INVALID"},
 		{[]string{"--format", "jepsen-edn", stale}, 1, "verdict: INVALID"},
-		{[]string{"--format", "jepsen-log", stale}, 254, "holds no client operations"},
+		{[]string{"--format", "jepsen-log", stale}, 254, stale + ": not a Jepsen log: no operation line"},
 		{[]string{"--format", "skeptic", stale}, 254, stale + ":1: not a history event"},
 		{[]string{failCAS}, 1, "verdict: INVALID"},
 		{[]string{"--fail-cas", "observed", failCAS}, 1, "verdict: INVALID"},
