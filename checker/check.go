@@ -62,6 +62,14 @@ type Options struct {
 	Visualize bool `json:"visualize"`
 	// Workers is how many keys are checked at once; 0 means GOMAXPROCS.
 	Workers int `json:"workers"`
+	// FailCAS is how a failed cas that found another value is read ("" is history.FailCASObserved): as an
+	// observation that the register was not its from value (a fail with Error history.ErrCASMismatch, as
+	// skeptic's client and Jepsen's etcd client report it), or, with history.FailCASNeverHappened, as an
+	// operation that never happened, which the check drops, as Knossos does. CheckFile also passes it to the
+	// Jepsen importers.
+	FailCAS history.FailCAS `json:"fail_cas,omitempty"`
+	// Format is the format CheckFile reads the file as; "" (history.FormatAuto) tells it from the content.
+	Format history.Format `json:"format,omitempty"`
 }
 
 // KeyResult is the verdict on one key.
@@ -120,7 +128,11 @@ func Check(events []history.Event, opts Options) (Result, error) {
 	if opts.Workers < 0 {
 		return Result{}, fmt.Errorf("checker: workers must not be negative, got %d", opts.Workers)
 	}
-	keys, stats, err := Operations(events)
+	failCAS, err := history.ParseFailCAS(string(opts.FailCAS))
+	if err != nil {
+		return Result{}, fmt.Errorf("checker: %w", err)
+	}
+	keys, stats, err := operations(events, failCAS)
 	if err != nil {
 		return Result{}, err
 	}
@@ -289,19 +301,15 @@ func SafeName(key string) string {
 	return fmt.Sprintf("key_%s-%08x", s, h.Sum32())
 }
 
-// CheckFile reads the history at path and checks it: a Jepsen history.edn (.edn) or Jepsen log (.log) through
-// the history package's importers, anything else as history.jsonl. Errors name the file.
+// CheckFile reads the history at path and checks it. The file is read as opts.Format: skeptic's
+// history.jsonl, a Jepsen history.edn or a Jepsen log, told from its content when opts.Format is "" (see
+// history.DetectFormat); the Jepsen importers read a failed cas as opts.FailCAS says. Errors name the file,
+// and the line for a bad line.
 func CheckFile(path string, opts Options) (Result, error) {
-	var (
-		events []history.Event
-		err    error
-	)
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".edn", ".log":
-		events, err = history.ReadJepsenFile(path, "")
-	default:
-		events, err = history.ReadFile(path)
+	if _, err := history.ParseFailCAS(string(opts.FailCAS)); err != nil {
+		return Result{}, fmt.Errorf("checker: %w", err)
 	}
+	events, _, err := history.ReadFileFormat(path, opts.Format, history.JepsenOptions{FailCAS: opts.FailCAS})
 	var warnings []string
 	if errors.Is(err, history.ErrTornTail) {
 		// What a crash mid-write leaves: every whole line before it is checked; an operation whose completion

@@ -75,6 +75,12 @@ type pending struct {
 // Operations converts a history into Porcupine operations grouped by key (keys in order of first invocation),
 // as the package doc describes. An error names the index of the first malformed event and what was wrong.
 func Operations(events []history.Event) ([]KeyOps, Stats, error) {
+	return operations(events, history.FailCASObserved)
+}
+
+// operations is Operations with a reading of cas-mismatch failures: with history.FailCASNeverHappened they are
+// dropped as other failures are.
+func operations(events []history.Event, failCAS history.FailCAS) ([]KeyOps, Stats, error) {
 	st := Stats{Events: len(events)}
 	open := map[history.Process]*pending{}
 	retired := map[history.Process]int64{} // process -> index of its info
@@ -170,7 +176,7 @@ func Operations(events []history.Event) ([]KeyOps, Stats, error) {
 			st.Unknown++
 			add(p, workloads.RegisterOutput{Kind: workloads.Unknown}, Infinity, e.Index)
 		case history.Fail:
-			if p.in.F != workloads.CAS || e.Error != history.ErrCASMismatch {
+			if p.in.F != workloads.CAS || e.Error != history.ErrCASMismatch || failCAS == history.FailCASNeverHappened {
 				st.Dropped++
 				continue
 			}

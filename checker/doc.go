@@ -13,7 +13,8 @@
 //	                        after its invocation, or never
 //	info or fail read       dropped: a read changes nothing
 //	fail cas-mismatch       an observation over [invoke, completion]: the register was not from (and, when the
-//	                        event carries a value, it was that value)
+//	                        event carries a value, it was that value); with Options.FailCAS never-happened,
+//	                        dropped as any other fail
 //	any other fail          dropped: it never took effect
 //	invoke, no completion   as info (the run was cut short)
 //	nemesis events          ignored

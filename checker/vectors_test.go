@@ -1,9 +1,7 @@
 package checker
 
 import (
-	"bufio"
 	"fmt"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -14,81 +12,44 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/skeptic-dev/skeptic/history"
+	"github.com/skeptic-dev/skeptic/internal/vectorstest"
 	"github.com/skeptic-dev/skeptic/workloads"
 )
 
-// vectorsDir finds shared/vectors/jepsen-etcd: $SKEPTIC_VECTORS (the jepsen-etcd folder, or the vectors folder
-// above it) when set, else ../shared/vectors/jepsen-etcd beside the repository. A SKEPTIC_VECTORS that names no
-// vectors is a failure; so is a missing folder when CI=true. Elsewhere a missing folder skips.
-func vectorsDir(tb testing.TB) string {
-	tb.Helper()
-	if env := os.Getenv("SKEPTIC_VECTORS"); env != "" {
-		for _, c := range []string{env, filepath.Join(env, "jepsen-etcd")} {
-			if _, err := os.Stat(filepath.Join(c, "verdicts.tsv")); err == nil {
-				return c
-			}
-		}
-		tb.Fatalf("SKEPTIC_VECTORS=%s holds no verdicts.tsv (nor does its jepsen-etcd folder)", env)
-	}
-	// go test runs in the package's folder, so the repository root is its parent (even under -trimpath).
-	pkgDir, err := os.Getwd()
-	require.NoError(tb, err)
-	dir := filepath.Join(filepath.Dir(pkgDir), "..", "shared", "vectors", "jepsen-etcd")
-	if _, err := os.Stat(filepath.Join(dir, "verdicts.tsv")); err == nil {
-		return dir
-	}
-	if os.Getenv("CI") == "true" {
-		tb.Fatalf("jepsen-etcd vectors not found at %s; set SKEPTIC_VECTORS", dir)
-	}
-	tb.Skipf("jepsen-etcd vectors not found at %s; set SKEPTIC_VECTORS", dir)
-	return ""
-}
-
-// verdicts reads verdicts.tsv: file name (without extension) -> linearizable.
-func verdicts(tb testing.TB, dir string) map[string]bool {
-	tb.Helper()
-	f, err := os.Open(filepath.Join(dir, "verdicts.tsv"))
-	require.NoError(tb, err)
-	defer f.Close()
-	out := map[string]bool{}
-	sc := bufio.NewScanner(f)
-	for line := 1; sc.Scan(); line++ {
-		fields := strings.Split(sc.Text(), "\t")
-		require.Len(tb, fields, 2, "verdicts.tsv:%d", line)
-		if line == 1 {
-			require.Equal(tb, []string{"file", "linearizable"}, fields)
-			continue
-		}
-		require.Contains(tb, []string{"true", "false"}, fields[1], "verdicts.tsv:%d", line)
-		out[fields[0]] = fields[1] == "true"
-	}
-	require.NoError(tb, sc.Err())
-	return out
-}
-
+// TestJepsenVectors checks every vector, in both forms, each read once by its content and once as its named
+// format, with the default reading of a failed cas (observed): each must give its verdict in verdicts.tsv.
 func TestJepsenVectors(t *testing.T) {
-	dir := vectorsDir(t)
-	want := verdicts(t, dir)
+	dir := vectorstest.Dir(t)
+	want := vectorstest.Verdicts(t, dir)
 	require.Len(t, want, 50)
 	seen := 0
-	for _, ext := range []string{".log", ".edn"} {
-		files, err := filepath.Glob(filepath.Join(dir, "etcd_*"+ext))
+	for _, form := range []struct {
+		ext    string
+		format history.Format
+	}{{".log", history.FormatJepsenLog}, {".edn", history.FormatJepsenEDN}} {
+		files, err := filepath.Glob(filepath.Join(dir, "etcd_*"+form.ext))
 		require.NoError(t, err)
-		require.Len(t, files, 50, "%s files", ext)
+		require.Len(t, files, 50, "%s files", form.ext)
 		for _, path := range files {
-			name := strings.TrimSuffix(filepath.Base(path), ext)
+			name := strings.TrimSuffix(filepath.Base(path), form.ext)
 			linearizable, ok := want[name]
 			require.True(t, ok, "%s has no verdict", path)
 			t.Run(filepath.Base(path), func(t *testing.T) {
-				res, err := CheckFile(path, Options{Timeout: time.Minute})
+				_, detected, err := history.ReadFileFormat(path, history.FormatAuto, history.JepsenOptions{})
 				require.NoError(t, err)
+				require.Equal(t, form.format, detected, "format told from the content")
 				expect := Invalid
 				if linearizable {
 					expect = Valid
 				}
-				require.Equal(t, expect, res.Verdict, "keys: %+v", res.Keys)
-				require.Len(t, res.Keys, 1)
-				t.Logf("%s: %d ops, %v", res.Verdict, res.Keys[0].Ops, res.Keys[0].Duration)
+				for _, format := range []history.Format{history.FormatAuto, form.format} {
+					res, err := CheckFile(path, Options{Timeout: time.Minute, Format: format})
+					require.NoError(t, err)
+					require.Equal(t, expect, res.Verdict, "format %q, keys: %+v", format, res.Keys)
+					require.Len(t, res.Keys, 1)
+					require.Positive(t, res.Stats.Observations, "the vectors have :fail :cas, read as observations by default")
+					t.Logf("%s: %d ops, %v", res.Verdict, res.Keys[0].Ops, res.Keys[0].Duration)
+				}
 				seen++
 			})
 		}
@@ -96,17 +57,42 @@ func TestJepsenVectors(t *testing.T) {
 	require.Equal(t, 100, seen)
 }
 
+// TestJepsenVectorsNeverHappened reads the vectors' failed cas as Knossos does: the failures are dropped, not
+// counted as observations. On these fifty histories that gives the same verdicts (as the vectors' README says),
+// so the default (observed) is not what their verdicts need; checker tests with a stale compare show where the
+// two readings differ.
+func TestJepsenVectorsNeverHappened(t *testing.T) {
+	dir := vectorstest.Dir(t)
+	want := vectorstest.Verdicts(t, dir)
+	for name, linearizable := range want {
+		for _, ext := range []string{".edn", ".log"} {
+			path := filepath.Join(dir, name+ext)
+			res, err := CheckFile(path, Options{Timeout: time.Minute, FailCAS: history.FailCASNeverHappened})
+			require.NoError(t, err)
+			require.Zero(t, res.Stats.Observations, path)
+			obs, err := CheckFile(path, Options{Timeout: time.Minute})
+			require.NoError(t, err)
+			require.Equal(t, obs.Stats.Dropped+obs.Stats.Observations, res.Stats.Dropped, "%s: every observation is dropped instead", path)
+			expect := Invalid
+			if linearizable {
+				expect = Valid
+			}
+			require.Equal(t, expect, res.Verdict, path)
+		}
+	}
+}
+
 // The two forms of each vector must convert to the same operations.
 func TestJepsenFormsAgree(t *testing.T) {
-	dir := vectorsDir(t)
+	dir := vectorstest.Dir(t)
 	logs, err := filepath.Glob(filepath.Join(dir, "etcd_*.log"))
 	require.NoError(t, err)
 	require.NotEmpty(t, logs)
 	for _, path := range logs {
 		t.Run(filepath.Base(path), func(t *testing.T) {
-			fromLog, err := history.ReadJepsenFile(path, "")
+			fromLog, err := readVector(t, path)
 			require.NoError(t, err)
-			fromEDN, err := history.ReadJepsenFile(strings.TrimSuffix(path, ".log")+".edn", "")
+			fromEDN, err := readVector(t, strings.TrimSuffix(path, ".log")+".edn")
 			require.NoError(t, err)
 			require.Equal(t, fromLog, fromEDN)
 		})
@@ -116,14 +102,14 @@ func TestJepsenFormsAgree(t *testing.T) {
 // BenchmarkJepsenVectors checks the corpus with Check (conversion, per-key pool, verdict) and, on the same
 // operations, with Porcupine alone; compare the two ns/op figures.
 func BenchmarkJepsenVectors(b *testing.B) {
-	dir := vectorsDir(b)
+	dir := vectorstest.Dir(b)
 	files, err := filepath.Glob(filepath.Join(dir, "etcd_*.edn"))
 	require.NoError(b, err)
 	var corpus [][]history.Event
 	var ops [][]porcupine.Operation
 	total := 0 // operations in the corpus, for the ops/s metric
 	for _, path := range files {
-		events, err := history.ReadJepsenFile(path, "")
+		events, err := readVector(b, path)
 		require.NoError(b, err)
 		corpus = append(corpus, events)
 		keys, _, err := Operations(events)
@@ -228,13 +214,20 @@ var plainModel = porcupine.Model{
 
 // TestPlainModelAgrees keeps the benchmark's baseline honest: it must give the vectors' verdicts too.
 func TestPlainModelAgrees(t *testing.T) {
-	dir := vectorsDir(t)
-	want := verdicts(t, dir)
+	dir := vectorstest.Dir(t)
+	want := vectorstest.Verdicts(t, dir)
 	for name, linearizable := range want {
-		events, err := history.ReadJepsenFile(filepath.Join(dir, name+".edn"), "")
+		events, err := readVector(t, filepath.Join(dir, name+".edn"))
 		require.NoError(t, err)
 		keys, _, err := Operations(events)
 		require.NoError(t, err)
 		require.Equal(t, linearizable, porcupine.CheckOperations(plainModel, keys[0].Ops), name)
 	}
+}
+
+// readVector imports one vector file, its format told from the content.
+func readVector(tb testing.TB, path string) ([]history.Event, error) {
+	tb.Helper()
+	events, _, err := history.ReadFileFormat(path, history.FormatAuto, history.JepsenOptions{})
+	return events, err
 }

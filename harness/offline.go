@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/skeptic-dev/skeptic/history"
 )
 
 // CheckOptions configures an offline check (CheckFile).
@@ -23,6 +25,10 @@ type CheckOptions struct {
 	Store string
 	// Out receives the per-key verdicts and the summary; nil means os.Stdout.
 	Out io.Writer
+	// Format is the file's format; "" tells it from the content (checker.Options.Format).
+	Format history.Format
+	// FailCAS is how a failed cas is read (checker.Options.FailCAS).
+	FailCAS history.FailCAS
 }
 
 // CheckFile checks the history at path: a skeptic history.jsonl, or a Jepsen history (.edn or .log). It writes
@@ -53,7 +59,7 @@ func CheckFile(ctx context.Context, path string, o CheckOptions) (Result, error)
 	res.Dir = dir
 	res.Paths = map[string]string{"history": path, "results": filepath.Join(dir, ResultsFile), "dir": dir}
 	fmt.Fprintf(out, "checking %s\n", path)
-	res, err = checkPath(ctx, path, o.Timeout, dir, res)
+	res, err = checkPath(ctx, path, o, dir, res)
 	if err != nil {
 		// A check that could not run leaves no empty folder behind.
 		for i := len(made) - 1; i >= 0; i-- {

@@ -413,8 +413,8 @@ func (r *run) check(ctx context.Context, res Result) (Result, error) {
 
 // checkPath checks the history file at path (history.jsonl, or Jepsen .edn/.log), writing visualizations of
 // the keys that are not valid into dir.
-func checkPath(ctx context.Context, path string, timeout time.Duration, dir string, res Result) (Result, error) {
-	cres, err := checker.CheckFile(path, checker.Options{Timeout: timeout, Visualize: true})
+func checkPath(ctx context.Context, path string, o CheckOptions, dir string, res Result) (Result, error) {
+	cres, err := checker.CheckFile(path, checker.Options{Timeout: o.Timeout, Visualize: true, Format: o.Format, FailCAS: o.FailCAS})
 	if err != nil {
 		// The file could not be read or is not a history: the user's input, named with its line.
 		return res, &ConfigError{Flag: "FILE", Msg: err.Error()}

@@ -5,7 +5,8 @@
 // stamped against the run's single monotonic base, numbered, and written to history.jsonl with one write call,
 // so a harness killed at any instant leaves a file that is valid up to its last line. The checker and the
 // reports read the file back with Read or Scan. Importers for Jepsen's EDN and log formats turn foreign
-// histories into the same events.
+// histories into the same events; ReadFileFormat reads any of the three, telling them apart by content
+// (DetectFormat) unless told.
 //
 // The package imports nothing else of skeptic's.
 package history

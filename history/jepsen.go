@@ -3,169 +3,340 @@ package history
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
+	"unicode/utf8"
+
+	"olympos.io/encoding/edn"
 )
 
 // Importers for Jepsen histories of a single register (read, write and cas on integers), in two forms:
 //
-//   - history.edn: one EDN map a line, such as
+//   - history.edn: EDN maps, one an operation, such as
 //     {:type :invoke, :f :cas, :value [1 4], :process 0, :time 0, :index 0}
+//     Either a sequence of maps (Jepsen writes one a line), or one vector of them (as Knossos's test histories
+//     are written); a map may be tagged, as Jepsen's #jepsen.history.Op{...} records are.
 //   - the Jepsen log: one operation a line, such as
 //     INFO  jepsen.util - 3	:ok	:cas	[1 4]
 //
-// Jepsen's conventions become ours:
+// EDN is parsed with olympos.io/encoding/edn. Jepsen's conventions become ours:
 //   - Every event gets the key the caller names (JepsenKey when empty).
 //   - :process :nemesis becomes NemesisProcess.
 //   - A log line whose value is a keyword (":info :write :timed-out") carries an error, not a value: the event
-//     takes its invocation's value, and the keyword becomes Error ("timed-out").
-//   - A :fail of a cas with no :error is a compare that found another value: Jepsen's etcd client fails a cas
-//     only then. It becomes a fail with Error ErrCASMismatch whose Value stays the pair [from, to], because
-//     Jepsen does not record the value seen; the checker reads a pair there as "the register was not from".
-//   - A log has no times: the n-th line gets time n ms, as the vectors' EDN files do.
+//     takes its invocation's value, and the keyword becomes Error ("timed-out"). Text after the value (Jepsen
+//     logs an op's :error there) becomes Error too.
+//   - A :fail of a cas with no :error is, with FailCASObserved (the default), a compare that found another
+//     value, as Jepsen's etcd client fails a cas only then: it becomes a fail with Error ErrCASMismatch whose
+//     Value stays the pair [from, to], because Jepsen does not record the value seen; the checker reads a pair
+//     there as "the register was not from". With FailCASNeverHappened it stays a plain fail, which the checker
+//     drops, as Knossos does.
+//   - Real-time order: Jepsen writes a history in real-time order, and Knossos reads it in file order. EDN
+//     :time (nanoseconds) is kept when every map has one and the times increase along the file. When no map
+//     has one (Knossos's histories), or two neighbours share one (equal times would make them overlap), the
+//     file order is the real-time order: the n-th operation gets time n ms, as in the log, and an :index, if
+//     given, must increase along the file. A :time before the one above it, or :time on some maps but not
+//     all, is an error.
+//   - A log has no times: the n-th operation line gets time n ms, as the vectors' EDN files do.
 //
-// Only what such histories need is supported; other EDN (sets, tagged literals, floats in values) is an
-// error that names the file and line.
+// Values become JSON: vectors and sets arrays, keywords and symbols strings, maps objects. Anything that does
+// not parse, or is not an operation, is an error that names the file and line (a *ParseError).
 
 // JepsenKey is the key Jepsen's single-register histories are imported under when no key is given.
 const JepsenKey = "r"
 
-// ReadJepsenFile imports the Jepsen history at path: a .edn file with ReadJepsenEDN, anything else (.log)
-// with ReadJepsenLog.
-func ReadJepsenFile(path, key string) ([]Event, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("history: %w", err)
+// FailCAS says what a failed cas that gives no error means.
+type FailCAS string
+
+// The readings of a failed cas.
+const (
+	// FailCASObserved: the cas compared and found another value, so the register was not from at some
+	// instant within the operation. True of clients that fail a cas only on a compare that was evaluated (Jepsen's
+	// etcd client, skeptic's own 409). The default.
+	FailCASObserved FailCAS = "observed"
+	// FailCASNeverHappened: the cas did not take effect, and tells nothing more (Knossos's reading of :fail).
+	// Always safe, but weaker: it can miss a stale compare.
+	FailCASNeverHappened FailCAS = "never-happened"
+)
+
+// ParseFailCAS parses a FailCAS; "" is FailCASObserved.
+func ParseFailCAS(s string) (FailCAS, error) {
+	switch f := FailCAS(s); f {
+	case "", FailCASObserved:
+		return FailCASObserved, nil
+	case FailCASNeverHappened:
+		return f, nil
 	}
-	defer f.Close()
-	if strings.EqualFold(filepath.Ext(path), ".edn") {
-		return ReadJepsenEDN(f, path, key)
-	}
-	return ReadJepsenLog(f, path, key)
+	return "", fmt.Errorf("unknown fail-cas reading %q; want %s or %s", s, FailCASObserved, FailCASNeverHappened)
 }
 
-// ReadJepsenEDN imports a Jepsen history.edn (one map a line) under key (JepsenKey when empty). name is used
-// in error messages, which give the line and say what was wrong.
-func ReadJepsenEDN(r io.Reader, name, key string) ([]Event, error) {
-	if key == "" {
-		key = JepsenKey
+// JepsenOptions configures the Jepsen importers.
+type JepsenOptions struct {
+	// Key is the key every operation gets; JepsenKey when empty.
+	Key string
+	// FailCAS is how a :fail :cas with no :error is read; "" is FailCASObserved.
+	FailCAS FailCAS
+}
+
+func (o JepsenOptions) key() string {
+	if o.Key == "" {
+		return JepsenKey
 	}
-	var out []Event
-	err := eachLine(r, name, func(line int, text string) error {
-		v, err := parseEDN(text)
+	return o.Key
+}
+
+func (o JepsenOptions) failCAS(e *Event) {
+	if e.Process != NemesisProcess && e.Type == Fail && e.F == "cas" && e.Error == "" && o.FailCAS != FailCASNeverHappened {
+		e.Error = ErrCASMismatch
+	}
+}
+
+// ReadJepsenEDN imports a Jepsen history.edn (see above). name is used in error messages, which are
+// *ParseError: they give the line and say what was wrong.
+func ReadJepsenEDN(r io.Reader, name string, opts JepsenOptions) ([]Event, error) {
+	if _, err := ParseFailCAS(string(opts.FailCAS)); err != nil {
+		return nil, fmt.Errorf("history: %w", err)
+	}
+	in, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("history: %s: %w", name, err)
+	}
+	lines := newLineIndex(in)
+	fail := func(off int, format string, args ...any) error {
+		return &ParseError{Name: name, Line: lines.line(off), Err: fmt.Errorf(format, args...)}
+	}
+	if bad := checkUTF8(in); bad >= 0 {
+		return nil, fail(bad, "not UTF-8 text")
+	}
+	var (
+		out     []Event
+		at      []int // the offset of each event, for errors found later
+		timed   []bool
+		indexed []bool
+	)
+	br := bufio.NewReaderSize(nil, 4096) // reused for every value
+	pos := skipSpace(in, 0)
+	var closer byte // a history written as one vector or list: its closing bracket
+	open := pos
+	if pos < len(in) && (in[pos] == '[' || in[pos] == '(') {
+		closer = map[byte]byte{'[': ']', '(': ')'}[in[pos]]
+		pos++
+	}
+	for {
+		pos = skipSpace(in, pos)
+		if pos >= len(in) {
+			if closer != 0 {
+				return nil, fail(open, "the %q opened here is never closed", closer)
+			}
+			break
+		}
+		if closer != 0 && in[pos] == closer {
+			if end := skipSpace(in, pos+1); end < len(in) {
+				return nil, fail(end, "unexpected %s after the history's closing %q", abbreviate(restOfLine(in, end)), closer)
+			}
+			break
+		}
+		raw, n, errOff, err := skim(in[pos:], br)
 		if err != nil {
-			return err
+			if errOff >= 0 {
+				return nil, fail(pos+errOff, "%v", err)
+			}
+			return nil, fail(pos, "%v", err)
 		}
-		m, ok := v.(ednMap)
-		if !ok {
-			return fmt.Errorf("not an EDN map: %s", abbreviate(text))
+		var m map[string]any
+		if in[pos] == '{' {
+			m, err = ednPairs(in[pos : pos+n])
+		} else {
+			// Not a plain map: a tagged one, or something that is not an operation.
+			var v any
+			if err = safeDecode(func(v any) error { return edn.Unmarshal(raw, v) }, &v); err != nil {
+				err = ednError(err)
+			} else {
+				m, err = opMap(v, in[pos:pos+n])
+			}
 		}
-		e, err := ednEvent(m, key)
 		if err != nil {
-			return err
+			return nil, fail(pos, "%v", err)
 		}
-		if _, ok := m["index"]; !ok {
+		e, hasTime, hasIndex, err := ednEvent(m, opts)
+		if err != nil {
+			return nil, fail(pos, "%v", err)
+		}
+		if !hasIndex {
 			e.Index = int64(len(out))
 		}
 		out = append(out, e)
-		return nil
-	})
-	return out, err
+		at = append(at, pos)
+		timed = append(timed, hasTime)
+		indexed = append(indexed, hasIndex)
+		pos += n
+	}
+	if len(out) == 0 || timed[0] {
+		tie := false
+		for i := range out {
+			if !timed[i] {
+				return nil, fail(at[i], "no :time, but the first operation (line %d) has one: give :time on every operation or on none", lines.line(at[0]))
+			}
+			if i > 0 && out[i].Time < out[i-1].Time {
+				return nil, fail(at[i], ":time %d is before the :time %d of the operation before it (line %d): Jepsen writes a history in real-time order, and here the times and the order disagree", out[i].Time, out[i-1].Time, lines.line(at[i-1]))
+			}
+			tie = tie || i > 0 && out[i].Time == out[i-1].Time
+		}
+		if !tie {
+			return out, nil
+		}
+		// Equal times would make the operations around them overlap; the file order says which came first.
+	}
+	// The file order is the real-time order.
+	prev := -1
+	for i := range out {
+		if timed[i] != timed[0] {
+			return nil, fail(at[i], ":time, but the first operation (line %d) has none: give :time on every operation or on none", lines.line(at[0]))
+		}
+		if indexed[i] {
+			if prev >= 0 && out[i].Index <= out[prev].Index {
+				return nil, fail(at[i], ":index %d after :index %d (line %d): the file order is the real-time order here, and :index must follow it", out[i].Index, out[prev].Index, lines.line(at[prev]))
+			}
+			prev = i
+		}
+		out[i].Time = int64(i) * 1_000_000
+	}
+	return out, nil
 }
 
-func ednEvent(m ednMap, key string) (Event, error) {
-	var e Event
-	typ, err := m.keyword("type")
+// opMap returns the keys and values of one operation: a map, or a tagged map (#jepsen.history.Op{...}), whose
+// text is raw.
+func opMap(v any, raw []byte) (map[string]any, error) {
+	switch x := v.(type) {
+	case map[any]any:
+	case edn.Tag:
+		if _, ok := x.Value.(map[any]any); !ok {
+			return nil, fmt.Errorf("want an EDN map for each operation, got #%s %s", x.Tagname, ednString(x.Value))
+		}
+		i := strings.IndexByte(string(raw), '{')
+		if i < 0 {
+			return nil, fmt.Errorf("want an EDN map for each operation, got %s", abbreviate(string(raw)))
+		}
+		raw = raw[i:]
+	default:
+		return nil, fmt.Errorf("want an EDN map for each operation, got %s", abbreviate(ednString(v)))
+	}
+	return ednPairs(raw)
+}
+
+func restOfLine(b []byte, off int) string {
+	s := string(b[off:])
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+func ednEvent(m map[string]any, opts JepsenOptions) (e Event, hasTime, hasIndex bool, err error) {
+	typ, err := keyword(m, "type")
 	if err != nil {
-		return e, err
+		return e, false, false, err
 	}
 	e.Type = Type(typ)
 	if !e.Type.Valid() {
-		return e, fmt.Errorf(":type :%s is not one of :invoke, :ok, :fail, :info", typ)
+		return e, false, false, fmt.Errorf(":type :%s is not one of :invoke, :ok, :fail, :info", typ)
 	}
-	if e.F, err = m.keyword("f"); err != nil {
-		return e, err
+	if e.F, err = keyword(m, "f"); err != nil {
+		return e, false, false, err
 	}
 	switch p := m["process"].(type) {
 	case int64:
 		if p < 0 {
-			return e, fmt.Errorf(":process %d is negative", p)
+			return e, false, false, fmt.Errorf(":process %d is negative", p)
+		}
+		if p > int64(^uint32(0)>>1) {
+			return e, false, false, fmt.Errorf(":process %d is too large", p)
 		}
 		e.Process = Process(p)
-	case ednKeyword:
+	case edn.Keyword:
 		if p != "nemesis" {
-			return e, fmt.Errorf(":process :%s is neither an integer nor :nemesis", p)
+			return e, false, false, fmt.Errorf(":process :%s is neither an integer nor :nemesis", string(p))
 		}
 		e.Process = NemesisProcess
 	case nil:
-		return e, fmt.Errorf(":process is missing")
+		return e, false, false, fmt.Errorf(":process is missing")
 	default:
-		return e, fmt.Errorf(":process %s is neither an integer nor :nemesis", ednString(p))
+		return e, false, false, fmt.Errorf(":process %s is neither an integer nor :nemesis", ednString(p))
 	}
 	for _, f := range []struct {
 		name string
 		dst  *int64
-	}{{"time", &e.Time}, {"index", &e.Index}} {
+		has  *bool
+	}{{"time", &e.Time, &hasTime}, {"index", &e.Index, &hasIndex}} {
 		switch v := m[f.name].(type) {
 		case int64:
 			if v < 0 {
-				return e, fmt.Errorf(":%s %d is negative", f.name, v)
+				return e, false, false, fmt.Errorf(":%s %d is negative", f.name, v)
 			}
-			*f.dst = v
+			*f.dst, *f.has = v, true
 		case nil:
 		default:
-			return e, fmt.Errorf(":%s %s is not an integer", f.name, ednString(v))
+			return e, false, false, fmt.Errorf(":%s %s is not an integer", f.name, ednString(v))
 		}
 	}
 	if e.Value, err = ednJSON(m["value"]); err != nil {
-		return e, fmt.Errorf(":value: %v", err)
+		return e, false, false, fmt.Errorf(":value: %v", err)
 	}
 	if v, ok := m["error"]; ok && v != nil {
 		e.Error = ednText(v)
 	}
-	if v, ok := m["node"].(string); ok {
+	switch v := m["node"].(type) {
+	case string:
 		e.Node = v
+	case edn.Keyword:
+		e.Node = string(v)
 	}
 	if e.Process != NemesisProcess {
-		e.Key = key
-		if e.Type == Fail && e.F == "cas" && e.Error == "" {
-			e.Error = ErrCASMismatch
-		}
+		e.Key = opts.key()
+		opts.failCAS(&e)
 	}
-	return e, nil
+	return e, hasTime, hasIndex, nil
 }
 
-// ReadJepsenLog imports the operations of a Jepsen log under key (JepsenKey when empty). Operation lines read
-// "INFO jepsen.util - PROCESS :type :f VALUE", or "jepsen.util: PROCESS ..." as newer Jepsen writes them; lines
-// of other loggers are skipped. name is used in error messages.
-func ReadJepsenLog(r io.Reader, name, key string) ([]Event, error) {
-	if key == "" {
-		key = JepsenKey
+// ReadJepsenLog imports the operations of a Jepsen log. Operation lines read
+// "INFO jepsen.util - PROCESS :type :f VALUE [ERROR]", or "jepsen.util: PROCESS ..." as newer Jepsen writes
+// them; lines of other loggers are skipped. name is used in error messages, which are *ParseError.
+func ReadJepsenLog(r io.Reader, name string, opts JepsenOptions) ([]Event, error) {
+	if _, err := ParseFailCAS(string(opts.FailCAS)); err != nil {
+		return nil, fmt.Errorf("history: %w", err)
 	}
 	var out []Event
 	open := map[Process]json.RawMessage{} // invocation values, for completions that carry an error instead
-	err := eachLine(r, name, func(line int, text string) error {
-		_, rest, found := strings.Cut(text, "jepsen.util - ")
-		if !found {
-			// Newer Jepsen logs: "... INFO [jepsen worker 3] jepsen.util: 3	:invoke	:read	nil".
-			if _, rest, found = strings.Cut(text, "jepsen.util: "); !found {
-				return nil
-			}
+	err := eachLine(r, name, func(text string) error {
+		rest, ok := logOp(text)
+		if !ok {
+			return nil
 		}
-		fields := strings.Fields(rest)
-		if len(fields) < 4 {
-			return fmt.Errorf("want PROCESS :type :f VALUE after \"jepsen.util - \", got %q", rest)
+		if !utf8.ValidString(text) {
+			return errors.New("not UTF-8 text") // as the EDN importer (found by fuzzing: it let bad bytes into Error)
+		}
+		var fields [3]string
+		tail := rest
+		for i := range fields {
+			tail = strings.TrimLeft(tail, " \t")
+			end := strings.IndexAny(tail, " \t")
+			if end < 0 {
+				end = len(tail)
+			}
+			fields[i], tail = tail[:end], tail[end:]
+		}
+		tail = strings.TrimSpace(tail)
+		if fields[2] == "" || tail == "" {
+			return fmt.Errorf("want PROCESS :type :f VALUE after \"jepsen.util\", got %q", strings.TrimSpace(rest))
 		}
 		e := Event{Index: int64(len(out)), Time: int64(len(out)) * 1_000_000}
 		switch p := fields[0]; {
 		case p == ":nemesis":
 			e.Process = NemesisProcess
 		default:
-			n, err := strconv.ParseInt(p, 10, 64)
+			n, err := strconv.ParseInt(p, 10, 32)
 			if err != nil || n < 0 {
 				return fmt.Errorf("process %q is neither a non-negative integer nor :nemesis", p)
 			}
@@ -175,17 +346,31 @@ func ReadJepsenLog(r io.Reader, name, key string) ([]Event, error) {
 			return fmt.Errorf("type %q is not one of :invoke, :ok, :fail, :info", fields[1])
 		}
 		e.Type = Type(fields[1][1:])
-		if !strings.HasPrefix(fields[2], ":") || len(fields[2]) == 1 {
+		// The function must be a keyword as EDN has it (found by fuzzing: ':"' was taken for one).
+		if f, _, _, err := decodeOne([]byte(fields[2])); err != nil || f == nil || ednString(f) != fields[2] || !isKeyword(f) {
 			return fmt.Errorf("function %q is not a keyword", fields[2])
 		}
 		e.F = fields[2][1:]
-		raw := strings.Join(fields[3:], " ")
-		v, err := parseEDN(raw)
+		v, n, _, err := decodeOne([]byte(tail))
 		if err != nil {
+			if e.Process == NemesisProcess {
+				// A nemesis value only describes the fault; keep what Jepsen printed.
+				e.Value, _ = json.Marshal(tail)
+				out = append(out, e)
+				return nil
+			}
 			return fmt.Errorf("value: %v", err)
 		}
-		if kw, ok := v.(ednKeyword); ok && e.Type != Invoke && e.Process != NemesisProcess {
-			e.Error = string(kw)
+		if after := strings.TrimSpace(tail[n:]); after != "" {
+			e.Error = after
+			if strings.HasPrefix(after, ":") && !strings.ContainsAny(after, " \t") {
+				e.Error = after[1:]
+			}
+		}
+		if kw, ok := v.(edn.Keyword); ok && e.Type != Invoke && e.Process != NemesisProcess {
+			if e.Error == "" {
+				e.Error = string(kw)
+			}
 			e.Value = open[e.Process]
 			if e.Value == nil {
 				e.Value = Null()
@@ -194,15 +379,13 @@ func ReadJepsenLog(r io.Reader, name, key string) ([]Event, error) {
 			return fmt.Errorf("value: %v", err)
 		}
 		if e.Process != NemesisProcess {
-			e.Key = key
+			e.Key = opts.key()
 			if e.Type == Invoke {
 				open[e.Process] = e.Value
 			} else {
 				delete(open, e.Process)
 			}
-			if e.Type == Fail && e.F == "cas" && e.Error == "" {
-				e.Error = ErrCASMismatch
-			}
+			opts.failCAS(&e)
 		}
 		out = append(out, e)
 		return nil
@@ -210,329 +393,43 @@ func ReadJepsenLog(r io.Reader, name, key string) ([]Event, error) {
 	return out, err
 }
 
-// eachLine calls fn with each non-blank line, and prefixes fn's errors with name:line.
-func eachLine(r io.Reader, name string, fn func(line int, text string) error) error {
+func isKeyword(v any) bool {
+	_, ok := v.(edn.Keyword)
+	return ok
+}
+
+// logOp returns what follows the logger's name on an operation line of a Jepsen log.
+func logOp(text string) (string, bool) {
+	if _, rest, found := strings.Cut(text, "jepsen.util - "); found {
+		return rest, true
+	}
+	// Newer Jepsen logs: "... INFO [jepsen worker 3] jepsen.util: 3	:invoke	:read	nil".
+	if _, rest, found := strings.Cut(text, "jepsen.util: "); found {
+		return rest, true
+	}
+	return "", false
+}
+
+// eachLine calls fn with each non-blank line, and wraps fn's errors in a *ParseError naming the line.
+func eachLine(r io.Reader, name string, fn func(text string) error) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 1<<16), 1<<24)
 	line := 0
 	for sc.Scan() {
 		line++
 		text := strings.TrimSpace(sc.Text())
-		if text == "" || strings.HasPrefix(text, ";") {
+		if text == "" {
 			continue
 		}
-		if err := fn(line, text); err != nil {
-			return fmt.Errorf("%s:%d: %w", name, line, err)
+		if err := fn(text); err != nil {
+			return &ParseError{Name: name, Line: line, Err: err}
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return fmt.Errorf("%s:%d: %w", name, line+1, err)
+		if errors.Is(err, bufio.ErrTooLong) {
+			err = fmt.Errorf("line longer than %d bytes", 1<<24)
+		}
+		return &ParseError{Name: name, Line: line + 1, Err: err}
 	}
 	return nil
-}
-
-func abbreviate(s string) string {
-	if len(s) > 80 {
-		return s[:80] + "..."
-	}
-	return s
-}
-
-// The EDN subset: nil, booleans, integers, strings, keywords, symbols, vectors, lists and maps.
-type (
-	ednKeyword string
-	ednSymbol  string
-	ednVector  []any
-	ednMap     map[string]any // keyword keys only, without the colon
-)
-
-func (m ednMap) keyword(name string) (string, error) {
-	v, ok := m[name]
-	if !ok {
-		return "", fmt.Errorf(":%s is missing", name)
-	}
-	kw, ok := v.(ednKeyword)
-	if !ok || kw == "" {
-		return "", fmt.Errorf(":%s %s is not a keyword", name, ednString(v))
-	}
-	return string(kw), nil
-}
-
-// ednText renders an :error value as our Error string: a keyword without its colon, a string as is.
-func ednText(v any) string {
-	switch x := v.(type) {
-	case ednKeyword:
-		return string(x)
-	case string:
-		return x
-	}
-	return ednString(v)
-}
-
-// ednString renders a parsed value back as EDN, for error messages.
-func ednString(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "nil"
-	case ednKeyword:
-		return ":" + string(x)
-	case ednSymbol:
-		return string(x)
-	case string:
-		return strconv.Quote(x)
-	case ednVector:
-		parts := make([]string, len(x))
-		for i, y := range x {
-			parts[i] = ednString(y)
-		}
-		return "[" + strings.Join(parts, " ") + "]"
-	case ednMap:
-		return "{...}"
-	}
-	return fmt.Sprint(v)
-}
-
-// ednJSON converts a value to the JSON of an Event's Value: nil to null, integers, vectors to arrays, keywords
-// and symbols to strings, maps to objects.
-func ednJSON(v any) (json.RawMessage, error) {
-	j, err := ednPlain(v)
-	if err != nil {
-		return nil, err
-	}
-	if j == nil {
-		return Null(), nil
-	}
-	b, err := json.Marshal(j)
-	return b, err
-}
-
-func ednPlain(v any) (any, error) {
-	switch x := v.(type) {
-	case nil, bool, int64, string:
-		return x, nil
-	case ednKeyword:
-		return string(x), nil
-	case ednSymbol:
-		return string(x), nil
-	case ednVector:
-		out := make([]any, len(x))
-		for i, y := range x {
-			p, err := ednPlain(y)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = p
-		}
-		return out, nil
-	case ednMap:
-		out := make(map[string]any, len(x))
-		for k, y := range x {
-			p, err := ednPlain(y)
-			if err != nil {
-				return nil, err
-			}
-			out[k] = p
-		}
-		return out, nil
-	}
-	return nil, fmt.Errorf("unsupported EDN value %v", v)
-}
-
-// parseEDN parses exactly one EDN value from s.
-func parseEDN(s string) (any, error) {
-	p := ednParser{s: s}
-	v, err := p.value()
-	if err != nil {
-		return nil, err
-	}
-	p.space()
-	if p.i < len(p.s) {
-		return nil, fmt.Errorf("column %d: unexpected %q after the value", p.i+1, abbreviate(p.s[p.i:]))
-	}
-	return v, nil
-}
-
-type ednParser struct {
-	s string
-	i int
-}
-
-// space skips whitespace, commas (whitespace to EDN) and comments (from ';' to the end of the line).
-func (p *ednParser) space() {
-	for p.i < len(p.s) {
-		switch p.s[p.i] {
-		case ' ', '\t', '\n', '\r', ',':
-			p.i++
-		case ';':
-			for p.i < len(p.s) && p.s[p.i] != '\n' {
-				p.i++
-			}
-		default:
-			return
-		}
-	}
-}
-
-func (p *ednParser) errorf(format string, args ...any) error {
-	return fmt.Errorf("column %d: %s", p.i+1, fmt.Sprintf(format, args...))
-}
-
-func isDelim(c byte) bool {
-	switch c {
-	case ' ', '\t', '\n', '\r', ',', '[', ']', '(', ')', '{', '}', '"', ';':
-		return true
-	}
-	return false
-}
-
-// token reads a run of non-delimiter characters.
-func (p *ednParser) token() string {
-	start := p.i
-	for p.i < len(p.s) && !isDelim(p.s[p.i]) {
-		p.i++
-	}
-	return p.s[start:p.i]
-}
-
-func (p *ednParser) value() (any, error) {
-	p.space()
-	if p.i >= len(p.s) {
-		return nil, p.errorf("unexpected end of input, want a value")
-	}
-	switch c := p.s[p.i]; {
-	case c == '{':
-		return p.mapValue()
-	case c == '[' || c == '(':
-		end := byte(']')
-		if c == '(' {
-			end = ')'
-		}
-		p.i++
-		var out ednVector
-		for {
-			p.space()
-			if p.i >= len(p.s) {
-				return nil, p.errorf("unexpected end of input, want %q", end)
-			}
-			if p.s[p.i] == end {
-				p.i++
-				if out == nil {
-					out = ednVector{}
-				}
-				return out, nil
-			}
-			v, err := p.value()
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, v)
-		}
-	case c == '"':
-		return p.stringValue()
-	case c == ':':
-		p.i++
-		kw := p.token()
-		if kw == "" {
-			return nil, p.errorf("empty keyword")
-		}
-		return ednKeyword(kw), nil
-	case c == '#':
-		return nil, p.errorf("tagged literals and sets (#...) are not supported")
-	case c == ']' || c == ')' || c == '}':
-		return nil, p.errorf("unexpected %q", c)
-	}
-	start := p.i
-	tok := p.token()
-	if tok == "" {
-		return nil, p.errorf("unexpected %q", p.s[p.i])
-	}
-	switch tok {
-	case "nil":
-		return nil, nil
-	case "true":
-		return true, nil
-	case "false":
-		return false, nil
-	}
-	if c := tok[0]; c >= '0' && c <= '9' || (c == '-' || c == '+') && len(tok) > 1 && tok[1] >= '0' && tok[1] <= '9' {
-		n, err := strconv.ParseInt(strings.TrimSuffix(tok, "N"), 10, 64)
-		if err != nil {
-			p.i = start
-			return nil, p.errorf("%q is not a 64-bit integer", tok)
-		}
-		return n, nil
-	}
-	return ednSymbol(tok), nil
-}
-
-func (p *ednParser) mapValue() (any, error) {
-	p.i++ // {
-	out := ednMap{}
-	for {
-		p.space()
-		if p.i >= len(p.s) {
-			return nil, p.errorf("unexpected end of input, want '}'")
-		}
-		if p.s[p.i] == '}' {
-			p.i++
-			return out, nil
-		}
-		at := p.i
-		k, err := p.value()
-		if err != nil {
-			return nil, err
-		}
-		kw, ok := k.(ednKeyword)
-		if !ok {
-			p.i = at
-			return nil, p.errorf("map key %s is not a keyword", ednString(k))
-		}
-		if _, dup := out[string(kw)]; dup {
-			p.i = at
-			return nil, p.errorf("duplicate key :%s", kw)
-		}
-		p.space()
-		if p.i >= len(p.s) || p.s[p.i] == '}' {
-			return nil, p.errorf("key :%s has no value", kw)
-		}
-		v, err := p.value()
-		if err != nil {
-			return nil, err
-		}
-		out[string(kw)] = v
-	}
-}
-
-func (p *ednParser) stringValue() (any, error) {
-	p.i++ // opening quote
-	var b strings.Builder
-	for p.i < len(p.s) {
-		c := p.s[p.i]
-		p.i++
-		switch c {
-		case '"':
-			return b.String(), nil
-		case '\\':
-			if p.i >= len(p.s) {
-				return nil, p.errorf("unterminated string")
-			}
-			esc := p.s[p.i]
-			p.i++
-			switch esc {
-			case 'n':
-				b.WriteByte('\n')
-			case 't':
-				b.WriteByte('\t')
-			case 'r':
-				b.WriteByte('\r')
-			case '"', '\\':
-				b.WriteByte(esc)
-			default:
-				return nil, p.errorf("unsupported escape \\%c", esc)
-			}
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return nil, p.errorf("unterminated string")
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/skeptic-dev/skeptic/internal/vectorstest"
 )
 
 // TestBadArgumentsExit254 checks that every kind of bad command line exits 254 with a message naming the flag
@@ -46,6 +48,8 @@ func TestBadArgumentsExit254(t *testing.T) {
 		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
 		{[]string{"check"}, "accepts 1 arg(s), received 0"},
 		{[]string{"check", "/no/such/history.jsonl"}, "FILE: stat /no/such/history.jsonl: no such file or directory"},
+		{[]string{"check", "--format", "xml", "h.edn"}, `invalid argument "xml" for "--format" flag: unknown format "xml"; want one of jepsen-edn, jepsen-log, skeptic`},
+		{[]string{"check", "--fail-cas", "maybe", "h.edn"}, `invalid argument "maybe" for "--fail-cas" flag: unknown fail-cas reading "maybe"; want observed or never-happened`},
 	} {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
 			var out, errb bytes.Buffer
@@ -70,24 +74,11 @@ func TestVersion(t *testing.T) {
 	}
 }
 
-// vectors returns the folder of the Jepsen etcd histories with known verdicts, or skips.
-func vectors(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("SKEPTIC_VECTORS")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "..", "shared", "vectors", "jepsen-etcd")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "verdicts.tsv")); err != nil {
-		t.Skipf("no Jepsen vectors (set SKEPTIC_VECTORS): %v", err)
-	}
-	return dir
-}
-
 // TestCheckExitCodes re-checks Jepsen histories with known verdicts, in both of Jepsen's formats, and a
 // deadline too short to decide: exit 0 for linearizable, 1 for not, 2 for unknown, and the results and
 // visualizations land in --out.
 func TestCheckExitCodes(t *testing.T) {
-	dir := vectors(t)
+	dir := vectorstest.Dir(t)
 	for _, c := range []struct {
 		file  string
 		extra []string
@@ -318,5 +309,53 @@ func TestCheckEmptyHistoryIsNotValid(t *testing.T) {
 		if code != 254 || !strings.Contains(stderr.String(), "FILE: "+p+" holds no client operations: nothing to check") {
 			t.Errorf("%s: exit %d, stdout %q, stderr %q; want 254 saying there is nothing to check", name, code, stdout.String(), stderr.String())
 		}
+	}
+}
+
+// TestCheckJepsenFormats: `skeptic check` tells the format by content (a Jepsen log named .edn, an EDN history
+// with no :time named .txt), or reads the one --format names; a stale read in EDN with no :time is caught
+// (exit 1); --fail-cas never-happened drops a failed cas that observed is invalid on; a file of no known
+// format exits 254 saying what was tried.
+func TestCheckJepsenFormats(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	stale := write("stale.txt", "{:type :invoke, :f :write, :value 1, :process 0, :index 0}\n"+
+		"{:type :ok, :f :write, :value 1, :process 0, :index 1}\n"+
+		"{:type :invoke, :f :read, :value nil, :process 1, :index 2}\n"+
+		"{:type :ok, :f :read, :value nil, :process 1, :index 3}\n")
+	failCAS := write("failcas.edn", "INFO jepsen.util - 0\t:invoke\t:write\t1\n"+
+		"INFO jepsen.util - 0\t:ok\t:write\t1\n"+
+		"INFO jepsen.util - 1\t:invoke\t:cas\t[1 2]\n"+
+		"INFO jepsen.util - 1\t:fail\t:cas\t[1 2]\n")
+	junk := write("junk.edn", "hello\n")
+	for _, c := range []struct {
+		args []string
+		code int
+		say  string
+	}{
+		{[]string{stale}, 1, "verdict: INVALID"},
+		{[]string{"--format", "jepsen-edn", stale}, 1, "verdict: INVALID"},
+		{[]string{"--format", "jepsen-log", stale}, 254, stale + ": not a Jepsen log: no operation line"},
+		{[]string{"--format", "skeptic", stale}, 254, stale + ":1: not a history event"},
+		{[]string{failCAS}, 1, "verdict: INVALID"},
+		{[]string{"--fail-cas", "observed", failCAS}, 1, "verdict: INVALID"},
+		{[]string{"--fail-cas", "never-happened", failCAS}, 0, "verdict: valid"},
+		{[]string{"--format", "jepsen-log", "--fail-cas", "never-happened", failCAS}, 0, "verdict: valid"},
+		{[]string{"--format", "jepsen-edn", failCAS}, 254, failCAS + ":1: want an EDN map for each operation"},
+		{[]string{junk}, 254, junk + ": cannot tell the format: tried skeptic"},
+	} {
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := executeContext(context.Background(), append([]string{"check", "--out", t.TempDir()}, c.args...), &stdout, &stderr)
+			if code != c.code || !strings.Contains(stdout.String()+stderr.String(), c.say) {
+				t.Fatalf("exit %d (want %d)\nstdout:\n%s\nstderr:\n%s\nwant it to say %q", code, c.code, stdout.String(), stderr.String(), c.say)
+			}
+		})
 	}
 }
