@@ -128,6 +128,12 @@ type Test struct {
 	WorkersPerKey int `json:"workers_per_key"`
 	// MaxOps bounds the operations of the whole run (--max-ops); 0 means only the time limit bounds them.
 	MaxOps int `json:"max_ops"`
+	// FailFast stops the load as soon as a retired key is proven not linearizable (--fail-fast); the run then
+	// heals, reads every key and checks the whole history as usual.
+	FailFast bool `json:"fail_fast,omitempty"`
+	// MinAvailability is the fraction of the load's operations that must succeed, overall and outside the fault
+	// windows (--min-availability); a valid run below it is unknown instead. 0 means no minimum.
+	MinAvailability float64 `json:"min_availability,omitempty"`
 	// OpTimeout bounds each operation (--op-timeout); an operation that times out is recorded as info.
 	OpTimeout Duration `json:"op_timeout"`
 	// CheckTimeout bounds the linearizability check (--check-timeout); past it the verdict is unknown.
@@ -305,6 +311,9 @@ func (t Test) Validate() error {
 	}
 	if t.MaxOps < 0 {
 		return configErrorf("--max-ops", "must be >= 0 (0 means no limit but the time limit), got %d", t.MaxOps)
+	}
+	if math.IsNaN(t.MinAvailability) || t.MinAvailability < 0 || t.MinAvailability > 1 {
+		return configErrorf("--min-availability", "must be a fraction between 0 and 1, got %g", t.MinAvailability)
 	}
 	if t.OpTimeout.D() <= 0 {
 		return configErrorf("--op-timeout", "must be > 0, got %s", t.OpTimeout.D())

@@ -404,6 +404,7 @@ func (r *run) check(ctx context.Context, res Result) (Result, error) {
 	}
 	r.con.printf("checked %d keys in %s\n", len(res.Keys), res.CheckTime.D().Round(time.Millisecond))
 	r.annotate(&res)
+	r.guard(&res)
 	if err := writeJSON(r.dir.File(ResultsFile), res); err != nil {
 		return res, setupErr("write results.json", err)
 	}
@@ -472,6 +473,13 @@ func (r *run) summary(res Result) {
 	}
 	r.con.printf("  %d ops, %.0f ops/s during the load; first op %s after start; check %s\n", res.Ops,
 		res.OpsPerSecond, res.FirstOp.D().Round(time.Millisecond), res.CheckTime.D().Round(time.Millisecond))
+	if a := res.Availability; a != nil && a.Ops > 0 {
+		r.con.printf("  availability: %.1f%% of %d ops ok, %.1f%% of the %d outside fault windows\n", 100*a.Overall, a.Ops, 100*a.OutsideFaults, a.OpsOutsideFaults)
+	}
+	if d := res.Detection; d != nil {
+		r.con.printf("  online check: key %s was not linearizable by %s (proven at %s; %d keys checked online)\n", d.Key,
+			d.At.D().Round(time.Millisecond), d.Found.D().Round(time.Millisecond), res.OnlineChecked)
+	}
 	var buf strings.Builder
 	if res.HealError != "" {
 		fmt.Fprintf(&buf, "warning: not every fault was undone before the final reads: %s\n", res.HealError)

@@ -91,6 +91,12 @@ type Result struct {
 	Faults   []FaultRecord     `json:"faults,omitempty"`
 	FlawActs map[string]uint64 `json:"flaw_acts,omitempty"`
 	Notes    []string          `json:"notes,omitempty"`
+	// Detection is the first key the online check proved not linearizable while the run went on (with
+	// --fail-fast, the one that stopped it); OnlineChecked counts the keys checked online.
+	Detection     *Detection `json:"detection,omitempty"`
+	OnlineChecked int64      `json:"online_checked,omitempty"`
+	// Availability is the fraction of the load's operations that succeeded, overall and outside fault windows.
+	Availability *Availability `json:"availability,omitempty"`
 }
 
 // ErrInterrupted is returned by Run when ctx ended before the test did (SIGINT, SIGTERM). The cluster has been
@@ -154,6 +160,14 @@ type run struct {
 	loadRate float64
 	// maxProcess is the highest worker process number at the end of the load.
 	maxProcess int
+
+	// on checks retired keys while the load goes on (online.go); loadEnd is the history time the load ended at
+	// (0 while it runs); completions are the load's ended client operations, for the availability.
+	on          *online
+	loadEnd     atomic.Int64
+	complMu     sync.Mutex
+	invokedAt   map[history.Process]int64
+	completions []completion
 	// ux is what the run reports to its user beyond the operations (runux.go).
 	ux runUX
 }
@@ -326,7 +340,14 @@ func (r *run) run(ctx context.Context) (Result, error) {
 	// 5. The load, with the nemesis beside it, and a watch on the cluster.
 	lctx, unwatch := r.watchCluster(ctx)
 	defer unwatch()
+	lctx, stopLoad := context.WithCancel(lctx)
+	defer stopLoad()
+	r.startOnline(stopLoad)
 	loadErr := r.load(lctx, wl, sched)
+	r.loadEnd.Store(int64(time.Since(r.start)))
+	if r.on != nil {
+		r.on.close()
+	}
 	testHookLoadDone()
 	if err := r.lost(); err != nil {
 		return res, err
@@ -458,6 +479,10 @@ func (r *run) observe(e history.Event) {
 		return
 	}
 	r.counts.observe(e)
+	if r.on != nil {
+		r.on.observe(e)
+	}
+	r.recordCompletion(e)
 	if e.Type == history.Invoke {
 		r.ops.Add(1)
 		r.firstOp.CompareAndSwap(0, max(e.Time, 1))

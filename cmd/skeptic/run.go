@@ -166,6 +166,8 @@ down and checks the history. Everything lands in --store/<test>/<timestamp>/ (st
 	durationFlag(f, (*time.Duration)(&t.FinalReadTimeout), "final-read-timeout", t.FinalReadTimeout.D(), "deadline of the final reads of every key from every node")
 	durationFlag(f, (*time.Duration)(&t.CheckTimeout), "check-timeout", t.CheckTimeout.D(), "deadline of the linearizability check; past it the verdict is unknown")
 	f.Int64Var(&t.Seed, "seed", 0, "seed of the run's random source (default: random, printed and recorded)")
+	f.BoolVar(&t.FailFast, "fail-fast", false, "stop the load as soon as a key is proven not linearizable (kv keys are checked as they retire)")
+	f.Float64Var(&t.MinAvailability, "min-availability", 0, "fraction of the load's operations that must succeed, overall and outside fault windows, for a valid verdict (below: unknown, exit 2)")
 
 	f.StringVar(&t.Target, "target", t.Target, "built-in system under test: "+strings.Join(spec.Builtins(), ", "))
 	f.StringVar(&t.TargetSpec, "target-spec", "", "a YAML or JSON file describing the system under test (see README: Testing your own system)")

@@ -1,0 +1,258 @@
+package harness
+
+// This file checks keys while the run goes on: a kv key retires once it has had --ops-per-key operations, and
+// once every one of them has ended it is checked on a spare core. With --fail-fast, the first key proven not
+// linearizable stops the load (the run still heals, reads every key and checks the whole history). The final
+// verdict always comes from the check of the whole history, so it is the same with and without online checking;
+// linearizability is closed under prefixes, so a key found invalid online is invalid in the end too.
+
+import (
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/skeptic-dev/skeptic/checker"
+	"github.com/skeptic-dev/skeptic/history"
+)
+
+// Detection is the first key found not linearizable while the run went on.
+type Detection struct {
+	// Key is the key, and At the history time of the completion that made its history invalid (the last event
+	// of the retired key's history).
+	Key string   `json:"key"`
+	At  Duration `json:"at"`
+	// Found is the history time at which the online check proved it.
+	Found Duration `json:"found"`
+}
+
+// online checks retired keys in the background.
+type online struct {
+	opsPerKey int
+	start     time.Time
+	onInvalid func(Detection)
+
+	mu      sync.Mutex
+	keys    map[string]*keyLog
+	closed  bool
+	jobs    chan []history.Event
+	wg      sync.WaitGroup
+	first   atomic.Pointer[Detection]
+	checked atomic.Int64
+	invalid atomic.Int64
+	// every keeps checking after the first finding, and verdicts records each key's verdict (tests).
+	every    bool
+	vmu      sync.Mutex
+	verdicts map[string]checker.Verdict
+}
+
+// keyLog is the events of one key not yet retired.
+type keyLog struct {
+	events        []history.Event
+	invokes, open int
+}
+
+// newOnline starts workers on the spare cores (one at least): each checks one retired key at a time.
+// onInvalid is called once, for the first key found invalid.
+func newOnline(opsPerKey int, start time.Time, onInvalid func(Detection)) *online {
+	o := &online{opsPerKey: opsPerKey, start: start, onInvalid: onInvalid, keys: map[string]*keyLog{},
+		jobs: make(chan []history.Event, 1024)}
+	for range max(1, runtime.GOMAXPROCS(0)-1) {
+		o.wg.Add(1)
+		go o.work()
+	}
+	return o
+}
+
+// observe takes every recorded event (the recorder's hook, in history order).
+func (o *online) observe(e history.Event) {
+	if e.Process == history.NemesisProcess || e.Key == "" {
+		return
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.closed {
+		return
+	}
+	k := o.keys[e.Key]
+	if k == nil {
+		k = &keyLog{}
+		o.keys[e.Key] = k
+	}
+	k.events = append(k.events, e)
+	if e.Type == history.Invoke {
+		k.invokes++
+		k.open++
+	} else {
+		k.open--
+	}
+	if k.invokes >= o.opsPerKey && k.open == 0 {
+		delete(o.keys, e.Key)
+		select {
+		case o.jobs <- k.events:
+		default:
+			// Every worker is busy and the queue is full: the key is checked at the end like the others.
+		}
+	}
+}
+
+func (o *online) work() {
+	defer o.wg.Done()
+	for evs := range o.jobs {
+		if o.first.Load() != nil && !o.every {
+			continue // one finding is enough; the final check sees every key
+		}
+		res, err := checker.Check(evs, checker.Options{Timeout: 10 * time.Second, Workers: 1})
+		if err != nil {
+			continue
+		}
+		o.checked.Add(1)
+		if o.every {
+			o.vmu.Lock()
+			o.verdicts[evs[0].Key] = res.Verdict
+			o.vmu.Unlock()
+		}
+		if res.Verdict != checker.Invalid {
+			continue
+		}
+		o.invalid.Add(1)
+		d := &Detection{Key: evs[0].Key, At: Duration(evs[len(evs)-1].Time), Found: Duration(time.Since(o.start))}
+		if o.first.CompareAndSwap(nil, d) && o.onInvalid != nil {
+			o.onInvalid(*d)
+		}
+	}
+}
+
+// close stops taking events and waits for the checks under way.
+func (o *online) close() {
+	o.mu.Lock()
+	if o.closed {
+		o.mu.Unlock()
+		return
+	}
+	o.closed = true
+	close(o.jobs)
+	o.mu.Unlock()
+	o.wg.Wait()
+}
+
+// Availability is the fraction of the load's client operations that succeeded (ok), overall and outside the
+// fault windows, as a guard against runs that did almost nothing.
+type Availability struct {
+	Overall       float64 `json:"overall"`
+	OutsideFaults float64 `json:"outside_faults"`
+	// Ops and OpsOutsideFaults are the completions each fraction is of.
+	Ops              int64 `json:"ops"`
+	OpsOutsideFaults int64 `json:"ops_outside_faults"`
+}
+
+// completion is one ended client operation of the load: when it was invoked, and whether it was ok.
+type completion struct {
+	invoked int64
+	ok      bool
+}
+
+// availability computes the load's availability from its completions and the fault windows.
+func availability(cs []completion, faults []FaultRecord, loadEnd int64) Availability {
+	var a Availability
+	var ok, okOut int64
+	for _, c := range cs {
+		a.Ops++
+		if c.ok {
+			ok++
+		}
+		inFault := false
+		for _, f := range faults {
+			end := int64(f.End)
+			if end == 0 {
+				end = loadEnd
+			}
+			if c.invoked >= int64(f.Start) && c.invoked <= end {
+				inFault = true
+				break
+			}
+		}
+		if !inFault {
+			a.OpsOutsideFaults++
+			if c.ok {
+				okOut++
+			}
+		}
+	}
+	if a.Ops > 0 {
+		a.Overall = float64(ok) / float64(a.Ops)
+	}
+	if a.OpsOutsideFaults > 0 {
+		a.OutsideFaults = float64(okOut) / float64(a.OpsOutsideFaults)
+	}
+	return a
+}
+
+// startOnline starts the online check of the run's retired keys; with --fail-fast the first key found invalid
+// stops the load through stopLoad.
+func (r *run) startOnline(stopLoad func()) {
+	if r.t.Workload != WorkloadKV {
+		return // a register's keys never retire: it is checked at the end only
+	}
+	r.on = newOnline(r.t.OpsPerKey, r.start, func(d Detection) {
+		if !r.t.FailFast {
+			r.con.logf("online check: key %s is not linearizable (its history was invalid by %s)\n", d.Key, d.At.D().Round(time.Millisecond))
+			return
+		}
+		r.con.printf("fail-fast: key %s is not linearizable (its history was invalid by %s, proven at %s); stopping the load\n",
+			d.Key, d.At.D().Round(time.Millisecond), d.Found.D().Round(time.Millisecond))
+		stopLoad()
+	})
+}
+
+// recordCompletion keeps, for the availability, each client operation of the load that ended.
+func (r *run) recordCompletion(e history.Event) {
+	if e.Process == history.NemesisProcess || r.loadEnd.Load() != 0 {
+		return
+	}
+	r.complMu.Lock()
+	defer r.complMu.Unlock()
+	if e.Type == history.Invoke {
+		if r.invokedAt == nil {
+			r.invokedAt = map[history.Process]int64{}
+		}
+		r.invokedAt[e.Process] = e.Time
+		return
+	}
+	at, ok := r.invokedAt[e.Process]
+	if !ok {
+		return
+	}
+	delete(r.invokedAt, e.Process)
+	r.completions = append(r.completions, completion{invoked: at, ok: e.Type == history.Ok})
+}
+
+// guard fills in the online check's findings and the availability, and holds a valid verdict to
+// --min-availability: a run that did almost nothing proves nothing, so below it the verdict is unknown.
+func (r *run) guard(res *Result) {
+	if r.on != nil {
+		res.Detection = r.on.first.Load()
+		res.OnlineChecked = r.on.checked.Load()
+	}
+	r.complMu.Lock()
+	a := availability(r.completions, res.Faults, r.loadEnd.Load())
+	r.complMu.Unlock()
+	res.Availability = &a
+	min := r.t.MinAvailability
+	if min <= 0 || res.Verdict != Valid {
+		return
+	}
+	var why []string
+	if a.Overall < min {
+		why = append(why, fmt.Sprintf("%.1f%% of the load's %d operations succeeded", 100*a.Overall, a.Ops))
+	}
+	if a.OutsideFaults < min {
+		why = append(why, fmt.Sprintf("%.1f%% of the %d outside fault windows did", 100*a.OutsideFaults, a.OpsOutsideFaults))
+	}
+	if len(why) > 0 {
+		res.Verdict = Unknown
+		res.Notes = append(res.Notes, fmt.Sprintf("unknown, not valid: %s, below --min-availability %.0f%%; a run that did so little proves little", strings.Join(why, " and "), 100*min))
+	}
+}
