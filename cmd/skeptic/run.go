@@ -59,6 +59,8 @@ func newRunCmd() *cobra.Command {
 		nem         nemesis.Flags
 		ratios      struct{ read, write, cas float64 }
 		targetOpts  []string
+		doShrink    bool
+		shr         shrinkFlags
 		etcdRead    string
 		endpoints   string
 		attach      string
@@ -139,7 +141,18 @@ down and checks the history. Everything lands in --store/<test>/<timestamp>/ (st
 				}
 			}
 			t.Out = cmd.OutOrStdout()
-			_, code, err := harness.RunTests(cmd.Context(), t)
+			results, code, err := harness.RunTests(cmd.Context(), t)
+			if doShrink && code == harness.ExitInvalid {
+				for _, r := range results {
+					if r.Verdict == harness.Invalid && r.Dir != "" {
+						fmt.Fprintf(cmd.OutOrStdout(), "\nshrinking the schedule of %s\n", r.Dir)
+						if serr := shr.shrink(cmd, r.Dir); serr != nil {
+							return serr
+						}
+						break
+					}
+				}
+			}
 			if code == 0 {
 				return nil
 			}
@@ -166,6 +179,8 @@ down and checks the history. Everything lands in --store/<test>/<timestamp>/ (st
 	durationFlag(f, (*time.Duration)(&t.FinalReadTimeout), "final-read-timeout", t.FinalReadTimeout.D(), "deadline of the final reads of every key from every node")
 	durationFlag(f, (*time.Duration)(&t.CheckTimeout), "check-timeout", t.CheckTimeout.D(), "deadline of the linearizability check; past it the verdict is unknown")
 	f.Int64Var(&t.Seed, "seed", 0, "seed of the run's random source (default: random, printed and recorded)")
+	f.BoolVar(&doShrink, "shrink", false, "when the run is invalid, shrink its fault schedule (as skeptic shrink does)")
+	shr.define(f, "shrink-")
 	f.BoolVar(&t.FailFast, "fail-fast", false, "stop the load as soon as a key is proven not linearizable (kv keys are checked as they retire)")
 	f.Float64Var(&t.MinAvailability, "min-availability", 0, "fraction of the load's operations that must succeed, overall and outside fault windows, for a valid verdict (below: unknown, exit 2)")
 
