@@ -121,7 +121,7 @@ func RunMatrix(ctx context.Context, cfg MatrixConfig) (Matrix, error) {
 		}
 		t.Name = ""
 		t.TestCount = 1
-		o, err := ParseNemesis(nemesis.Flags{Nemesis: c.Fault})
+		o, err := ParseNemesis(nemesis.Flags{Nemesis: c.Fault, Mode: base.Nemesis.Options.Mode})
 		if err != nil {
 			return m, err
 		}
@@ -284,6 +284,9 @@ func rerunCommand(t Test) string {
 	}
 	if len(t.Nemesis.Faults) > 0 {
 		fmt.Fprintf(&b, " --nemesis %s", strings.Join(t.Nemesis.Faults, ","))
+		if t.Nemesis.Mode != "" {
+			fmt.Fprintf(&b, " --nemesis-mode %s", t.Nemesis.Mode)
+		}
 	}
 	fmt.Fprintf(&b, " --nodes %d --time-limit %s --runtime %s --seed %d", t.Nodes, t.TimeLimit.D(), t.Runtime, t.Seed)
 	return b.String()

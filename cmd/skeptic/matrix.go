@@ -17,6 +17,7 @@ func newMatrixCmd() *cobra.Command {
 	var (
 		flaws, faults, out string
 		runs, correctRuns  int
+		mode               string
 	)
 	cmd := &cobra.Command{
 		Use:   "matrix",
@@ -47,7 +48,11 @@ Each run's command in matrix.json re-runs it alone. Exit code 1 when the correct
 			if flaws != "" {
 				cfg.Flaws = strings.Split(flaws, ",")
 			}
-			cfg.Faults = strings.Split(faults, ",")
+			// A cell may combine kinds with +: clock+partition is --nemesis clock,partition.
+			for _, x := range strings.Split(faults, ",") {
+				cfg.Faults = append(cfg.Faults, strings.ReplaceAll(x, "+", ","))
+			}
+			cfg.Base.Nemesis.Options.Mode = mode
 			m, err := harness.RunMatrix(cmd.Context(), cfg)
 			fmt.Fprintf(cmd.OutOrStdout(), "\n%s\nmatrix: %s\n", m.Markdown(), out)
 			if err != nil {
@@ -64,7 +69,8 @@ Each run's command in matrix.json re-runs it alone. Exit code 1 when the correct
 	f := cmd.Flags()
 	f.SortFlags = false
 	f.StringVar(&flaws, "flaws", "", "flaws to try, comma-separated, none for the correct build (default: every flaw of the target, and none)")
-	f.StringVar(&faults, "faults", strings.Join(nemesis.AllFaults, ","), "faults to try, comma-separated, each with its default strategies")
+	f.StringVar(&faults, "faults", strings.Join(nemesis.AllFaults, ","), "faults to try, comma-separated, each with its default strategies; + combines kinds in one cell (clock+partition)")
+	f.StringVar(&mode, "nemesis-mode", "", "alternate (default) or overlap: how a cell's fault kinds share the run")
 	f.IntVar(&runs, "runs", 5, "runs of each flawed cell")
 	f.IntVar(&correctRuns, "correct-runs", 10, "runs of each cell of the correct build")
 	f.StringVar(&out, "out", "", "folder for matrix.json and matrix.md (default <store>/matrix/<timestamp>)")
