@@ -65,7 +65,7 @@ func runScript(t *testing.T, path string) {
 	var c *cluster
 	var out strings.Builder
 	for _, b := range blocks {
-		got := runCommand(t, &c, b.cmd)
+		got := runCommandRecover(t, &c, b.cmd)
 		if got == "" {
 			got = "ok"
 		}
@@ -80,6 +80,18 @@ func runScript(t *testing.T, path string) {
 	if *rewrite {
 		require.NoError(t, os.WriteFile(path, []byte(out.String()), 0o644))
 	}
+}
+
+// runCommandRecover runs one command; a core panic becomes the command's output ("panic: ..." after whatever
+// was delivered before it), so a script that reaches a crash fails on a readable diff instead of killing the test
+// binary.
+func runCommandRecover(t *testing.T, cp **cluster, line string) (out string) {
+	defer func() {
+		if r := recover(); r != nil {
+			out = strings.TrimRight((*cp).log.String()+fmt.Sprintf("panic: %v", r), "\n")
+		}
+	}()
+	return runCommand(t, cp, line)
 }
 
 func runCommand(t *testing.T, cp **cluster, line string) string {
@@ -138,7 +150,16 @@ func runCommand(t *testing.T, cp **cluster, line string) string {
 			c.nodes[id].now += 2 * int64(c.nodes[id].cfg.ElectionTicks)
 		}
 	case "cut":
+		// cut a b: messages from a to b are lost (one way); cut a b both: both ways.
 		c.cut[[2]NodeID{pos[0], pos[1]}] = true
+		if len(pos) > 2 && pos[2] == "both" {
+			c.cut[[2]NodeID{pos[1], pos[0]}] = true
+		}
+	case "uncut":
+		delete(c.cut, [2]NodeID{pos[0], pos[1]})
+		if len(pos) > 2 && pos[2] == "both" {
+			delete(c.cut, [2]NodeID{pos[1], pos[0]})
+		}
 	case "isolate":
 		c.isolate(pos[0])
 	case "heal":
