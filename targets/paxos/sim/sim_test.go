@@ -83,23 +83,82 @@ var model = porcupine.Model{
 	},
 }
 
-// check runs one seed and returns "" or why it failed.
-func check(o Options) (string, Result) {
+// checkTimeout bounds Porcupine's search on one seed's history.
+const checkTimeout = 10 * time.Second
+
+// linearizable is how a seed's history is checked: Porcupine with checkTimeout.
+func linearizable(ops []porcupine.Operation) porcupine.CheckResult {
+	return porcupine.CheckOperationsTimeout(model, ops, checkTimeout)
+}
+
+// check runs one seed and returns "" or why it failed. timedOut reports that the checker gave up before a
+// verdict: that is not a pass (nothing was shown linearizable), and the tests fail on it.
+func check(o Options) (why string, timedOut bool, res Result) {
+	return checkWith(o, linearizable)
+}
+
+func checkWith(o Options, lin func([]porcupine.Operation) porcupine.CheckResult) (string, bool, Result) {
 	res := Run(o)
 	if res.Panic != "" {
-		return "core panic: " + res.Panic, res
+		return "core panic: " + res.Panic, false, res
 	}
 	if res.Violation != "" {
-		return res.Violation, res
+		return res.Violation, false, res
 	}
-	switch porcupine.CheckOperationsTimeout(model, operations(res), 10*time.Second) {
+	switch lin(operations(res)) {
 	case porcupine.Illegal:
-		return "not linearizable", res
+		return "not linearizable", false, res
 	case porcupine.Unknown:
-		// The checker gave up: not a verdict, so not a failure; tests count these.
-		return "", res
+		return "", true, res
 	}
-	return "", res
+	return "", false, res
+}
+
+// sweepReport is what a run over many seeds found: the first failing seed (then the sweep stops), the seeds the
+// checker gave up on, and the totals of the rest.
+type sweepReport struct {
+	failSeed int64
+	fail     string
+	failRes  Result
+	timedOut []int64
+	total    Result
+}
+
+// sweep checks seeds first..first+n-1 with check.
+func sweep(first int64, n int, check func(Options) (string, bool, Result)) sweepReport {
+	var rep sweepReport
+	for seed := first; seed < first+int64(n); seed++ {
+		why, timedOut, res := check(Options{Seed: seed})
+		if why != "" {
+			rep.failSeed, rep.fail, rep.failRes = seed, why, res
+			return rep
+		}
+		if timedOut {
+			rep.timedOut = append(rep.timedOut, seed)
+		}
+		rep.total.Slots += res.Slots
+		rep.total.OK += res.OK
+		rep.total.Unknown += res.Unknown
+		rep.total.Elections += res.Elections
+		rep.total.Crashes += res.Crashes
+		rep.total.SnapshotsSent += res.SnapshotsSent
+		rep.total.Compactions += res.Compactions
+	}
+	return rep
+}
+
+// problems lists what makes the sweep fail: a failing seed, or seeds without a verdict.
+func (r sweepReport) problems() []string {
+	var out []string
+	if r.fail != "" {
+		out = append(out, fmt.Sprintf("seed %d: %s\nreplay: go test ./targets/paxos/sim -run 'TestSim$' -seed=%d -v\n%s",
+			r.failSeed, r.fail, r.failSeed, describe(r.failRes)))
+	}
+	if len(r.timedOut) > 0 {
+		out = append(out, fmt.Sprintf("the checker gave up (timeout %v) on %d seeds, which therefore proved nothing: %v (replay one with -seed)",
+			checkTimeout, len(r.timedOut), r.timedOut))
+	}
+	return out
 }
 
 func operations(res Result) []porcupine.Operation {
@@ -130,8 +189,9 @@ func TestSim(t *testing.T) {
 	if *seedFlag != 0 {
 		flaw, err := core.ParseFlaw(*flawFlag)
 		require.NoError(t, err)
-		why, res := check(Options{Seed: *seedFlag, Flaw: flaw, ReadMode: core.ReadMode(*readFlag)})
+		why, timedOut, res := check(Options{Seed: *seedFlag, Flaw: flaw, ReadMode: core.ReadMode(*readFlag)})
 		t.Logf("seed %d flaw %s:\n%s", *seedFlag, flaw, describe(res))
+		require.False(t, timedOut, "seed %d: the checker gave up (timeout %v): no verdict", *seedFlag, checkTimeout)
 		if why == "not linearizable" {
 			// Replaying one seed: draw Porcupine's visualization of the failing key.
 			_, info := porcupine.CheckOperationsVerbose(model, operations(res), 30*time.Second)
@@ -151,26 +211,36 @@ func TestSim(t *testing.T) {
 		}
 	}
 	start := time.Now()
-	var total Result
-	for seed := *firstFlag; seed < *firstFlag+int64(n); seed++ {
-		why, res := check(Options{Seed: seed})
-		if why != "" {
-			t.Fatalf("seed %d: %s\nreplay: go test ./targets/paxos/sim -run 'TestSim$' -seed=%d -v\n%s", seed, why, seed, describe(res))
-		}
-		total.Slots += res.Slots
-		total.OK += res.OK
-		total.Unknown += res.Unknown
-		total.Elections += res.Elections
-		total.Crashes += res.Crashes
-		total.SnapshotsSent += res.SnapshotsSent
-		total.Compactions += res.Compactions
+	rep := sweep(*firstFlag, n, check)
+	for _, p := range rep.problems() {
+		t.Error(p)
 	}
-	t.Logf("%d seeds in %v: %d slots chosen, %d operations ok, %d unknown; %d elections, %d crashes, %d compactions, %d snapshots sent",
-		n, time.Since(start).Round(time.Millisecond), total.Slots, total.OK, total.Unknown, total.Elections, total.Crashes, total.Compactions, total.SnapshotsSent)
+	if t.Failed() {
+		return
+	}
+	total := rep.total
+	t.Logf("%d seeds in %v: %d slots chosen, %d operations ok, %d unknown; %d elections, %d crashes, %d compactions, %d snapshots sent; checker timeouts: %d",
+		n, time.Since(start).Round(time.Millisecond), total.Slots, total.OK, total.Unknown, total.Elections, total.Crashes, total.Compactions, total.SnapshotsSent, len(rep.timedOut))
 	// The faults must really happen, or passing means little.
 	require.Positive(t, total.Crashes)
 	require.Positive(t, total.SnapshotsSent)
 	require.Greater(t, total.Elections, n)
+}
+
+// TestCheckerTimeoutFails: a seed on which the checker gives up is no pass. With a checker that always gives up,
+// the sweep reports every seed as without a verdict, and TestSim would fail on that report.
+func TestCheckerTimeoutFails(t *testing.T) {
+	giveUp := func(o Options) (string, bool, Result) {
+		return checkWith(o, func([]porcupine.Operation) porcupine.CheckResult { return porcupine.Unknown })
+	}
+	rep := sweep(1, 3, giveUp)
+	require.Empty(t, rep.fail)
+	require.Equal(t, []int64{1, 2, 3}, rep.timedOut)
+	require.Len(t, rep.problems(), 1)
+	require.Contains(t, rep.problems()[0], "gave up")
+	// The real checker reaches a verdict on the same seeds.
+	rep = sweep(1, 3, check)
+	require.Empty(t, rep.problems())
 }
 
 // TestDeterministic: one seed replays one exact execution.
@@ -222,11 +292,12 @@ func TestFlawsAreCaught(t *testing.T) {
 		t.Run(string(fc.flaw), func(t *testing.T) {
 			for i := 1; i <= fc.maxSeeds; i++ {
 				seed := int64(1_000_000 + i)
-				why, _ := check(Options{Seed: seed, Flaw: fc.flaw, ReadMode: fc.mode})
+				why, _, _ := check(Options{Seed: seed, Flaw: fc.flaw, ReadMode: fc.mode})
 				if why != "" {
 					// The control: the same seed and schedule without the flaw pass, so the flaw is what broke.
-					ctl, res := check(Options{Seed: seed, ReadMode: fc.mode})
+					ctl, ctlTimedOut, res := check(Options{Seed: seed, ReadMode: fc.mode})
 					require.Empty(t, ctl, "seed %d fails without the flaw too\n%s", seed, describe(res))
+					require.False(t, ctlTimedOut, "seed %d: the checker gave up on the control run", seed)
 					t.Logf("flaw %s caught on seed %d after %d seeds: %s (replay: go test ./targets/paxos/sim -run 'TestSim$' -seed=%d -flaw=%s -read=%s -v)",
 						fc.flaw, seed, i, firstLine(why), seed, fc.flaw, fc.mode)
 					return
