@@ -169,10 +169,45 @@ func runCommand(t *testing.T, cp **cluster, line string) string {
 	case "restart":
 		c.restart(pos[0])
 		c.deliver()
+	case "state":
+		// state <node> promise <ballot> | accept <slot> <ballot> <value> | chosen <slot> <value>: the node restarts
+		// with this record added to its log, as if it had persisted it earlier (what an acceptor holds after ballots
+		// that came and went), so a script can set up several acceptors, ballots and slots at once. Its clock
+		// starts an election timeout in, like every node of a new cluster.
+		id := pos[0]
+		r := Record{}
+		switch pos[1] {
+		case "promise":
+			r = Record{Kind: RecPromise, Ballot: parseBallot(t, pos[2])}
+		case "accept":
+			v := Value{Commands: []Command{cmd("s", uint64(num(pos[2])), pos[4])}}
+			r = Record{Kind: RecAccept, Slot: uint64(num(pos[2])), Ballot: parseBallot(t, pos[3]), Value: &v}
+		case "chosen":
+			v := Value{Commands: []Command{cmd("s", uint64(num(pos[2])), pos[3])}}
+			r = Record{Kind: RecChosen, Slot: uint64(num(pos[2])), Value: &v}
+		default:
+			t.Fatalf("state %s: unknown record %q", id, pos[1])
+		}
+		c.disk[id] = append(c.disk[id], r)
+		c.restart(id)
+		nd := c.nodes[id]
+		nd.now = int64(nd.cfg.ElectionTicks)
+		c.deliver()
 	case "compact":
 		nd := c.nodes[pos[0]]
 		nd.Compact(uint64(num(pos[1])), []byte("snap"))
 		c.deliver()
+	case "accepts":
+		// accepts <node>...: each node's accepted values, slot by slot, with their ballots.
+		for _, id := range pos {
+			nd := c.nodes[id]
+			var parts []string
+			for _, sl := range sortedKeys(nd.accepts) {
+				a := nd.accepts[sl]
+				parts = append(parts, fmt.Sprintf("%d:%s@%v", sl, valueString(a.value), a.ballot))
+			}
+			fmt.Fprintf(&c.log, "%s: %s\n", id, strings.Join(parts, " "))
+		}
 	case "status":
 		for _, id := range pos {
 			st := c.nodes[id].Status()
@@ -187,4 +222,13 @@ func runCommand(t *testing.T, cp **cluster, line string) string {
 		t.Fatalf("unknown command %q", f[0])
 	}
 	return strings.TrimRight(c.log.String(), "\n")
+}
+
+// parseBallot reads a ballot written as round.node, e.g. 3.n2.
+func parseBallot(t *testing.T, s string) Ballot {
+	r, n, ok := strings.Cut(s, ".")
+	require.True(t, ok, "ballot %q: want round.node", s)
+	round, err := strconv.ParseUint(r, 10, 64)
+	require.NoError(t, err, "ballot %q", s)
+	return Ballot{Round: round, Node: n}
 }
