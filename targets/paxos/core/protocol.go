@@ -76,7 +76,9 @@ func (n *Node) onPrepare(m Message) {
 		n.promised = m.Ballot
 		// Durability: the promise record goes out in the same Ready as the Promise message, and the driver
 		// fsyncs records BEFORE sending messages, so a crash cannot forget a promise that was sent.
-		n.persist(Record{Kind: RecPromise, Ballot: m.Ballot})
+		if activeMutation != mutUnpersistedPromise { // MUTATION(unpersisted-promise) skips the record
+			n.persist(Record{Kind: RecPromise, Ballot: m.Ballot})
+		}
 	}
 	if n.role != follower && n.ballot.Less(m.Ballot) {
 		n.stepDown("")
@@ -188,7 +190,15 @@ func (n *Node) merge(rs []Record) {
 		case RecChosen:
 			n.p1Chosen[r.Slot] = cloneValue(*r.Value)
 		case RecAccept:
-			if a, ok := n.p1Acc[r.Slot]; !ok || a.ballot.Less(r.Ballot) {
+			a, ok := n.p1Acc[r.Slot]
+			take := !ok || a.ballot.Less(r.Ballot)
+			switch activeMutation {
+			case mutLowestBallot:
+				take = !ok || r.Ballot.Less(a.ballot) // MUTATION(lowest-ballot)
+			case mutNoBallotCompare:
+				take = true // MUTATION(no-ballot-compare)
+			}
+			if take {
 				n.p1Acc[r.Slot] = accepted{ballot: r.Ballot, value: cloneValue(*r.Value)}
 			}
 		}

@@ -142,6 +142,7 @@ const (
 	evClientStart
 	evNemesis
 	evResume
+	evRestart
 )
 
 type event struct {
@@ -213,6 +214,8 @@ type simNode struct {
 	paused bool
 	missed int
 	held   []*event
+
+	crashAfter core.MsgType // faultCrashPoint: crash right after sending a message of this type (0: none)
 
 	leading  bool
 	applied  uint64
@@ -428,6 +431,11 @@ func (s *sim) run() {
 			s.startOp(s.clients[e.cl])
 		case evNemesis:
 			s.nemesis()
+		case evRestart:
+			if n := s.nodes[e.node]; !n.up && n.gen == e.gen {
+				s.start(n, false)
+				s.logf("restart %s", n.id)
+			}
 		case evResume:
 			if n := s.nodes[e.node]; n.up && n.gen == e.gen && n.paused {
 				s.resume(n)
@@ -443,6 +451,16 @@ func (s *sim) run() {
 			s.finishUnknown(c)
 		}
 	}
+}
+
+// crash stops n: it loses everything but its disk (every record of every Ready it handled, see ready).
+func (s *sim) crash(n *simNode, why string) {
+	n.up = false
+	n.paused, n.missed, n.held = false, 0, nil
+	n.crashAfter = 0
+	n.gen++
+	s.stats.Crashes++
+	s.logf("crash %s%s", n.id, why)
 }
 
 func (s *sim) step(n *simNode, m core.Message) {
@@ -514,8 +532,15 @@ func (s *sim) ready(n *simNode) {
 		// The driver appends and fsyncs the records before any message of this Ready leaves, so every record
 		// of a Ready that was handled survives a crash.
 		n.disk = append(n.disk, rd.Records...)
+		crashNow := false
 		for _, m := range rd.Messages {
 			s.send(m)
+			crashNow = crashNow || (n.crashAfter != 0 && m.Type == n.crashAfter)
+		}
+		if crashNow {
+			s.crash(n, fmt.Sprintf(" right after sending a message of type %d", n.crashAfter))
+			s.push(&event{at: s.now + int64(1+s.rnd.Intn(20))*tickUnits, kind: evRestart, node: n.idx, gen: n.gen})
+			return
 		}
 		for _, e := range rd.Committed {
 			s.apply(n, e)
@@ -822,12 +847,13 @@ const (
 	faultBridge                  // two halves that cannot talk, joined by one node that talks to both
 	faultPause                   // pause a node (SIGSTOP) for a while
 	faultLossy                   // some links, in one direction, lose most of their messages
+	faultCrashPoint              // crash a node right after it sends a message of some type
 	numFaults
 )
 
 // faultWeights: how often a nemesis step picks each kind, among the kinds the seed enabled.
 var faultWeights = [numFaults]int{faultHeal: 2, faultIsolate: 2, faultSplit: 1, faultCrash: 2, faultRestartAll: 1,
-	faultWallJump: 1, faultRate: 1, faultOneWay: 1, faultRing: 1, faultBridge: 1, faultPause: 1, faultLossy: 1}
+	faultWallJump: 1, faultRate: 1, faultOneWay: 1, faultRing: 1, faultBridge: 1, faultPause: 1, faultLossy: 1, faultCrashPoint: 1}
 
 // pickFaults draws the seed's fault profile: each kind but heal is on with probability 1/2 (all of them if the
 // draw leaves none), so that one run concentrates on a few kinds and their interactions while the seeds together
@@ -941,14 +967,17 @@ func (s *sim) nemesis() {
 		s.logf("split %v", side)
 	case faultCrash:
 		if t.up {
-			t.up = false
-			t.paused, t.missed, t.held = false, 0, nil
-			t.gen++
-			s.stats.Crashes++
-			s.logf("crash %s", t.id)
+			s.crash(t, "")
 		} else {
 			s.start(t, false)
 			s.logf("restart %s", t.id)
+		}
+	case faultCrashPoint:
+		// Arm a crash at a protocol step: the node crashes right after it sends its next message of this type
+		// (its records fsynced, the message on the wire), and restarts a little later.
+		if t.up && t.crashAfter == 0 {
+			t.crashAfter = []core.MsgType{core.MsgPromise, core.MsgAccepted, core.MsgAccept, core.MsgCommit, core.MsgHeartbeatResp}[s.rnd.Intn(5)]
+			s.logf("%s will crash after its next message of type %d", t.id, t.crashAfter)
 		}
 	case faultRestartAll:
 		for _, n := range s.nodes {

@@ -16,6 +16,9 @@ import (
 	"github.com/skeptic-dev/skeptic/targets/paxos/core"
 )
 
+// checkTimeout bounds Porcupine's search on one seed's history.
+const checkTimeout = 10 * time.Second
+
 var (
 	seedFlag  = flag.Int64("seed", 0, "run TestSim on this one seed only (replays a failure)")
 	seedsFlag = flag.Int("seeds", 0, "number of seeds TestSim runs (default 2000, 300 with -short)")
@@ -24,94 +27,16 @@ var (
 	firstFlag = flag.Int64("first-seed", 1, "first seed TestSim runs, to sweep other ranges")
 )
 
-// register is the state of one key: its value, if it has one.
-type register struct {
-	v  int64
-	ok bool
-}
-
-// model is a single-register model; histories are partitioned by key. An unknown write or cas may have
-// happened at any point after its call (its return is +inf), so it steps like one that happened; Porcupine can
-// always order it after everything else, which is the "never happened" case.
-var model = porcupine.Model{
-	Partition: func(h []porcupine.Operation) [][]porcupine.Operation {
-		byKey := map[string][]porcupine.Operation{}
-		var keys []string
-		for _, o := range h {
-			k := o.Input.(Op).Key
-			if _, ok := byKey[k]; !ok {
-				keys = append(keys, k)
-			}
-			byKey[k] = append(byKey[k], o)
-		}
-		var out [][]porcupine.Operation
-		for _, k := range keys {
-			out = append(out, byKey[k])
-		}
-		return out
-	},
-	Init: func() any { return register{} },
-	Step: func(state, input, _ any) (bool, any) {
-		st, op := state.(register), input.(Op)
-		switch op.Kind {
-		case OpRead:
-			return op.Found == st.ok && (!st.ok || op.Got == st.v), st
-		case OpWrite:
-			return true, register{v: op.Value, ok: true}
-		default: // OpCas
-			match := st.ok && st.v == op.From
-			if op.Unknown {
-				if match {
-					return true, register{v: op.To, ok: true}
-				}
-				return true, st
-			}
-			if op.OK {
-				return match, register{v: op.To, ok: true}
-			}
-			// A mismatch observes the value: it was not From, and it was what the cas saw.
-			return !match && op.Found == st.ok && (!st.ok || op.Got == st.v), st
-		}
-	},
-	DescribeOperation: func(input, _ any) string { return input.(Op).String() },
-	DescribeState: func(state any) string {
-		st := state.(register)
-		if !st.ok {
-			return "nil"
-		}
-		return fmt.Sprint(st.v)
-	},
-}
-
-// checkTimeout bounds Porcupine's search on one seed's history.
-const checkTimeout = 10 * time.Second
-
-// linearizable is how a seed's history is checked: Porcupine with checkTimeout.
-func linearizable(ops []porcupine.Operation) porcupine.CheckResult {
-	return porcupine.CheckOperationsTimeout(model, ops, checkTimeout)
-}
-
-// check runs one seed and returns "" or why it failed. timedOut reports that the checker gave up before a
-// verdict: that is not a pass (nothing was shown linearizable), and the tests fail on it.
+// check runs one seed and judges it with Porcupine (Check).
 func check(o Options) (why string, timedOut bool, res Result) {
-	return checkWith(o, linearizable)
+	return Check(o, checkTimeout)
 }
 
+// checkWith runs one seed and judges its history with lin instead of Porcupine.
 func checkWith(o Options, lin func([]porcupine.Operation) porcupine.CheckResult) (string, bool, Result) {
 	res := Run(o)
-	if res.Panic != "" {
-		return "core panic: " + res.Panic, false, res
-	}
-	if res.Violation != "" {
-		return res.Violation, false, res
-	}
-	switch lin(operations(res)) {
-	case porcupine.Illegal:
-		return "not linearizable", false, res
-	case porcupine.Unknown:
-		return "", true, res
-	}
-	return "", false, res
+	why, timedOut := Verdict(res, lin)
+	return why, timedOut, res
 }
 
 // sweepReport is what a run over many seeds found: the first failing seed (then the sweep stops), the seeds the
@@ -161,14 +86,6 @@ func (r sweepReport) problems() []string {
 	return out
 }
 
-func operations(res Result) []porcupine.Operation {
-	ops := make([]porcupine.Operation, 0, len(res.History))
-	for _, op := range res.History {
-		ops = append(ops, porcupine.Operation{ClientId: op.Client, Input: op, Call: op.Call, Output: op, Return: op.Return})
-	}
-	return ops
-}
-
 func describe(res Result) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "nodes=%d read-mode=%s slots=%d ok=%d unknown=%d messages=%d elections=%d crashes=%d snapshots-sent=%d\n",
@@ -194,9 +111,9 @@ func TestSim(t *testing.T) {
 		require.False(t, timedOut, "seed %d: the checker gave up (timeout %v): no verdict", *seedFlag, checkTimeout)
 		if why == "not linearizable" {
 			// Replaying one seed: draw Porcupine's visualization of the failing key.
-			_, info := porcupine.CheckOperationsVerbose(model, operations(res), 30*time.Second)
+			_, info := porcupine.CheckOperationsVerbose(Model, Operations(res), 30*time.Second)
 			path := filepath.Join(os.TempDir(), fmt.Sprintf("skeptic-sim-seed-%d.html", *seedFlag))
-			if err := porcupine.VisualizePath(model, info, path); err == nil {
+			if err := porcupine.VisualizePath(Model, info, path); err == nil {
 				t.Logf("visualization: %s", path)
 			}
 		}
@@ -261,15 +178,15 @@ func TestModel(t *testing.T) {
 		return porcupine.Operation{Input: o, Output: o, Call: call, Return: ret}
 	}
 	stale := []porcupine.Operation{op(OpWrite, 1, 0, 10), op(OpWrite, 2, 20, 30), op(OpRead, 1, 40, 50)}
-	require.False(t, porcupine.CheckOperations(model, stale))
+	require.False(t, porcupine.CheckOperations(Model, stale))
 	fine := []porcupine.Operation{op(OpWrite, 1, 0, 10), op(OpWrite, 2, 20, 45), op(OpRead, 1, 40, 50)}
-	require.True(t, porcupine.CheckOperations(model, fine))
+	require.True(t, porcupine.CheckOperations(Model, fine))
 	unk := op(OpWrite, 3, 5, math.MaxInt64)
 	in := unk.Input.(Op)
 	in.Unknown = true
 	unk.Input, unk.Output = in, in
-	require.True(t, porcupine.CheckOperations(model, []porcupine.Operation{op(OpWrite, 1, 0, 10), unk, op(OpRead, 3, 20, 30), op(OpRead, 3, 40, 50)}))
-	require.False(t, porcupine.CheckOperations(model, []porcupine.Operation{op(OpWrite, 1, 0, 10), unk, op(OpRead, 3, 20, 30), op(OpRead, 1, 40, 50)}))
+	require.True(t, porcupine.CheckOperations(Model, []porcupine.Operation{op(OpWrite, 1, 0, 10), unk, op(OpRead, 3, 20, 30), op(OpRead, 3, 40, 50)}))
+	require.False(t, porcupine.CheckOperations(Model, []porcupine.Operation{op(OpWrite, 1, 0, 10), unk, op(OpRead, 3, 20, 30), op(OpRead, 1, 40, 50)}))
 }
 
 // flawCases: for each flaw, the options that make it reachable and the most seeds it may take to be caught.
