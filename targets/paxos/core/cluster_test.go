@@ -214,11 +214,11 @@ func (c *cluster) logMsg(m Message) {
 		fmt.Fprintf(&c.log, " v=%s", valueString(*m.Value))
 	}
 	for _, r := range m.Accepted {
-		kind := "accepted"
 		if r.Kind == RecChosen {
-			kind = "chosen"
+			fmt.Fprintf(&c.log, " chosen(%d:%s)", r.Slot, valueString(*r.Value))
+			continue
 		}
-		fmt.Fprintf(&c.log, " %s(%d:%s@%v)", kind, r.Slot, valueString(*r.Value), r.Ballot)
+		fmt.Fprintf(&c.log, " accepted(%d:%s@%v)", r.Slot, valueString(*r.Value), r.Ballot)
 	}
 	for _, e := range m.Entries {
 		fmt.Fprintf(&c.log, " [%d:%s]", e.Slot, valueString(e.Value))

@@ -441,3 +441,101 @@ func TestNaiveTicketsNoActWhenOwnValueIsReported(t *testing.T) {
 	st := c.nodes["n2"].Status()
 	require.Zero(t, st.FlawActs, st.LastFlawAct)
 }
+
+// TestLeaderOvertaken pins what a leader does when a message proves that the log went past it (issue 10): a slot
+// at or past its next free slot is chosen, so a higher ballot chose it, and the leader steps down instead of
+// proposing into that slot (or below a snapshot it installed, which used to panic). Each handler that learns of
+// chosen slots is driven directly: a peer's commit index, Commit and CatchupResp entries, a snapshot, and a
+// Commit at a higher ballot. The controls carry only what the leader already knew, and it keeps leading.
+func TestLeaderOvertaken(t *testing.T) {
+	val := func(s string) Value { return Value{Commands: []Command{cmd("c", 1, s)}} }
+	for _, tc := range []struct {
+		name     string
+		msg      Message // From n2 to n1; n1 leads at 1.n1 with slot 1 chosen, its next free slot 2
+		stepDown bool
+	}{
+		{"heartbeat-resp reports commit past the next slot", Message{Type: MsgHeartbeatResp, Ballot: Ballot{1, "n1"}, Ctx: 99, Commit: 2}, true},
+		{"heartbeat-resp reports the leader's own commit", Message{Type: MsgHeartbeatResp, Ballot: Ballot{1, "n1"}, Ctx: 99, Commit: 1}, false},
+		{"accepted reports commit past the next slot", Message{Type: MsgAccepted, Ballot: Ballot{1, "n1"}, Slot: 1, Commit: 7}, true},
+		{"commit entry at the next slot", Message{Type: MsgCommit, Entries: []Entry{{Slot: 2, Value: val("a")}}}, true},
+		{"commit entry beyond a gap", Message{Type: MsgCommit, Entries: []Entry{{Slot: 5, Value: val("a")}}}, true},
+		{"commit of a slot the leader chose", Message{Type: MsgCommit, Ballot: Ballot{1, "n1"}, Entries: []Entry{{Slot: 1, Value: val("x")}}, Commit: 1}, false},
+		{"commit at a higher ballot", Message{Type: MsgCommit, Ballot: Ballot{3, "n2"}, Entries: []Entry{{Slot: 1, Value: val("x")}}}, true},
+		{"catchup-resp entry beyond a gap", Message{Type: MsgCatchupResp, Entries: []Entry{{Slot: 3, Value: val("a")}}}, true},
+		{"snapshot past the next slot", Message{Type: MsgSnapshot, Snapshot: &Snapshot{Slot: 5, Data: []byte("s")}}, true},
+		{"snapshot the leader already covers", Message{Type: MsgSnapshot, Snapshot: &Snapshot{Slot: 1, Data: []byte("s")}, Commit: 1}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newCluster(t, 3, nil)
+			c.campaign("n1")
+			require.NoError(t, c.nodes["n1"].Propose(cmd("c", 1, "x")))
+			c.deliver()
+			require.Equal(t, []string{"1:x"}, c.values("n1"))
+			n1 := c.nodes["n1"]
+			require.Equal(t, uint64(2), n1.nextSlot)
+
+			m := tc.msg
+			m.From, m.To = "n2", "n1"
+			require.NoError(t, n1.Step(m))
+			if !tc.stepDown {
+				require.Equal(t, "leader", n1.Role())
+				require.NoError(t, n1.Propose(cmd("c", 2, "y")))
+				c.deliver()
+				require.Equal(t, []string{"1:x", "2:y"}, c.values("n1"))
+				return
+			}
+			require.Equal(t, "follower", n1.Role())
+			require.NotPanics(t, func() {
+				require.ErrorIs(t, n1.Propose(cmd("c", 2, "y")), ErrNotLeader)
+			})
+			// n1 hears from no leader now (its peers are cut off), so it runs phase 1 again, from its first slot
+			// not known chosen: past the snapshot if it installed one.
+			c.isolate("n1")
+			c.drain()
+			c.queue = nil
+			for range 2 * n1.cfg.ElectionTicks {
+				n1.Tick(0)
+			}
+			rd := n1.Ready()
+			require.Equal(t, "candidate", n1.Role())
+			require.NotEmpty(t, rd.Messages)
+			require.Equal(t, MsgPrepare, rd.Messages[0].Type)
+			require.Equal(t, n1.Status().Commit+1, rd.Messages[0].Slot)
+			require.Greater(t, rd.Messages[0].Slot, n1.Status().Snapshot)
+		})
+	}
+}
+
+// TestLeaderOvertakenInFlight: a leader that learns that a slot it has in phase 2 was chosen with another value
+// steps down (a higher ballot chose it); learning its own value there is no news.
+func TestLeaderOvertakenInFlight(t *testing.T) {
+	for _, tc := range []struct {
+		value    string
+		stepDown bool
+	}{
+		{"w", true},
+		{"y", false},
+	} {
+		t.Run(tc.value, func(t *testing.T) {
+			c := newCluster(t, 3, nil)
+			c.campaign("n1")
+			c.isolate("n1")
+			n1 := c.nodes["n1"]
+			require.NoError(t, n1.Propose(cmd("c", 1, "y")))
+			c.deliver()
+			require.Len(t, n1.inflight, 1)
+			for _, typ := range []MsgType{MsgCommit, MsgCatchupResp} {
+				require.NoError(t, n1.Step(Message{Type: typ, From: "n2", To: "n1", Entries: []Entry{{Slot: 1, Value: Value{Commands: []Command{cmd("c", 1, tc.value)}}}}}))
+			}
+			if tc.stepDown {
+				require.Equal(t, "follower", n1.Role())
+				require.ErrorIs(t, n1.Propose(cmd("c", 2, "z")), ErrNotLeader)
+			} else {
+				require.Equal(t, "leader", n1.Role())
+				require.NoError(t, n1.Propose(cmd("c", 2, "z")))
+			}
+			c.drain()
+			require.Equal(t, []string{"1:" + tc.value}, c.values("n1"))
+		})
+	}
+}

@@ -44,7 +44,10 @@
 // slot, pipelined up to MaxInflight slots). A slot a majority accepted is chosen; the leader announces it with
 // MsgCommit and heartbeats carry its commit index, so a replica that lags asks for the slots it lacks
 // (MsgCatchupReq), or gets the snapshot when they were compacted. Acceptors refuse lower ballots with MsgNack,
-// which names the higher ballot so the proposer steps down and later steps above it.
+// which names the higher ballot so the proposer steps down and later steps above it. A leader also steps down when
+// a message shows that the log went past it: a Commit at a higher ballot, or a chosen slot, a snapshot or a peer's
+// commit index at or past its next free slot (only a higher ballot can have chosen that slot), or another value
+// chosen in a slot it has in phase 2. It then runs phase 1 again, from past what it learned, if no leader is heard.
 //
 // Reads. ReadIndex confirms leadership with a fresh heartbeat round acknowledged by a majority. In lease mode
 // a leader answers at once while its lease holds: the lease starts when a heartbeat that a majority acknowledged

@@ -76,7 +76,9 @@ func (n *Node) onPrepare(m Message) {
 		n.promised = m.Ballot
 		// Durability: the promise record goes out in the same Ready as the Promise message, and the driver
 		// fsyncs records BEFORE sending messages, so a crash cannot forget a promise that was sent.
-		n.persist(Record{Kind: RecPromise, Ballot: m.Ballot})
+		if activeMutation != mutUnpersistedPromise { // MUTATION(unpersisted-promise) skips the record
+			n.persist(Record{Kind: RecPromise, Ballot: m.Ballot})
+		}
 	}
 	if n.role != follower && n.ballot.Less(m.Ballot) {
 		n.stepDown("")
@@ -188,7 +190,15 @@ func (n *Node) merge(rs []Record) {
 		case RecChosen:
 			n.p1Chosen[r.Slot] = cloneValue(*r.Value)
 		case RecAccept:
-			if a, ok := n.p1Acc[r.Slot]; !ok || a.ballot.Less(r.Ballot) {
+			a, ok := n.p1Acc[r.Slot]
+			take := !ok || a.ballot.Less(r.Ballot)
+			switch activeMutation {
+			case mutLowestBallot:
+				take = !ok || r.Ballot.Less(a.ballot) // MUTATION(lowest-ballot)
+			case mutNoBallotCompare:
+				take = true // MUTATION(no-ballot-compare)
+			}
+			if take {
 				n.p1Acc[r.Slot] = accepted{ballot: r.Ballot, value: cloneValue(*r.Value)}
 			}
 		}
@@ -487,17 +497,52 @@ func (n *Node) advanceCommit() {
 }
 
 func (n *Node) onCommit(m Message) {
+	if n.role != follower && n.ballot.Less(m.Ballot) {
+		// Why: m.Ballot chose a slot, so a majority promised at least m.Ballot and this node's lower ballot can
+		// never again gather a majority of accepts (majorities intersect).
+		n.stepDown("")
+	}
 	for _, e := range m.Entries {
+		n.overtakenEntry(e)
 		n.learn(e.Slot, e.Value)
 	}
 	n.noteCommit(m.From, m.Commit)
 }
 
-// noteCommit remembers the highest commit index a peer reported, so a node that lags knows whom to ask.
+// noteCommit remembers the highest commit index a peer reported, so a node that lags knows whom to ask. A commit
+// index at or past a leader's next free slot proves that the log went past it (see overtaken).
 func (n *Node) noteCommit(from NodeID, c uint64) {
+	n.overtaken(c)
 	if c > n.knownCommit {
 		n.knownCommit, n.knownFrom = c, from
 	}
+}
+
+// overtaken is called with a slot some message says is chosen (an entry of a Commit or CatchupResp, a snapshot's
+// last slot, a peer's commit index). A leader that learns that a slot at or past its next free slot is chosen
+// steps down: it never proposed that slot, so another proposer chose it, and at a ballot above this leader's
+// (a lower ballot's value accepted by a majority would have been reported by this leader's phase 1 majority,
+// and an acceptor that promised this ballot accepts no lower one). The log has gone past this leader: its own
+// next proposal would land on a slot already chosen, or below a snapshot it installs. The node follows again
+// and, if no leader is heard from, runs phase 1 anew from its first unchosen slot, which is past that slot.
+//
+// A candidate needs nothing: its phase 1 covers every slot from p1Start, and becomeLeader starts proposing above
+// everything it knows chosen by then (commit, snapshot, the promises' commit indexes and reports).
+func (n *Node) overtaken(slot uint64) {
+	if n.role == leader && slot >= n.nextSlot {
+		n.stepDown("")
+	}
+}
+
+// overtakenEntry is overtaken for a chosen entry, and also steps a leader down when the entry is a slot it has in
+// phase 2 with another value: every ballot above the one that chose a value proposes that value (Paxos P2c), so
+// a different value was chosen at a ballot above this leader's.
+func (n *Node) overtakenEntry(e Entry) {
+	if p := n.inflight[e.Slot]; n.role == leader && p != nil && !equalValue(p.value, e.Value) {
+		n.stepDown("")
+		return
+	}
+	n.overtaken(e.Slot)
 }
 
 func (n *Node) requestCatchup() {
@@ -526,6 +571,7 @@ func (n *Node) onCatchupReq(m Message) {
 func (n *Node) onCatchupResp(m Message) {
 	before := n.commit
 	for _, e := range m.Entries {
+		n.overtakenEntry(e)
 		n.learn(e.Slot, e.Value)
 	}
 	n.noteCommit(m.From, m.Commit)
@@ -540,6 +586,9 @@ func (n *Node) onSnapshot(m Message) {
 	if s.Slot <= n.commit {
 		return // we have every slot it covers
 	}
+	// A leader's own slots are all below nextSlot; a snapshot covering nextSlot means the log went past it, and
+	// once it is installed this leader could only propose at or below the snapshot.
+	n.overtaken(s.Slot)
 	n.snap = &s
 	n.dropThrough(s.Slot)
 	for id := range n.inflight {

@@ -65,7 +65,7 @@ func runScript(t *testing.T, path string) {
 	var c *cluster
 	var out strings.Builder
 	for _, b := range blocks {
-		got := runCommand(t, &c, b.cmd)
+		got := runCommandRecover(t, &c, b.cmd)
 		if got == "" {
 			got = "ok"
 		}
@@ -80,6 +80,18 @@ func runScript(t *testing.T, path string) {
 	if *rewrite {
 		require.NoError(t, os.WriteFile(path, []byte(out.String()), 0o644))
 	}
+}
+
+// runCommandRecover runs one command; a core panic becomes the command's output ("panic: ..." after whatever
+// was delivered before it), so a script that reaches a crash fails on a readable diff instead of killing the test
+// binary.
+func runCommandRecover(t *testing.T, cp **cluster, line string) (out string) {
+	defer func() {
+		if r := recover(); r != nil {
+			out = strings.TrimRight((*cp).log.String()+fmt.Sprintf("panic: %v", r), "\n")
+		}
+	}()
+	return runCommand(t, cp, line)
 }
 
 func runCommand(t *testing.T, cp **cluster, line string) string {
@@ -138,7 +150,16 @@ func runCommand(t *testing.T, cp **cluster, line string) string {
 			c.nodes[id].now += 2 * int64(c.nodes[id].cfg.ElectionTicks)
 		}
 	case "cut":
+		// cut a b: messages from a to b are lost (one way); cut a b both: both ways.
 		c.cut[[2]NodeID{pos[0], pos[1]}] = true
+		if len(pos) > 2 && pos[2] == "both" {
+			c.cut[[2]NodeID{pos[1], pos[0]}] = true
+		}
+	case "uncut":
+		delete(c.cut, [2]NodeID{pos[0], pos[1]})
+		if len(pos) > 2 && pos[2] == "both" {
+			delete(c.cut, [2]NodeID{pos[1], pos[0]})
+		}
 	case "isolate":
 		c.isolate(pos[0])
 	case "heal":
@@ -148,10 +169,45 @@ func runCommand(t *testing.T, cp **cluster, line string) string {
 	case "restart":
 		c.restart(pos[0])
 		c.deliver()
+	case "state":
+		// state <node> promise <ballot> | accept <slot> <ballot> <value> | chosen <slot> <value>: the node restarts
+		// with this record added to its log, as if it had persisted it earlier (what an acceptor holds after ballots
+		// that came and went), so a script can set up several acceptors, ballots and slots at once. Its clock
+		// starts an election timeout in, like every node of a new cluster.
+		id := pos[0]
+		r := Record{}
+		switch pos[1] {
+		case "promise":
+			r = Record{Kind: RecPromise, Ballot: parseBallot(t, pos[2])}
+		case "accept":
+			v := Value{Commands: []Command{cmd("s", uint64(num(pos[2])), pos[4])}}
+			r = Record{Kind: RecAccept, Slot: uint64(num(pos[2])), Ballot: parseBallot(t, pos[3]), Value: &v}
+		case "chosen":
+			v := Value{Commands: []Command{cmd("s", uint64(num(pos[2])), pos[3])}}
+			r = Record{Kind: RecChosen, Slot: uint64(num(pos[2])), Value: &v}
+		default:
+			t.Fatalf("state %s: unknown record %q", id, pos[1])
+		}
+		c.disk[id] = append(c.disk[id], r)
+		c.restart(id)
+		nd := c.nodes[id]
+		nd.now = int64(nd.cfg.ElectionTicks)
+		c.deliver()
 	case "compact":
 		nd := c.nodes[pos[0]]
 		nd.Compact(uint64(num(pos[1])), []byte("snap"))
 		c.deliver()
+	case "accepts":
+		// accepts <node>...: each node's accepted values, slot by slot, with their ballots.
+		for _, id := range pos {
+			nd := c.nodes[id]
+			var parts []string
+			for _, sl := range sortedKeys(nd.accepts) {
+				a := nd.accepts[sl]
+				parts = append(parts, fmt.Sprintf("%d:%s@%v", sl, valueString(a.value), a.ballot))
+			}
+			fmt.Fprintf(&c.log, "%s: %s\n", id, strings.Join(parts, " "))
+		}
 	case "status":
 		for _, id := range pos {
 			st := c.nodes[id].Status()
@@ -166,4 +222,13 @@ func runCommand(t *testing.T, cp **cluster, line string) string {
 		t.Fatalf("unknown command %q", f[0])
 	}
 	return strings.TrimRight(c.log.String(), "\n")
+}
+
+// parseBallot reads a ballot written as round.node, e.g. 3.n2.
+func parseBallot(t *testing.T, s string) Ballot {
+	r, n, ok := strings.Cut(s, ".")
+	require.True(t, ok, "ballot %q: want round.node", s)
+	round, err := strconv.ParseUint(r, 10, 64)
+	require.NoError(t, err, "ballot %q", s)
+	return Ballot{Round: round, Node: n}
 }

@@ -141,6 +141,8 @@ const (
 	evAttemptTimeout
 	evClientStart
 	evNemesis
+	evResume
+	evRestart
 )
 
 type event struct {
@@ -207,6 +209,14 @@ type simNode struct {
 	wallOffset int64   // wall clock = wallOffset + virtual time scaled by rate
 	ticks      int64
 
+	// A paused node (SIGSTOP) keeps its state but runs nothing: the ticks it misses are counted, and the messages
+	// and requests that reach it wait in held (in the kernel's socket buffers) until it resumes.
+	paused bool
+	missed int
+	held   []*event
+
+	crashAfter core.MsgType // faultCrashPoint: crash right after sending a message of this type (0: none)
+
 	leading  bool
 	applied  uint64
 	pending  map[core.CommandID][]*request
@@ -234,6 +244,9 @@ type simClient struct {
 	// ambiguous: some attempt timed out, so the operation may have been proposed and may yet be applied.
 	ambiguous bool
 	lastSeen  map[string]int64
+	// sticky: after a timeout the client tries the same node again, as a client bound to one node does (Jepsen's
+	// clients are); otherwise it moves on to another node.
+	sticky bool
 }
 
 type sim struct {
@@ -258,8 +271,14 @@ type sim struct {
 	drop, dup float64
 	maxDelay  int64
 	cut       map[[2]int]bool
+	lossy     map[[2]int]float64 // links that lose this share of their messages (faultLossy)
 	skew      float64
 	mode      core.ReadMode
+	// compactEvery: a node compacts once it has applied this many slots past its snapshot.
+	compactEvery uint64
+	// faults are the nemesis actions this seed uses, weighted (pickFaults).
+	faults []fault
+	jumped int // 1 + the node whose wall clock the last nemesis step jumped, 0 if it did not
 }
 
 func newSim(o Options) *sim {
@@ -287,6 +306,10 @@ func newSim(o Options) *sim {
 	s.drop = []float64{0, 0.01, 0.05, 0.15}[rnd.Intn(4)]
 	s.dup = []float64{0, 0.02, 0.1}[rnd.Intn(3)]
 	s.maxDelay = []int64{20, 80, 250}[rnd.Intn(3)]
+	// Frequent compaction makes snapshots travel (to lagging followers and to stale leaders) within the windows
+	// that partitions and pauses open.
+	s.compactEvery = []uint64{8, 24, 64}[rnd.Intn(3)]
+	s.faults = pickFaults(rnd)
 	// Clock rates stay within +-4%, which the lease's 20% drift margin covers.
 	s.skew = 0.04
 	for i := range o.Nodes {
@@ -298,7 +321,7 @@ func newSim(o Options) *sim {
 		s.start(n, true)
 	}
 	for i := range o.Clients {
-		c := &simClient{idx: i, name: fmt.Sprintf("c%d", i), target: rnd.Intn(o.Nodes), lastSeen: map[string]int64{}}
+		c := &simClient{idx: i, name: fmt.Sprintf("c%d", i), target: rnd.Intn(o.Nodes), lastSeen: map[string]int64{}, sticky: rnd.Intn(2) == 0}
 		s.clients = append(s.clients, c)
 		s.push(&event{at: int64(rnd.Intn(5 * tickUnits)), kind: evClientStart, cl: i})
 	}
@@ -343,6 +366,7 @@ func (s *sim) start(n *simNode, first bool) {
 	n.core = c
 	n.store = kv.New()
 	n.up = true
+	n.paused, n.missed, n.held = false, 0, nil
 	n.gen++
 	n.applied = 0
 	n.leading = false
@@ -376,6 +400,11 @@ func (s *sim) run() {
 			if !n.up || e.gen != n.gen {
 				continue
 			}
+			if n.paused {
+				n.missed++
+				s.push(&event{at: s.now + s.tickEvery(n), kind: evTick, node: n.idx, gen: n.gen})
+				continue
+			}
 			n.ticks++
 			n.core.Tick(s.wall(n))
 			s.ready(n)
@@ -386,9 +415,11 @@ func (s *sim) run() {
 			if !n.up || s.cut[[2]int{from, n.idx}] {
 				continue
 			}
-			if err := n.core.Step(e.msg); err != nil {
-				panic(fmt.Sprintf("sim: %s rejected a message the cores sent: %v", n.id, err))
+			if n.paused {
+				n.held = append(n.held, e)
+				continue
 			}
+			s.step(n, e.msg)
 			s.ready(n)
 		case evReq:
 			s.onRequest(s.nodes[e.node], e.req)
@@ -400,6 +431,15 @@ func (s *sim) run() {
 			s.startOp(s.clients[e.cl])
 		case evNemesis:
 			s.nemesis()
+		case evRestart:
+			if n := s.nodes[e.node]; !n.up && n.gen == e.gen {
+				s.start(n, false)
+				s.logf("restart %s", n.id)
+			}
+		case evResume:
+			if n := s.nodes[e.node]; n.up && n.gen == e.gen && n.paused {
+				s.resume(n)
+			}
 		}
 		if s.viol != "" {
 			return
@@ -410,6 +450,54 @@ func (s *sim) run() {
 		if c.op != nil {
 			s.finishUnknown(c)
 		}
+	}
+}
+
+// crash stops n: it loses everything but its disk (every record of every Ready it handled, see ready).
+func (s *sim) crash(n *simNode, why string) {
+	n.up = false
+	n.paused, n.missed, n.held = false, 0, nil
+	n.crashAfter = 0
+	n.gen++
+	s.stats.Crashes++
+	s.logf("crash %s%s", n.id, why)
+}
+
+func (s *sim) step(n *simNode, m core.Message) {
+	if err := n.core.Step(m); err != nil {
+		panic(fmt.Sprintf("sim: %s rejected a message the cores sent: %v", n.id, err))
+	}
+}
+
+// stallLag is how many ticks a driver whose loop stalled runs at once when it wakes up, at most: the node's driver
+// (targets/paxos/node, tick) skips the rest, but never fewer than ElectionTicks (see there why). That floor is what
+// the node runs at its defaults (max(20, ElectionTicks) with ElectionTicks 30), and the least time a stalled leader
+// can see pass, so the simulation uses it.
+func stallLag(cfg core.Config) int { return cfg.ElectionTicks }
+
+// resume wakes a paused node as the node's event loop wakes from SIGSTOP: it steps the messages that waited for
+// it, then runs the ticks it missed (at most stallLag of them), then handles the client requests that waited.
+func (s *sim) resume(n *simNode) {
+	n.paused = false
+	held := n.held
+	n.held = nil
+	var reqs []*request
+	for _, e := range held {
+		if e.kind == evMsg {
+			s.step(n, e.msg)
+		} else {
+			reqs = append(reqs, e.req)
+		}
+	}
+	for range min(n.missed, stallLag(s.config(n))) {
+		n.ticks++
+		n.core.Tick(s.wall(n))
+	}
+	s.logf("resume %s (%d messages and %d requests waited, %d ticks missed)", n.id, len(held)-len(reqs), len(reqs), n.missed)
+	n.missed = 0
+	s.ready(n)
+	for _, r := range reqs {
+		s.onRequest(n, r)
 	}
 }
 
@@ -444,8 +532,15 @@ func (s *sim) ready(n *simNode) {
 		// The driver appends and fsyncs the records before any message of this Ready leaves, so every record
 		// of a Ready that was handled survives a crash.
 		n.disk = append(n.disk, rd.Records...)
+		crashNow := false
 		for _, m := range rd.Messages {
 			s.send(m)
+			crashNow = crashNow || (n.crashAfter != 0 && m.Type == n.crashAfter)
+		}
+		if crashNow {
+			s.crash(n, fmt.Sprintf(" right after sending a message of type %d", n.crashAfter))
+			s.push(&event{at: s.now + int64(1+s.rnd.Intn(20))*tickUnits, kind: evRestart, node: n.idx, gen: n.gen})
+			return
 		}
 		for _, e := range rd.Committed {
 			s.apply(n, e)
@@ -458,7 +553,7 @@ func (s *sim) ready(n *simNode) {
 		}
 		s.answerReads(n)
 		n.core.Advance()
-		if n.applied >= n.core.Status().Snapshot+64 {
+		if n.applied >= n.core.Status().Snapshot+s.compactEvery {
 			data, err := n.store.Snapshot()
 			if err != nil {
 				panic(err)
@@ -536,7 +631,7 @@ func (s *sim) send(m core.Message) {
 		s.stats.SnapshotsSent++
 	}
 	from, to := s.index(m.From), s.index(m.To)
-	if s.cut[[2]int{from, to}] || s.rnd.Float64() < s.drop {
+	if s.cut[[2]int{from, to}] || s.rnd.Float64() < max(s.drop, s.lossy[[2]int{from, to}]) {
 		return
 	}
 	s.push(&event{at: s.now + s.delay(), kind: evMsg, node: to, msg: m})
@@ -556,6 +651,10 @@ func (s *sim) respond(n *simNode, req *request, r *response) {
 
 func (s *sim) onRequest(n *simNode, req *request) {
 	if !n.up {
+		return
+	}
+	if n.paused {
+		n.held = append(n.held, &event{kind: evReq, req: req})
 		return
 	}
 	notLeader := func() {
@@ -649,7 +748,9 @@ func (s *sim) onAttemptTimeout(c *simClient, r *request) {
 		return
 	}
 	// Try another node, with the same command ID: the store applies it at most once.
-	c.target = (c.target + 1 + s.rnd.Intn(len(s.nodes)-1)) % len(s.nodes)
+	if !c.sticky {
+		c.target = (c.target + 1 + s.rnd.Intn(len(s.nodes)-1)) % len(s.nodes)
+	}
 	s.attempt(c)
 }
 
@@ -730,6 +831,54 @@ func (s *sim) next(c *simClient) {
 
 // ---- nemesis ----
 
+// fault is one kind of nemesis action.
+type fault uint8
+
+const (
+	faultHeal       fault = iota // remove every cut
+	faultIsolate                 // cut one node from all the others, both ways
+	faultSplit                   // two random sides that cannot talk
+	faultCrash                   // crash a node, or restart it if it is down
+	faultRestartAll              // restart every node that is down
+	faultWallJump                // jump a wall clock
+	faultRate                    // change a clock's rate
+	faultOneWay                  // cut a node's links in one direction only
+	faultRing                    // majorities ring: each node sees a majority, no two the same
+	faultBridge                  // two halves that cannot talk, joined by one node that talks to both
+	faultPause                   // pause a node (SIGSTOP) for a while
+	faultLossy                   // some links, in one direction, lose most of their messages
+	faultCrashPoint              // crash a node right after it sends a message of some type
+	numFaults
+)
+
+// faultWeights: how often a nemesis step picks each kind, among the kinds the seed enabled.
+var faultWeights = [numFaults]int{faultHeal: 2, faultIsolate: 2, faultSplit: 1, faultCrash: 2, faultRestartAll: 1,
+	faultWallJump: 1, faultRate: 1, faultOneWay: 1, faultRing: 1, faultBridge: 1, faultPause: 1, faultLossy: 1, faultCrashPoint: 1}
+
+// pickFaults draws the seed's fault profile: each kind but heal is on with probability 1/2 (all of them if the
+// draw leaves none), so that one run concentrates on a few kinds and their interactions while the seeds together
+// cover every combination. It returns the kinds weighted, for a uniform pick.
+func pickFaults(rnd *rand.Rand) []fault {
+	var on []fault
+	for f := faultHeal + 1; f < numFaults; f++ {
+		if rnd.Intn(2) == 0 {
+			on = append(on, f)
+		}
+	}
+	if len(on) == 0 {
+		for f := faultHeal + 1; f < numFaults; f++ {
+			on = append(on, f)
+		}
+	}
+	var out []fault
+	for _, f := range append([]fault{faultHeal}, on...) {
+		for range faultWeights[f] {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
 func (s *sim) scheduleNemesis() {
 	s.push(&event{at: s.now + int64(5+s.rnd.Intn(25))*tickUnits, kind: evNemesis})
 }
@@ -757,33 +906,51 @@ func (s *sim) nemesis() {
 	if s.now > s.end {
 		// Heal everything so the run can finish cleanly.
 		s.cut = map[[2]int]bool{}
+		s.lossy = nil
 		for _, n := range s.nodes {
 			if !n.up {
 				s.start(n, false)
+			} else if n.paused {
+				s.resume(n)
 			}
 		}
 		return
+	}
+	if j := s.jumped; j > 0 {
+		// Half the time a clock jump is followed by cutting that node off, as the harness's clock nemesis does
+		// with a leader: the jump then decides what the node does alone (a lease it may or may not trust).
+		s.jumped = 0
+		if s.rnd.Intn(2) == 0 {
+			s.isolate(s.nodes[j-1])
+			return
+		}
 	}
 	target := s.rnd.Intn(len(s.nodes))
 	if l := s.leaderIdx(); l >= 0 && s.rnd.Intn(2) == 0 {
 		target = l
 	}
 	t := s.nodes[target]
-	switch x := s.rnd.Intn(10); x {
-	case 0, 1:
+	switch s.faults[s.rnd.Intn(len(s.faults))] {
+	case faultHeal:
 		s.cut = map[[2]int]bool{}
+		s.lossy = nil
 		s.logf("heal")
-	case 2, 3:
-		// Isolate one node from its peers.
-		s.cut = map[[2]int]bool{}
-		for _, o := range s.nodes {
-			if o != t {
-				s.cut[[2]int{t.idx, o.idx}] = true
-				s.cut[[2]int{o.idx, t.idx}] = true
+	case faultLossy:
+		s.lossy = map[[2]int]float64{}
+		var desc []string
+		for i := range s.nodes {
+			for j := range s.nodes {
+				if i != j && s.rnd.Intn(3) == 0 {
+					p := []float64{0.3, 0.6, 0.9}[s.rnd.Intn(3)]
+					s.lossy[[2]int{i, j}] = p
+					desc = append(desc, fmt.Sprintf("%s->%s %.0f%%", s.ids[i], s.ids[j], 100*p))
+				}
 			}
 		}
-		s.logf("isolate %s", t.id)
-	case 4:
+		s.logf("lossy links: %s", strings.Join(desc, ", "))
+	case faultIsolate:
+		s.isolate(t)
+	case faultSplit:
 		// Split the cluster in two at random.
 		s.cut = map[[2]int]bool{}
 		side := make([]bool, len(s.nodes))
@@ -798,24 +965,28 @@ func (s *sim) nemesis() {
 			}
 		}
 		s.logf("split %v", side)
-	case 5, 6:
+	case faultCrash:
 		if t.up {
-			t.up = false
-			t.gen++
-			s.stats.Crashes++
-			s.logf("crash %s", t.id)
+			s.crash(t, "")
 		} else {
 			s.start(t, false)
 			s.logf("restart %s", t.id)
 		}
-	case 7:
+	case faultCrashPoint:
+		// Arm a crash at a protocol step: the node crashes right after it sends its next message of this type
+		// (its records fsynced, the message on the wire), and restarts a little later.
+		if t.up && t.crashAfter == 0 {
+			t.crashAfter = []core.MsgType{core.MsgPromise, core.MsgAccepted, core.MsgAccept, core.MsgCommit, core.MsgHeartbeatResp}[s.rnd.Intn(5)]
+			s.logf("%s will crash after its next message of type %d", t.id, t.crashAfter)
+		}
+	case faultRestartAll:
 		for _, n := range s.nodes {
 			if !n.up {
 				s.start(n, false)
 				s.logf("restart %s", n.id)
 			}
 		}
-	case 8:
+	case faultWallJump:
 		// Jump the wall clock, backwards more often than not. Only the wallclock-lease flaw reads it.
 		j := int64(20+s.rnd.Intn(80)) * tickNanos
 		if s.rnd.Intn(4) > 0 {
@@ -823,12 +994,121 @@ func (s *sim) nemesis() {
 		}
 		t.wallOffset += j
 		soon = true
+		s.jumped = t.idx + 1
 		s.logf("wall clock of %s jumps %d ticks", t.id, j/tickNanos)
-	case 9:
+	case faultRate:
 		// Change a clock's rate, within the skew the lease's drift margin covers.
 		t.rate = 1 + s.skew*(2*s.rnd.Float64()-1)
 		s.logf("clock of %s runs at %.3f", t.id, t.rate)
+	case faultOneWay:
+		s.oneWay(t)
+	case faultRing:
+		s.majoritiesRing()
+	case faultBridge:
+		s.bridge()
+	case faultPause:
+		// Pause a node (SIGSTOP) for 3 to 60 ticks: it keeps its state and its clock runs on, but it handles
+		// nothing; what reaches it waits until it resumes.
+		if t.up && !t.paused {
+			t.paused = true
+			d := int64(3+s.rnd.Intn(58)) * tickUnits
+			s.push(&event{at: s.now + d, kind: evResume, node: t.idx, gen: t.gen})
+			s.logf("pause %s for %d ticks", t.id, d/tickUnits)
+		}
 	}
+}
+
+// isolate cuts t off from its peers, both ways (and heals every other cut).
+func (s *sim) isolate(t *simNode) {
+	s.cut = map[[2]int]bool{}
+	for _, o := range s.nodes {
+		if o != t {
+			s.cut[[2]int{t.idx, o.idx}] = true
+			s.cut[[2]int{o.idx, t.idx}] = true
+		}
+	}
+	s.logf("isolate %s", t.id)
+}
+
+// oneWay cuts the links of t in one direction only, to every peer or to a random half of them: t hears them but
+// is not heard, or is heard but hears nothing. Other cuts stay.
+func (s *sim) oneWay(t *simNode) {
+	out := s.rnd.Intn(2) == 0
+	all := s.rnd.Intn(2) == 0
+	var to []core.NodeID
+	for _, o := range s.nodes {
+		if o == t || (!all && s.rnd.Intn(2) == 0) {
+			continue
+		}
+		to = append(to, o.id)
+		if out {
+			s.cut[[2]int{t.idx, o.idx}] = true
+		} else {
+			s.cut[[2]int{o.idx, t.idx}] = true
+		}
+	}
+	if out {
+		s.logf("one-way: %s's messages to %v are lost", t.id, to)
+	} else {
+		s.logf("one-way: messages from %v to %s are lost", to, t.id)
+	}
+}
+
+// majoritiesRing (Jepsen's partition-majorities-ring) puts the nodes on a ring in random order and lets each talk
+// only to its neighbours within ring distance (n-1)/4 rounded up: with 5 nodes each one sees a majority (itself and
+// both neighbours), and no two see the same one. With 3 nodes it is every link but one, cut both ways.
+func (s *sim) majoritiesRing() {
+	n := len(s.nodes)
+	ring := s.rnd.Perm(n)
+	pos := make([]int, n)
+	for i, x := range ring {
+		pos[x] = i
+	}
+	reach := max(1, (n-1+3)/4)
+	s.cut = map[[2]int]bool{}
+	for i := range n {
+		for j := range n {
+			d := (pos[i] - pos[j] + n) % n
+			d = min(d, n-d)
+			if d > reach {
+				s.cut[[2]int{i, j}] = true
+			}
+		}
+	}
+	if n == 3 {
+		a, b := ring[0], ring[1]
+		s.cut[[2]int{a, b}], s.cut[[2]int{b, a}] = true, true
+	}
+	ids := make([]core.NodeID, n)
+	for i, x := range ring {
+		ids[i] = s.ids[x]
+	}
+	s.logf("majorities ring %v", ids)
+}
+
+// bridge (Jepsen's partition-bridge) splits the nodes into two halves that cannot talk, and one node, the
+// bridge, that talks to both.
+func (s *sim) bridge() {
+	n := len(s.nodes)
+	perm := s.rnd.Perm(n)
+	b := perm[0]
+	half := (n - 1) / 2
+	side := make([]int, n) // 0: bridge, 1 or 2: a half
+	for i, x := range perm[1:] {
+		side[x] = 1
+		if i >= half {
+			side[x] = 2
+		}
+	}
+	s.cut = map[[2]int]bool{}
+	for i := range n {
+		for j := range n {
+			if side[i] != 0 && side[j] != 0 && side[i] != side[j] {
+				s.cut[[2]int{i, j}] = true
+			}
+		}
+	}
+	s.logf("bridge %s between %v", s.ids[b], side)
 }
 
 func (s *sim) result() Result {

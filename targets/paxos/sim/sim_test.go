@@ -16,6 +16,9 @@ import (
 	"github.com/skeptic-dev/skeptic/targets/paxos/core"
 )
 
+// checkTimeout bounds Porcupine's search on one seed's history.
+const checkTimeout = 10 * time.Second
+
 var (
 	seedFlag  = flag.Int64("seed", 0, "run TestSim on this one seed only (replays a failure)")
 	seedsFlag = flag.Int("seeds", 0, "number of seeds TestSim runs (default 2000, 300 with -short)")
@@ -24,90 +27,63 @@ var (
 	firstFlag = flag.Int64("first-seed", 1, "first seed TestSim runs, to sweep other ranges")
 )
 
-// register is the state of one key: its value, if it has one.
-type register struct {
-	v  int64
-	ok bool
+// check runs one seed and judges it with Porcupine (Check).
+func check(o Options) (why string, timedOut bool, res Result) {
+	return Check(o, checkTimeout)
 }
 
-// model is a single-register model; histories are partitioned by key. An unknown write or cas may have
-// happened at any point after its call (its return is +inf), so it steps like one that happened; Porcupine can
-// always order it after everything else, which is the "never happened" case.
-var model = porcupine.Model{
-	Partition: func(h []porcupine.Operation) [][]porcupine.Operation {
-		byKey := map[string][]porcupine.Operation{}
-		var keys []string
-		for _, o := range h {
-			k := o.Input.(Op).Key
-			if _, ok := byKey[k]; !ok {
-				keys = append(keys, k)
-			}
-			byKey[k] = append(byKey[k], o)
-		}
-		var out [][]porcupine.Operation
-		for _, k := range keys {
-			out = append(out, byKey[k])
-		}
-		return out
-	},
-	Init: func() any { return register{} },
-	Step: func(state, input, _ any) (bool, any) {
-		st, op := state.(register), input.(Op)
-		switch op.Kind {
-		case OpRead:
-			return op.Found == st.ok && (!st.ok || op.Got == st.v), st
-		case OpWrite:
-			return true, register{v: op.Value, ok: true}
-		default: // OpCas
-			match := st.ok && st.v == op.From
-			if op.Unknown {
-				if match {
-					return true, register{v: op.To, ok: true}
-				}
-				return true, st
-			}
-			if op.OK {
-				return match, register{v: op.To, ok: true}
-			}
-			// A mismatch observes the value: it was not From, and it was what the cas saw.
-			return !match && op.Found == st.ok && (!st.ok || op.Got == st.v), st
-		}
-	},
-	DescribeOperation: func(input, _ any) string { return input.(Op).String() },
-	DescribeState: func(state any) string {
-		st := state.(register)
-		if !st.ok {
-			return "nil"
-		}
-		return fmt.Sprint(st.v)
-	},
-}
-
-// check runs one seed and returns "" or why it failed.
-func check(o Options) (string, Result) {
+// checkWith runs one seed and judges its history with lin instead of Porcupine.
+func checkWith(o Options, lin func([]porcupine.Operation) porcupine.CheckResult) (string, bool, Result) {
 	res := Run(o)
-	if res.Panic != "" {
-		return "core panic: " + res.Panic, res
-	}
-	if res.Violation != "" {
-		return res.Violation, res
-	}
-	switch porcupine.CheckOperationsTimeout(model, operations(res), 10*time.Second) {
-	case porcupine.Illegal:
-		return "not linearizable", res
-	case porcupine.Unknown:
-		// The checker gave up: not a verdict, so not a failure; tests count these.
-		return "", res
-	}
-	return "", res
+	why, timedOut := Verdict(res, lin)
+	return why, timedOut, res
 }
 
-func operations(res Result) []porcupine.Operation {
-	ops := make([]porcupine.Operation, 0, len(res.History))
-	for _, op := range res.History {
-		ops = append(ops, porcupine.Operation{ClientId: op.Client, Input: op, Call: op.Call, Output: op, Return: op.Return})
+// sweepReport is what a run over many seeds found: the first failing seed (then the sweep stops), the seeds the
+// checker gave up on, and the totals of the rest.
+type sweepReport struct {
+	failSeed int64
+	fail     string
+	failRes  Result
+	timedOut []int64
+	total    Result
+}
+
+// sweep checks seeds first..first+n-1 with check.
+func sweep(first int64, n int, check func(Options) (string, bool, Result)) sweepReport {
+	var rep sweepReport
+	for seed := first; seed < first+int64(n); seed++ {
+		why, timedOut, res := check(Options{Seed: seed})
+		if why != "" {
+			rep.failSeed, rep.fail, rep.failRes = seed, why, res
+			return rep
+		}
+		if timedOut {
+			rep.timedOut = append(rep.timedOut, seed)
+		}
+		rep.total.Slots += res.Slots
+		rep.total.OK += res.OK
+		rep.total.Unknown += res.Unknown
+		rep.total.Elections += res.Elections
+		rep.total.Crashes += res.Crashes
+		rep.total.SnapshotsSent += res.SnapshotsSent
+		rep.total.Compactions += res.Compactions
 	}
-	return ops
+	return rep
+}
+
+// problems lists what makes the sweep fail: a failing seed, or seeds without a verdict.
+func (r sweepReport) problems() []string {
+	var out []string
+	if r.fail != "" {
+		out = append(out, fmt.Sprintf("seed %d: %s\nreplay: go test ./targets/paxos/sim -run 'TestSim$' -seed=%d -v\n%s",
+			r.failSeed, r.fail, r.failSeed, describe(r.failRes)))
+	}
+	if len(r.timedOut) > 0 {
+		out = append(out, fmt.Sprintf("the checker gave up (timeout %v) on %d seeds, which therefore proved nothing: %v (replay one with -seed)",
+			checkTimeout, len(r.timedOut), r.timedOut))
+	}
+	return out
 }
 
 func describe(res Result) string {
@@ -130,13 +106,14 @@ func TestSim(t *testing.T) {
 	if *seedFlag != 0 {
 		flaw, err := core.ParseFlaw(*flawFlag)
 		require.NoError(t, err)
-		why, res := check(Options{Seed: *seedFlag, Flaw: flaw, ReadMode: core.ReadMode(*readFlag)})
+		why, timedOut, res := check(Options{Seed: *seedFlag, Flaw: flaw, ReadMode: core.ReadMode(*readFlag)})
 		t.Logf("seed %d flaw %s:\n%s", *seedFlag, flaw, describe(res))
+		require.False(t, timedOut, "seed %d: the checker gave up (timeout %v): no verdict", *seedFlag, checkTimeout)
 		if why == "not linearizable" {
 			// Replaying one seed: draw Porcupine's visualization of the failing key.
-			_, info := porcupine.CheckOperationsVerbose(model, operations(res), 30*time.Second)
+			_, info := porcupine.CheckOperationsVerbose(Model, Operations(res), 30*time.Second)
 			path := filepath.Join(os.TempDir(), fmt.Sprintf("skeptic-sim-seed-%d.html", *seedFlag))
-			if err := porcupine.VisualizePath(model, info, path); err == nil {
+			if err := porcupine.VisualizePath(Model, info, path); err == nil {
 				t.Logf("visualization: %s", path)
 			}
 		}
@@ -151,26 +128,36 @@ func TestSim(t *testing.T) {
 		}
 	}
 	start := time.Now()
-	var total Result
-	for seed := *firstFlag; seed < *firstFlag+int64(n); seed++ {
-		why, res := check(Options{Seed: seed})
-		if why != "" {
-			t.Fatalf("seed %d: %s\nreplay: go test ./targets/paxos/sim -run 'TestSim$' -seed=%d -v\n%s", seed, why, seed, describe(res))
-		}
-		total.Slots += res.Slots
-		total.OK += res.OK
-		total.Unknown += res.Unknown
-		total.Elections += res.Elections
-		total.Crashes += res.Crashes
-		total.SnapshotsSent += res.SnapshotsSent
-		total.Compactions += res.Compactions
+	rep := sweep(*firstFlag, n, check)
+	for _, p := range rep.problems() {
+		t.Error(p)
 	}
-	t.Logf("%d seeds in %v: %d slots chosen, %d operations ok, %d unknown; %d elections, %d crashes, %d compactions, %d snapshots sent",
-		n, time.Since(start).Round(time.Millisecond), total.Slots, total.OK, total.Unknown, total.Elections, total.Crashes, total.Compactions, total.SnapshotsSent)
+	if t.Failed() {
+		return
+	}
+	total := rep.total
+	t.Logf("%d seeds in %v: %d slots chosen, %d operations ok, %d unknown; %d elections, %d crashes, %d compactions, %d snapshots sent; checker timeouts: %d",
+		n, time.Since(start).Round(time.Millisecond), total.Slots, total.OK, total.Unknown, total.Elections, total.Crashes, total.Compactions, total.SnapshotsSent, len(rep.timedOut))
 	// The faults must really happen, or passing means little.
 	require.Positive(t, total.Crashes)
 	require.Positive(t, total.SnapshotsSent)
 	require.Greater(t, total.Elections, n)
+}
+
+// TestCheckerTimeoutFails: a seed on which the checker gives up is no pass. With a checker that always gives up,
+// the sweep reports every seed as without a verdict, and TestSim would fail on that report.
+func TestCheckerTimeoutFails(t *testing.T) {
+	giveUp := func(o Options) (string, bool, Result) {
+		return checkWith(o, func([]porcupine.Operation) porcupine.CheckResult { return porcupine.Unknown })
+	}
+	rep := sweep(1, 3, giveUp)
+	require.Empty(t, rep.fail)
+	require.Equal(t, []int64{1, 2, 3}, rep.timedOut)
+	require.Len(t, rep.problems(), 1)
+	require.Contains(t, rep.problems()[0], "gave up")
+	// The real checker reaches a verdict on the same seeds.
+	rep = sweep(1, 3, check)
+	require.Empty(t, rep.problems())
 }
 
 // TestDeterministic: one seed replays one exact execution.
@@ -191,15 +178,15 @@ func TestModel(t *testing.T) {
 		return porcupine.Operation{Input: o, Output: o, Call: call, Return: ret}
 	}
 	stale := []porcupine.Operation{op(OpWrite, 1, 0, 10), op(OpWrite, 2, 20, 30), op(OpRead, 1, 40, 50)}
-	require.False(t, porcupine.CheckOperations(model, stale))
+	require.False(t, porcupine.CheckOperations(Model, stale))
 	fine := []porcupine.Operation{op(OpWrite, 1, 0, 10), op(OpWrite, 2, 20, 45), op(OpRead, 1, 40, 50)}
-	require.True(t, porcupine.CheckOperations(model, fine))
+	require.True(t, porcupine.CheckOperations(Model, fine))
 	unk := op(OpWrite, 3, 5, math.MaxInt64)
 	in := unk.Input.(Op)
 	in.Unknown = true
 	unk.Input, unk.Output = in, in
-	require.True(t, porcupine.CheckOperations(model, []porcupine.Operation{op(OpWrite, 1, 0, 10), unk, op(OpRead, 3, 20, 30), op(OpRead, 3, 40, 50)}))
-	require.False(t, porcupine.CheckOperations(model, []porcupine.Operation{op(OpWrite, 1, 0, 10), unk, op(OpRead, 3, 20, 30), op(OpRead, 1, 40, 50)}))
+	require.True(t, porcupine.CheckOperations(Model, []porcupine.Operation{op(OpWrite, 1, 0, 10), unk, op(OpRead, 3, 20, 30), op(OpRead, 3, 40, 50)}))
+	require.False(t, porcupine.CheckOperations(Model, []porcupine.Operation{op(OpWrite, 1, 0, 10), unk, op(OpRead, 3, 20, 30), op(OpRead, 1, 40, 50)}))
 }
 
 // flawCases: for each flaw, the options that make it reachable and the most seeds it may take to be caught.
@@ -222,11 +209,12 @@ func TestFlawsAreCaught(t *testing.T) {
 		t.Run(string(fc.flaw), func(t *testing.T) {
 			for i := 1; i <= fc.maxSeeds; i++ {
 				seed := int64(1_000_000 + i)
-				why, _ := check(Options{Seed: seed, Flaw: fc.flaw, ReadMode: fc.mode})
+				why, _, _ := check(Options{Seed: seed, Flaw: fc.flaw, ReadMode: fc.mode})
 				if why != "" {
 					// The control: the same seed and schedule without the flaw pass, so the flaw is what broke.
-					ctl, res := check(Options{Seed: seed, ReadMode: fc.mode})
+					ctl, ctlTimedOut, res := check(Options{Seed: seed, ReadMode: fc.mode})
 					require.Empty(t, ctl, "seed %d fails without the flaw too\n%s", seed, describe(res))
+					require.False(t, ctlTimedOut, "seed %d: the checker gave up on the control run", seed)
 					t.Logf("flaw %s caught on seed %d after %d seeds: %s (replay: go test ./targets/paxos/sim -run 'TestSim$' -seed=%d -flaw=%s -read=%s -v)",
 						fc.flaw, seed, i, firstLine(why), seed, fc.flaw, fc.mode)
 					return
