@@ -491,8 +491,8 @@ func (r *run) summary(res Result) {
 	r.con.printf("%s", buf.String())
 }
 
-// Clean removes every container, network and volume labelled skeptic, or only those of runID, and says what it
-// removed on out.
+// Clean removes what dead runs left behind (the runs whose harness and reaper are gone), or only the objects of
+// runID, and says what it removed on out. CleanRuns has every mode.
 func Clean(ctx context.Context, runID string, out io.Writer) error {
 	if err := docker.Available(ctx); err != nil {
 		// Only the docker runtime leaves anything behind: "or use --runtime local" is no advice here.
