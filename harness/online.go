@@ -196,7 +196,7 @@ func (r *run) startOnline(stopLoad func()) {
 	if r.t.Workload != WorkloadKV {
 		return // a register's keys never retire: it is checked at the end only
 	}
-	r.on = newOnline(r.t.OpsPerKey, r.start, func(d Detection) {
+	r.on = newOnline(r.t.OpsPerKey, r.rec.Base(), func(d Detection) {
 		if !r.t.FailFast {
 			r.con.logf("online check: key %s is not linearizable (its history was invalid by %s)\n", d.Key, d.At.D().Round(time.Millisecond))
 			return

@@ -160,6 +160,8 @@ type run struct {
 	loadRate float64
 	// maxProcess is the highest worker process number at the end of the load.
 	maxProcess int
+	// clockOffset is how long after the start of Run the run's clock (the history's time origin) started.
+	clockOffset time.Duration
 
 	// on checks retired keys while the load goes on (online.go); loadEnd is the history time the load ended at
 	// (0 while it runs); completions are the load's ended client operations, for the availability.
@@ -340,11 +342,15 @@ func (r *run) run(ctx context.Context) (Result, error) {
 	// 5. The load, with the nemesis beside it, and a watch on the cluster.
 	lctx, unwatch := r.watchCluster(ctx)
 	defer unwatch()
+	// One clock: the history's times, the schedule's and the nemesis's all count from the start of the load.
+	if err := r.startClock(); err != nil {
+		return res, setupErr("history", err)
+	}
 	lctx, stopLoad := context.WithCancel(lctx)
 	defer stopLoad()
 	r.startOnline(stopLoad)
 	loadErr := r.load(lctx, wl, sched)
-	r.loadEnd.Store(int64(time.Since(r.start)))
+	r.loadEnd.Store(max(1, r.rec.Since()))
 	if r.on != nil {
 		r.on.close()
 	}
@@ -464,6 +470,20 @@ func (r *run) teardown() {
 	active.Delete(r.runID)
 }
 
+// startClock starts the run's clock, the history's time origin, now, at the start of the load, and tells the
+// nemesis, so that a schedule's times are history times.
+func (r *run) startClock() error {
+	now := time.Now()
+	if err := r.rec.SetBase(now); err != nil {
+		return err
+	}
+	r.clockOffset = now.Sub(r.start)
+	if r.nem != nil {
+		r.nem.SetBase(now)
+	}
+	return nil
+}
+
 // closeHistory fsyncs and closes the history file (idempotent).
 func (r *run) closeHistory() error {
 	if r.rec == nil {
@@ -515,7 +535,9 @@ func (r *run) fillCounts(res *Result) {
 	})
 	res.Ops = r.ops.Load()
 	res.OpsPerSecond = r.loadRate
-	res.FirstOp = Duration(r.firstOp.Load())
+	if f := r.firstOp.Load(); f > 0 {
+		res.FirstOp = Duration(r.clockOffset + time.Duration(f))
+	}
 	res.HealError = r.healErr
 }
 

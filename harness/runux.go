@@ -426,7 +426,7 @@ func (r *run) watchCluster(ctx context.Context) (context.Context, func()) {
 
 // lose records why the cluster is lost and cancels the run's context with it.
 func (r *run) lose(cancel context.CancelCauseFunc, why string) {
-	at := time.Since(r.start).Round(100 * time.Millisecond)
+	at := time.Since(r.start).Round(100 * time.Millisecond) // wall time of the run, start-up included
 	err := fmt.Errorf("%w %s into run %s: %s. Something outside this run removed or stopped it "+
 		"(skeptic clean --all, docker rm or docker stop, a killed process?); no verdict is given on a cluster that vanished",
 		ErrClusterLost, at, r.runID, why)

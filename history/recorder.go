@@ -41,8 +41,27 @@ func (r *Recorder) OnRecord(fn func(Event)) {
 	r.hooks = append(r.hooks, fn)
 }
 
+// SetBase moves the time origin to base (with a monotonic reading, from time.Now), as long as nothing has been
+// recorded yet: the harness creates the file early, and starts its clock when the load starts.
+func (r *Recorder) SetBase(base time.Time) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.next > 0 {
+		return fmt.Errorf("history: the time origin cannot move after %d events were recorded", r.next)
+	}
+	r.base = base
+	return nil
+}
+
+// Base returns the time origin of the history's times.
+func (r *Recorder) Base() time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.base
+}
+
 // Since returns the run's clock: nanoseconds since base, by the monotonic clock.
-func (r *Recorder) Since() int64 { return int64(time.Since(r.base)) }
+func (r *Recorder) Since() int64 { return int64(time.Since(r.Base())) }
 
 // Record stamps e with the next index and the current time, writes it, and returns the event as written. After
 // the first write error every later Record returns that error, so a full disk is reported, not ignored.

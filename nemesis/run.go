@@ -24,6 +24,9 @@ type Env struct {
 	// Record writes one event into the run's history (the harness stamps index and time). An error from it
 	// stops Run: a history that misses faults cannot be trusted.
 	Record func(history.Event) error
+	// Base is the run's time origin, the history's: Run applies each op at Base + At, so a schedule's times are
+	// history times. Zero means the moment Run is called.
+	Base time.Time
 }
 
 // ErrNoLeader is recorded (wrapped, with the cluster's reason) when a leader strategy finds no leader to act on;
@@ -61,6 +64,13 @@ func New(env Env) *Nemesis {
 	return &Nemesis{env: env, killed: map[string]bool{}, down: map[string]bool{}, paused: map[string]bool{}, clocks: map[string]clockState{}}
 }
 
+// SetBase sets the time origin Run measures the schedule's times from (Env.Base); call it before Run.
+func (n *Nemesis) SetBase(base time.Time) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.env.Base = base
+}
+
 // Run applies s, each op at its time from now, until the schedule ends or ctx is done. Every op is recorded as
 // two history events of type info, as Jepsen records its nemesis: the op as planned, then what was done (the
 // grudge, the leader, the nodes, the offsets), with Error set if it failed. An op that fails is recorded and
@@ -69,7 +79,12 @@ func New(env Env) *Nemesis {
 // the test observes, not a failure of the nemesis.
 // It returns when ctx is done, without undoing anything: the caller then calls HealAll.
 func (n *Nemesis) Run(ctx context.Context, s Schedule) error {
-	start := time.Now()
+	n.mu.Lock()
+	start := n.env.Base
+	n.mu.Unlock()
+	if start.IsZero() {
+		start = time.Now()
+	}
 	var errs []error
 	for _, op := range s {
 		if w := time.Until(start.Add(op.At.D())); w > 0 {

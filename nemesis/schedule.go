@@ -38,7 +38,7 @@ const (
 
 // Op is one timed step of a schedule.
 type Op struct {
-	// At is when the step happens, measured from the start of Run.
+	// At is when the step happens, on the run's clock: history time, which starts with the load.
 	At Duration `json:"at"`
 	// F says what the step does (FStartPartition, FKill, ...).
 	F string `json:"f"`
