@@ -106,7 +106,7 @@ func (x *explainer) describe(o keyOp) string {
 	var what string
 	switch o.in.F {
 	case workloads.Read:
-		what = "a read that returned " + stateWord(o.out.Value)
+		what = "a read that saw " + stateWord(o.out.Value)
 	case workloads.Write:
 		what = fmt.Sprintf("write %d", o.in.Arg)
 	case workloads.CAS:
@@ -128,7 +128,7 @@ func (x *explainer) describe(o keyOp) string {
 	}
 	verb := "acknowledged"
 	if o.in.F == workloads.Read {
-		verb = "returned"
+		verb = "completed"
 	}
 	return fmt.Sprintf("%s (%s, %s at %s)", what, where, verb, x.sec(o.op.Return))
 }

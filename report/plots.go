@@ -31,7 +31,7 @@ var outcomeColors = map[history.Type]color.Color{
 func hexColor(s string) color.Color {
 	var r, g, b uint8
 	fmt.Sscanf(strings.TrimPrefix(s, "#"), "%02x%02x%02x", &r, &g, &b)
-	return color.RGBA{R: r, G: g, B: b, A: 0x55}
+	return color.NRGBA{R: r, G: g, B: b, A: 0x66}
 }
 
 // faultShade is a plotter that shades the fault intervals across the whole height of a plot, as Jepsen's perf

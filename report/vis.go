@@ -30,12 +30,20 @@ func faultColor(kind string) string {
 // is cut to a window around the stuck operation: the window's operations are checked again, verbosely, from
 // the state the longest partial linearization leaves at the window's start, and the cut is used only when that
 // check also finds the window not linearizable. It returns the file name and, when cut, a note saying how.
-func visualize(dir, key string, ops []keyOp, info porcupine.LinearizationInfo, bad keyOp, order []int64, faults []Fault, maxOps int) (string, string, error) {
-	note := ""
+func visualize(dir, key string, ops []keyOp, info porcupine.LinearizationInfo, bad keyOp, order []int64, faults []Fault, maxOps int) (name, note string, err error) {
+	defer func() {
+		// Porcupine panics on a model that does not replay its own linearizations; that is a bug here, but the
+		// report goes on without this visualization.
+		if p := recover(); p != nil {
+			name, err = "", fmt.Errorf("report: visualization of %q: porcupine: %v", key, p)
+		}
+	}()
+	base := workloads.RegisterModel()
 	if maxOps > 0 && len(ops) > maxOps && bad.op.Call > 0 {
-		if winfo, n, ok := window(ops, bad, order, maxOps); ok {
+		if winfo, start, n, ok := window(ops, bad, order, maxOps); ok {
 			info = winfo
 			note = n
+			base.Init = func() workloads.RegisterState { return start }
 		} else {
 			note = fmt.Sprintf("not cut: the %d operations around the anomaly are linearizable on their own, so the whole history of %d operations is shown", maxOps, len(ops))
 		}
@@ -58,8 +66,8 @@ func visualize(dir, key string, ops []keyOp, info porcupine.LinearizationInfo, b
 		})
 	}
 	info.AddAnnotations(anns)
-	name := checker.SafeName(key) + ".html"
-	model := workloads.RegisterModel().Porcupine()
+	name = checker.SafeName(key) + ".html"
+	model := base.Porcupine()
 	model.DescribeOperationMetadata = func(m interface{}) string {
 		if mm, ok := m.(checker.Meta); ok {
 			return mm.String()
@@ -80,7 +88,7 @@ func visualize(dir, key string, ops []keyOp, info porcupine.LinearizationInfo, b
 // window cuts ops to about maxOps operations ending a little after bad, checks them verbosely from the state
 // the longest partial linearization (order) had reached before the window's first operation, and returns the
 // window's LinearizationInfo if it is still not linearizable.
-func window(ops []keyOp, bad keyOp, order []int64, maxOps int) (porcupine.LinearizationInfo, string, bool) {
+func window(ops []keyOp, bad keyOp, order []int64, maxOps int) (porcupine.LinearizationInfo, workloads.RegisterState, string, bool) {
 	byCall := append([]keyOp(nil), ops...)
 	sort.SliceStable(byCall, func(i, j int) bool { return byCall[i].op.Call < byCall[j].op.Call })
 	at := 0
@@ -135,9 +143,9 @@ func window(ops []keyOp, bad keyOp, order []int64, maxOps int) (porcupine.Linear
 	m.Init = func() workloads.RegisterState { return start }
 	res, info := porcupine.CheckOperationsVerbose(m.Porcupine(), win, 10*time.Second)
 	if res != porcupine.Illegal {
-		return info, "", false
+		return info, start, "", false
 	}
 	from, to := byCall[lo].op.Call, byCall[hi-1].op.Call
-	return info, fmt.Sprintf("cut to the %d operations invoked from %s to %s (of %d), starting from the value %s that Porcupine's longest linearization of the earlier operations leaves; this window alone is not linearizable",
+	return info, start, fmt.Sprintf("cut to the %d operations invoked from %s to %s (of %d), starting from the value %s that Porcupine's longest linearization of the earlier operations leaves; this window alone is not linearizable",
 		len(win), sec(from), sec(to), len(ops), stateWord(start)), true
 }

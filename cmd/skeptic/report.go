@@ -54,3 +54,36 @@ run does: 0 valid, 1 invalid, 2 unknown, 254 a bad folder, 255 an internal error
 	f.IntVar(&opts.MaxVisOps, "max-vis-ops", 400, "cut a key's visualization to a window around the anomaly above this many operations")
 	return cmd
 }
+
+// checkJUnitPath refuses, before the run, a --junit file that could not be written: its folder must exist.
+func checkJUnitPath(path string) error {
+	if path == "" {
+		return nil
+	}
+	dir := filepath.Dir(path)
+	if st, err := os.Stat(dir); err != nil {
+		return &harness.ConfigError{Flag: "--junit", Msg: err.Error()}
+	} else if !st.IsDir() {
+		return &harness.ConfigError{Flag: "--junit", Msg: dir + " is not a folder"}
+	}
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return &harness.ConfigError{Flag: "--junit", Msg: path + " is a folder"}
+	}
+	return nil
+}
+
+// writeJUnit writes the --junit file for the runs, when asked; a file that cannot be written turns the exit
+// code into a setup error (255), so CI does not mistake a missing report for a pass.
+func writeJUnit(path string, results []harness.Result, code int, err error) (int, error) {
+	if path == "" {
+		return code, err
+	}
+	runs := make([]report.JUnitRun, len(results))
+	for i, r := range results {
+		runs[i] = report.JUnitRun{Test: r.Test, Seed: r.Seed, Dir: r.Dir, Verdict: string(r.Verdict), Error: r.Error}
+	}
+	if jerr := report.WriteJUnit(path, runs); jerr != nil {
+		return harness.ExitError, errors.Join(err, jerr)
+	}
+	return code, err
+}

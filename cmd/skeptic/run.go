@@ -19,6 +19,7 @@ func newRunCmd() *cobra.Command {
 		concurrency string
 		nem         nemesis.Flags
 		ratios      struct{ read, write, cas float64 }
+		junitPath   string
 	)
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -92,8 +93,12 @@ down and checks the history. Everything lands in --store/<test>/<timestamp>/ (st
 					return codeFor(harness.Unknown, &harness.ConfigError{Flag: "--config", Msg: configPath + ": the recorded " + ce.Error()})
 				}
 			}
+			if err := checkJUnitPath(junitPath); err != nil {
+				return codeFor(harness.Unknown, err)
+			}
 			t.Out = cmd.OutOrStdout()
-			_, code, err := harness.RunTests(cmd.Context(), t)
+			results, code, err := harness.RunTests(cmd.Context(), t)
+			code, err = writeJUnit(junitPath, results, code, err)
 			if code == 0 {
 				return nil
 			}
@@ -142,5 +147,6 @@ down and checks the history. Everything lands in --store/<test>/<timestamp>/ (st
 	f.BoolVar(&t.KeepData, "keep-data", false, "keep the nodes' volumes or data folders after the run")
 	f.BoolVar(&t.LeaveDBRunning, "leave-db-running", false, "leave the cluster running after the run (skeptic clean removes it)")
 	f.IntVar(&t.TestCount, "test-count", t.TestCount, "run the test this many times; the exit code is the worst")
+	f.StringVar(&junitPath, "junit", "", "write JUnit XML to this file: one testcase per run, a failure's message the anomaly in plain words")
 	return cmd
 }
