@@ -19,6 +19,9 @@ import (
 type Anomaly struct {
 	// Key is the key that failed.
 	Key string `json:"key"`
+	// Kind names the anomaly: stale read, lost write, read of a value never written, cas from a value never
+	// written, cas from a stale value, stale cas mismatch, or unexplained.
+	Kind string `json:"kind"`
 	// Text says which operation cannot be linearized, what it saw, and what it could have seen.
 	Text string `json:"text"`
 	// Process, Node, Invoke and Return identify the operation (times in ns on the history's clock; Return is -1
@@ -240,8 +243,9 @@ func (x *explainer) explain(key string, keyEvents []history.Event, info porcupin
 		fmt.Fprintf(&b, "%s cannot be placed in any order of the operations of %s", x.describe(bad), key)
 	}
 
+	a.Kind = "unexplained"
 	if observed {
-		x.because(&b, ops, bad, saw, w)
+		a.Kind = x.because(&b, ops, bad, saw, w)
 	}
 	if observed && bad.in.F == workloads.Read {
 		could := x.couldSee(keyEvents, ops, bad)
@@ -299,7 +303,16 @@ func witness(ops []keyOp, bad keyOp, saw workloads.RegisterState) *keyOp {
 
 // because adds why the value saw cannot be what bad saw: the witness w that completed before bad began and
 // fixed another value, and where saw came from.
-func (x *explainer) because(b *strings.Builder, ops []keyOp, bad keyOp, saw workloads.RegisterState, w *keyOp) {
+func (x *explainer) because(b *strings.Builder, ops []keyOp, bad keyOp, saw workloads.RegisterState, w *keyOp) (kind string) {
+	read := bad.in.F == workloads.Read
+	switch {
+	case read:
+		kind = "stale read"
+	case bad.out.Kind == workloads.Done:
+		kind = "cas from a stale value"
+	default:
+		kind = "stale cas mismatch"
+	}
 	writers := func(v workloads.RegisterState) []keyOp {
 		var out []keyOp
 		for _, o := range ops {
@@ -325,6 +338,11 @@ func (x *explainer) because(b *strings.Builder, ops []keyOp, bad keyOp, saw work
 	switch {
 	case saw.Set && len(ws) == 0:
 		fmt.Fprintf(b, "; no operation on this key ever wrote %d", saw.Value)
+		if read {
+			kind = "read of a value never written"
+		} else {
+			kind = "cas from a value never written"
+		}
 	case saw.Set && w != nil:
 		src := latestBefore(ws, bad.op.Return)
 		if !src.unknown() && src.op.Return < w.op.Call {
@@ -338,8 +356,10 @@ func (x *explainer) because(b *strings.Builder, ops []keyOp, bad keyOp, saw work
 	if w != nil && w.in.F != workloads.Read {
 		if s, ok := w.stores(); ok && lost(ops, *w, s) {
 			fmt.Fprintf(b, "; no operation after it ever saw %d, and every read after it saw an older value: the write was lost", s)
+			kind = "lost write"
 		}
 	}
+	return kind
 }
 
 // lost reports whether the value s that w stored was never seen after w completed, while every observation

@@ -39,7 +39,7 @@ func TestExplainGolden(t *testing.T) {
 			require.Len(t, s.Anomalies, 1)
 			a := s.Anomalies[0]
 			var got strings.Builder
-			got.WriteString(a.Key + ": " + a.Text + "\n")
+			got.WriteString(a.Key + ": " + a.Kind + "\n" + a.Text + "\n")
 			for _, fl := range a.Faults {
 				got.WriteString("fault: " + fl + "\n")
 			}

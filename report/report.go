@@ -391,6 +391,7 @@ var pageTemplate = template.Must(template.New("report").Funcs(template.FuncMap{"
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <title>{{.Title}}</title>
 <style>
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#1d2330;background:#f6f7f9}
@@ -403,7 +404,8 @@ h1{font-size:24px;margin:0}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px
 .anomaly h3{margin:0 0 6px;font-size:15px}.anomaly p{margin:6px 0}.anomaly .faults{color:#555;font-size:14px}
 table{border-collapse:collapse;background:#fff;font-size:14px}td,th{padding:4px 10px;border-bottom:1px solid #e3e5ea;text-align:left}
 th{background:#eef0f4}td.n{text-align:right;font-variant-numeric:tabular-nums}
-.meta td:first-child{color:#667;font-weight:600}
+.meta{display:grid;grid-template-columns:repeat(auto-fill,minmax(230px,1fr));gap:4px 16px;background:#fff;padding:8px 12px;font-size:14px}
+.meta span{color:#667;font-weight:600;margin-right:4px}
 code,pre{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:13px}
 pre{background:#1d2330;color:#e9ecf2;padding:10px 12px;overflow-x:auto}
 .plot{background:#fff;margin:8px 0;box-shadow:0 1px 2px #0002}.plot svg{width:100%;height:auto;display:block}
@@ -422,22 +424,22 @@ pre{background:#1d2330;color:#e9ecf2;padding:10px 12px;overflow-x:auto}
 
 {{if .S.Anomalies}}
 <section id="anomalies">
-{{range $i, $a := .S.Anomalies}}{{if lt $i 3}}
-<div class="anomaly" data-key="{{$a.Key}}">
-<h3>Key {{$a.Key}}: what went wrong</h3>
+{{range $i, $a := .S.Anomalies}}{{if lt $i 1}}
+<div class="anomaly" data-key="{{$a.Key}}" data-kind="{{$a.Kind}}">
+<h3>What went wrong: {{$a.Kind}} on key {{$a.Key}}</h3>
 <p class="explanation">{{$a.Text}}</p>
 {{if $a.Faults}}<p class="faults">Faults active while it ran: {{range $j, $f := $a.Faults}}{{if $j}}; {{end}}{{$f}}{{end}}.</p>{{else}}<p class="faults">No fault was active while it ran.</p>{{end}}
 {{if $a.Visualization}}<p><a href="{{$a.Visualization}}">Porcupine's visualization of {{$a.Key}}</a>{{if $a.Window}} <span class="note">({{$a.Window}})</span>{{end}}</p>{{end}}
 </div>
 {{end}}{{end}}
-{{if gt (len .S.Anomalies) 3}}<p><a href="#all-anomalies">{{len .S.Anomalies}} keys explained below</a>.</p>{{end}}
+{{if gt (len .S.Anomalies) 1}}<p><a href="#all-anomalies">All {{len .S.Anomalies}} explained keys</a>{{if gt .S.FailedKeys (len .S.Anomalies)}} (of {{.S.FailedKeys}} that failed){{end}} are below.</p>{{end}}
 </section>
 {{end}}
 
 <h2>Test</h2>
-<table class="meta">
-{{range .Meta}}<tr><td>{{index . 0}}</td><td>{{index . 1}}</td></tr>{{end}}
-</table>
+<div class="meta">
+{{range .Meta}}<div><span>{{index . 0}}</span> {{index . 1}}</div>{{end}}
+</div>
 <p>Re-run exactly this test (same seed, same fault schedule):</p>
 <pre id="command">{{.S.Command}}</pre>
 {{range .S.Warnings}}<p class="note">Warning: {{.}}</p>{{end}}
@@ -477,7 +479,7 @@ pre{background:#1d2330;color:#e9ecf2;padding:10px 12px;overflow-x:auto}
 
 {{if .S.Anomalies}}
 <h2 id="all-anomalies">Every explained anomaly</h2>
-{{range .S.Anomalies}}<div class="anomaly"><h3>Key {{.Key}}</h3><p>{{.Text}}</p>{{if .Visualization}}<p><a href="{{.Visualization}}">visualization</a>{{if .Window}} <span class="note">({{.Window}})</span>{{end}}</p>{{end}}</div>
+{{range .S.Anomalies}}<div class="anomaly"><h3>{{.Kind}} on key {{.Key}}</h3><p>{{.Text}}</p>{{if .Visualization}}<p><a href="{{.Visualization}}">visualization</a>{{if .Window}} <span class="note">({{.Window}})</span>{{end}}</p>{{end}}</div>
 {{end}}{{end}}
 
 <h2>Keys</h2>

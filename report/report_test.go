@@ -39,6 +39,7 @@ func TestReportOfPartitionedRun(t *testing.T) {
 	for _, a := range s.Anomalies {
 		assert.Equal(t, "n3", a.Node)
 		assert.True(t, strings.HasPrefix(a.Text, "Read of "+a.Key+" by process "), a.Text)
+		assert.Equal(t, "stale read", a.Kind)
 		assert.Contains(t, a.Text, "had completed before it began")
 		require.Len(t, a.Faults, 1, a.Text)
 		assert.Contains(t, a.Faults[0], "partition (one): n1 drops n3")
@@ -60,11 +61,11 @@ func TestReportOfPartitionedRun(t *testing.T) {
 	assert.False(t, strings.Contains(page, "plot-clock"), "a clock plot, but no clock fault ran")
 	// Self-contained: nothing is loaded from elsewhere.
 	bare := strings.NewReplacer(`xmlns="http://www.w3.org/2000/svg"`, "", `xmlns:xlink="http://www.w3.org/1999/xlink"`, "").Replace(page)
-	for _, bad := range []string{"<script src", "<link ", "http://", "https://", "@import", "url("} {
+	for _, bad := range []string{"<script src", `rel="stylesheet"`, "http://", "https://", "@import", "url("} {
 		assert.False(t, strings.Contains(bare, bad), "the page loads something with %q", bad)
 	}
 	// The anomalies come first: the first screen says which read was stale and why.
-	assert.Less(t, strings.Index(page, "what went wrong"), strings.Index(page, "<h2>Test</h2>"))
+	assert.Less(t, strings.Index(page, "What went wrong: stale read on key"), strings.Index(page, "<h2>Test</h2>"))
 
 	var back Summary
 	j, err := os.ReadFile(filepath.Join(dir, SummaryFile))

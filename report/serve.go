@@ -139,7 +139,7 @@ func (s *Server) index(w http.ResponseWriter, r *http.Request) {
 }
 
 var indexTemplate = template.Must(template.New("index").Parse(`<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>skeptic runs</title>
+<html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>skeptic runs</title>
 <style>
 body{font:15px/1.45 system-ui,sans-serif;margin:20px auto;max-width:1100px;color:#1d2330}
 table{border-collapse:collapse;width:100%}td,th{padding:5px 10px;border-bottom:1px solid #e3e5ea;text-align:left}
