@@ -127,3 +127,23 @@ func TestBadRunFolder(t *testing.T) {
 	_, err = Write(dir, nil, Options{})
 	require.ErrorContains(t, err, "config.json is not a skeptic config.json")
 }
+
+// TestClockPlot: a run with clock faults gets a plot of the recorded clock offsets, and the clock fault's
+// window runs from the bump to the reset.
+func TestClockPlot(t *testing.T) {
+	h := string(genHistory(genSpec{Seed: 4, Ops: 300, Workers: 3, OpsPerKey: 100}))
+	h += `{"index":100000,"time":200000000,"process":"nemesis","type":"info","f":"clock-bump","value":{"strategy":"bump","deltas":{"n2":"2s"}}}
+{"index":100001,"time":201000000,"process":"nemesis","type":"info","f":"clock-bump","value":{"strategy":"bump","offsets_ns":{"n2":2000000000},"rates":{"n2":1}}}
+{"index":100002,"time":300000000,"process":"nemesis","type":"info","f":"clock-reset","value":{"nodes":["n2"]}}
+{"index":100003,"time":301000000,"process":"nemesis","type":"info","f":"clock-reset","value":{"offsets_ns":{"n2":0},"rates":{"n2":1}}}
+`
+	dir := runDir(t, []byte(h))
+	s, err := Write(dir, nil, Options{})
+	require.NoError(t, err)
+	require.Len(t, s.Faults, 1)
+	assert.Equal(t, Fault{Kind: "clock", Start: 200_000_000, End: 301_000_000, Nodes: []string{"n2"}, What: "clock-bump (bump): n2 offset +2.000 s", Ended: "clock-reset"}, s.Faults[0])
+	b, err := os.ReadFile(filepath.Join(dir, ReportFile))
+	require.NoError(t, err)
+	assert.True(t, strings.Contains(string(b), `id="plot-clock"><svg`), "no clock plot")
+	assert.True(t, strings.Contains(string(b), "Clock offsets"))
+}
