@@ -93,7 +93,9 @@ func TestServeCommand(t *testing.T) {
 	defer cancel()
 	var out syncBuffer
 	done := make(chan int, 1)
-	go func() { done <- executeContext(ctx, []string{"serve", "--store", store, "--addr", "127.0.0.1:0"}, &out, io.Discard) }()
+	go func() {
+		done <- executeContext(ctx, []string{"serve", "--store", store, "--addr", "127.0.0.1:0"}, &out, io.Discard)
+	}()
 	re := regexp.MustCompile(`at (http://127\.0\.0\.1:\d+/)`)
 	var url string
 	require.Eventually(t, func() bool {
