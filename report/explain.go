@@ -32,8 +32,9 @@ type Anomaly struct {
 	Return  int64  `json:"return"`
 	// Event is the index of the operation's invocation in history.jsonl.
 	Event int64 `json:"event"`
-	// Faults are the faults active while it ran, in words.
-	Faults []string `json:"faults,omitempty"`
+	// Faults are the faults active while it ran, in words, and FaultyNodes the nodes they touched.
+	Faults      []string `json:"faults,omitempty"`
+	FaultyNodes []string `json:"faulty_nodes,omitempty"`
 	// Visualization is the file name of the key's Porcupine visualization, and Window says how it was cut.
 	Visualization string `json:"visualization,omitempty"`
 	Window        string `json:"window,omitempty"`
@@ -214,7 +215,7 @@ func (x *explainer) explain(key string, keyEvents []history.Event, info porcupin
 	if bad.op.Return == checker.Infinity {
 		a.Return = -1
 	}
-	a.Faults = x.activeFaults(bad.op.Call, a.Return)
+	a.Faults, a.FaultyNodes = x.activeFaults(bad.op.Call, a.Return)
 
 	saw, observed := bad.observes()
 	var w *keyOp
@@ -469,18 +470,23 @@ func (x *explainer) couldSee(keyEvents []history.Event, ops []keyOp, bad keyOp) 
 	return out
 }
 
-// activeFaults lists the faults that overlap [from, to] (to -1: still running at the end).
-func (x *explainer) activeFaults(from, to int64) []string {
+// activeFaults lists the faults that overlap [from, to] (to -1: still running at the end), and the nodes they
+// touched.
+func (x *explainer) activeFaults(from, to int64) ([]string, []string) {
 	if to < 0 {
 		to = math.MaxInt64
 	}
 	var out []string
+	nodes := map[string]bool{}
 	for _, f := range x.faults {
 		if f.Start <= to && f.End >= from {
 			out = append(out, fmt.Sprintf("%s (from %s to %s)", f.What, sec(f.Start), sec(f.End)))
+			for _, n := range f.Nodes {
+				nodes[n] = true
+			}
 		}
 	}
-	return out
+	return out, sortedKeys(nodes)
 }
 
 func joinOr(ws []string) string {

@@ -43,6 +43,9 @@ func TestExplainGolden(t *testing.T) {
 			for _, fl := range a.Faults {
 				got.WriteString("fault: " + fl + "\n")
 			}
+			if len(a.FaultyNodes) > 0 {
+				got.WriteString("nodes under fault: " + strings.Join(a.FaultyNodes, ", ") + "\n")
+			}
 			golden := strings.TrimSuffix(f, ".jsonl") + ".golden"
 			if *update {
 				require.NoError(t, os.WriteFile(golden, []byte(got.String()), 0o644))
