@@ -362,7 +362,13 @@ func render(dir string, cfg runConfig, hasCfg bool, s *Summary, res *checker.Res
 			p.MoreKeys++
 			continue
 		}
-		p.Keys = append(p.Keys, keyRow{Key: k.Key, Verdict: string(k.Verdict), Ops: k.Ops, Pruned: k.Pruned, Vis: vis[k.Key]})
+		v := vis[k.Key]
+		if name := checker.SafeName(k.Key) + ".html"; v == "" && k.Verdict == checker.Invalid {
+			if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+				v = name // the checker's own visualization, of a key beyond Options.MaxExplained
+			}
+		}
+		p.Keys = append(p.Keys, keyRow{Key: k.Key, Verdict: string(k.Verdict), Ops: k.Ops, Pruned: k.Pruned, Vis: v})
 	}
 
 	for _, f := range []string{HistoryFile, ResultsFile, ConfigFile, LogFile, SummaryFile} {

@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -26,7 +27,7 @@ func faultColor(kind string) string {
 }
 
 // visualize writes the Porcupine visualization of a failed key to dir/<safe key>.html, with every fault
-// interval drawn on it as an annotation and the stuck operation marked. A key with more than maxOps operations
+// interval of the key's lifetime drawn on it as an annotation and the stuck operation marked. A key with more than maxOps operations
 // is cut to a window around the stuck operation: the window's operations are checked again, verbosely, from
 // the state the longest partial linearization leaves at the window's start, and the cut is used only when that
 // check also finds the window not linearizable. It returns the file name and, when cut, a note saying how.
@@ -48,8 +49,21 @@ func visualize(dir, key string, ops []keyOp, info porcupine.LinearizationInfo, b
 			note = fmt.Sprintf("not cut: the %d operations around the anomaly are linearizable on their own, so the whole history of %d operations is shown", maxOps, len(ops))
 		}
 	}
+	// The faults over the key's lifetime (a kv key lives a few seconds of a long run): every one of them, and
+	// none from elsewhere in the run, which would only stretch the timeline.
+	from, to := int64(math.MaxInt64), int64(math.MinInt64)
+	for _, o := range ops {
+		from = min(from, o.op.Call)
+		if o.op.Return != checker.Infinity {
+			to = max(to, o.op.Return)
+		}
+		to = max(to, o.op.Call)
+	}
 	var anns []porcupine.Annotation
 	for _, f := range faults {
+		if f.End < from || f.Start > to {
+			continue
+		}
 		anns = append(anns, porcupine.Annotation{
 			Tag: "nemesis: " + f.Kind, Start: f.Start, End: f.End, Description: f.What,
 			Details: fmt.Sprintf("%s from %s to %s (ended by %s)", f.What, sec(f.Start), sec(f.End), f.Ended), BackgroundColor: faultColor(f.Kind),

@@ -35,6 +35,9 @@ Ctrl-C.`,
 				return codeFor(harness.Unknown, &harness.ConfigError{Flag: "--addr", Msg: err.Error()})
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "serving %s at http://%s/\n", store, ln.Addr())
+			if ta, ok := ln.Addr().(*net.TCPAddr); ok && !ta.IP.IsLoopback() {
+				fmt.Fprintf(cmd.ErrOrStderr(), "skeptic: warning: %s is not a loopback address: whoever can reach it can read the store\n", ln.Addr())
+			}
 			hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 			go func() {
 				<-cmd.Context().Done()
