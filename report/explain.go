@@ -32,9 +32,11 @@ type Anomaly struct {
 	Return  int64  `json:"return"`
 	// Event is the index of the operation's invocation in history.jsonl.
 	Event int64 `json:"event"`
-	// Faults are the faults active while it ran, in words, and FaultyNodes the nodes they touched.
+	// Faults are the faults active while it ran, in words, and FaultyNodes the nodes they touched. When none
+	// was, LastFault says which fault had ended last before it began, and how long before.
 	Faults      []string `json:"faults,omitempty"`
 	FaultyNodes []string `json:"faulty_nodes,omitempty"`
+	LastFault   string   `json:"last_fault,omitempty"`
 	// Visualization is the file name of the key's Porcupine visualization, and Window says how it was cut.
 	Visualization string `json:"visualization,omitempty"`
 	Window        string `json:"window,omitempty"`
@@ -216,6 +218,9 @@ func (x *explainer) explain(key string, keyEvents []history.Event, info porcupin
 		a.Return = -1
 	}
 	a.Faults, a.FaultyNodes = x.activeFaults(bad.op.Call, a.Return)
+	if len(a.Faults) == 0 {
+		a.LastFault = x.lastFault(bad.op.Call)
+	}
 
 	saw, observed := bad.observes()
 	var w *keyOp
@@ -346,10 +351,13 @@ func (x *explainer) because(b *strings.Builder, ops []keyOp, bad keyOp, saw work
 		}
 	case saw.Set && w != nil:
 		src := latestBefore(ws, bad.op.Return)
-		if !src.unknown() && src.op.Return < w.op.Call {
+		switch {
+		case !src.unknown() && src.op.Return < w.op.Call:
 			fmt.Fprintf(b, "; %d had been written before that, by %s", saw.Value, x.describe(src))
-		} else if src.unknown() {
+		case len(ws) == 1:
 			fmt.Fprintf(b, "; %d can only come from %s", saw.Value, x.describe(src))
+		default:
+			fmt.Fprintf(b, "; %d came from %s", saw.Value, x.describe(src))
 		}
 	case !saw.Set && w != nil:
 		b.WriteString("; the register had a value by then, and nothing can unset it")
@@ -487,6 +495,20 @@ func (x *explainer) activeFaults(from, to int64) ([]string, []string) {
 		}
 	}
 	return out, sortedKeys(nodes)
+}
+
+// lastFault describes the fault that ended last before t, or "" if none had.
+func (x *explainer) lastFault(t int64) string {
+	var last *Fault
+	for i, f := range x.faults {
+		if f.End < t && (last == nil || f.End > last.End) {
+			last = &x.faults[i]
+		}
+	}
+	if last == nil {
+		return ""
+	}
+	return fmt.Sprintf("%s, which ended at %s, %.3f s before it began", last.What, sec(last.End), float64(t-last.End)/1e9)
 }
 
 func joinOr(ws []string) string {

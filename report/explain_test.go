@@ -21,12 +21,12 @@ func runDir(t *testing.T, history []byte) string {
 }
 
 // TestExplainGolden explains each hand-made failing history of testdata/explain (a stale read, a lost write, a
-// cas that found a value never written, a failure through an operation whose outcome is unknown) and compares
+// cas that found a value never written, a failure through an operation whose outcome is unknown, a stale read just after a partition healed) and compares
 // the words with the .golden file beside it (go test ./report -run Golden -update rewrites them).
 func TestExplainGolden(t *testing.T) {
 	files, err := filepath.Glob("testdata/explain/*.jsonl")
 	require.NoError(t, err)
-	require.Len(t, files, 4)
+	require.Len(t, files, 5)
 	for _, f := range files {
 		name := strings.TrimSuffix(filepath.Base(f), ".jsonl")
 		t.Run(name, func(t *testing.T) {
@@ -42,6 +42,9 @@ func TestExplainGolden(t *testing.T) {
 			got.WriteString(a.Key + ": " + a.Kind + "\n" + a.Text + "\n")
 			for _, fl := range a.Faults {
 				got.WriteString("fault: " + fl + "\n")
+			}
+			if a.LastFault != "" {
+				got.WriteString("last fault: " + a.LastFault + "\n")
 			}
 			if len(a.FaultyNodes) > 0 {
 				got.WriteString("nodes under fault: " + strings.Join(a.FaultyNodes, ", ") + "\n")

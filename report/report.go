@@ -434,7 +434,7 @@ pre{background:#1d2330;color:#e9ecf2;padding:10px 12px;overflow-x:auto}
 <div class="anomaly" data-key="{{$a.Key}}" data-kind="{{$a.Kind}}">
 <h3>What went wrong: {{$a.Kind}} on key {{$a.Key}}</h3>
 <p class="explanation">{{$a.Text}}</p>
-{{if $a.Faults}}<p class="faults">Faults active while it ran: {{range $j, $f := $a.Faults}}{{if $j}}; {{end}}{{$f}}{{end}}. Nodes under fault: {{range $j, $n := $a.FaultyNodes}}{{if $j}}, {{end}}{{$n}}{{end}}{{if $a.Node}}; the operation went to {{$a.Node}}{{end}}.</p>{{else}}<p class="faults">No fault was active while it ran{{if $a.Node}}; the operation went to {{$a.Node}}{{end}}.</p>{{end}}
+{{if $a.Faults}}<p class="faults">Faults active while it ran: {{range $j, $f := $a.Faults}}{{if $j}}; {{end}}{{$f}}{{end}}. Nodes under fault: {{range $j, $n := $a.FaultyNodes}}{{if $j}}, {{end}}{{$n}}{{end}}{{if $a.Node}}; the operation went to {{$a.Node}}{{end}}.</p>{{else}}<p class="faults">No fault was active while it ran{{if $a.Node}}; the operation went to {{$a.Node}}{{end}}.{{if $a.LastFault}} The last fault before it: {{$a.LastFault}}.{{end}}</p>{{end}}
 {{if $a.Visualization}}<p><a href="{{$a.Visualization}}">Porcupine's visualization of {{$a.Key}}</a>{{if $a.Window}} <span class="note">({{$a.Window}})</span>{{end}}</p>{{end}}
 </div>
 {{end}}{{end}}
