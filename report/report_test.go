@@ -11,6 +11,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/skeptic-dev/skeptic/checker"
+	"github.com/skeptic-dev/skeptic/history"
 )
 
 // TestReportOfPartitionedRun reports a kv history with a partition of n3 and stale reads on n3 during it: the
@@ -146,4 +149,23 @@ func TestClockPlot(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, strings.Contains(string(b), `id="plot-clock"><svg`), "no clock plot")
 	assert.True(t, strings.Contains(string(b), "Clock offsets"))
+}
+
+// TestReportOfUnknownRun: a check that ran out of time gives an amber page that says so, with no anomaly.
+func TestReportOfUnknownRun(t *testing.T) {
+	h := genHistory(genSpec{Seed: 5, Ops: 400, Workers: 4, OpsPerKey: 100})
+	dir := runDir(t, h)
+	events, err := history.ReadFile(filepath.Join(dir, HistoryFile))
+	require.NoError(t, err)
+	res, err := checker.Check(events, checker.Options{Timeout: time.Nanosecond, Visualize: true})
+	require.NoError(t, err)
+	require.Equal(t, checker.Unknown, res.Verdict)
+	s, err := Write(dir, &res, Options{})
+	require.NoError(t, err)
+	assert.Equal(t, "unknown", s.Verdict)
+	assert.Empty(t, s.Anomalies)
+	b, err := os.ReadFile(filepath.Join(dir, ReportFile))
+	require.NoError(t, err)
+	assert.True(t, strings.Contains(string(b), `class="banner unknown"`))
+	assert.True(t, strings.Contains(string(b), "Unknown: the check did not decide 4 of 4 keys in time; none was found invalid."))
 }
