@@ -253,18 +253,19 @@ func (x *explainer) explain(key string, keyEvents []history.Event, info porcupin
 	if observed {
 		a.Kind = x.because(&b, ops, bad, saw, w)
 	}
+	var could []workloads.RegisterState
 	if observed && bad.in.F == workloads.Read {
-		could := x.couldSee(keyEvents, ops, bad)
-		fmt.Fprintf(&b, "; no order of the operations allows %s here", stateWord(saw))
-		if len(could) > 0 {
-			words := make([]string, len(could))
-			for i, c := range could {
-				words[i] = stateWord(c)
-			}
-			fmt.Fprintf(&b, " (had it returned %s, the history of %s would be linearizable)", joinOr(words), key)
+		could = x.couldSee(keyEvents, ops, bad)
+	}
+	if len(could) > 0 {
+		// Proven by the substitution: with this one value changed the key is linearizable, so it is this read.
+		words := make([]string, len(could))
+		for i, c := range could {
+			words[i] = stateWord(c)
 		}
+		fmt.Fprintf(&b, "; no order of the operations allows %s here (had it returned %s, the history of %s would be linearizable)", stateWord(saw), joinOr(words), key)
 	} else {
-		fmt.Fprintf(&b, "; no order of the operations allows it here (after the longest legal order Porcupine found, %d of %d operations, the register holds %s)", len(order), len(ops), stateWord(state))
+		fmt.Fprintf(&b, "; Porcupine could not place it in any order: its longest legal order, %d of the %d operations, leaves the register holding %s", len(order), len(ops), stateWord(state))
 	}
 	b.WriteString(".")
 	a.Text = upperFirst(b.String())
