@@ -37,6 +37,8 @@ func NewServer(store string) (*Server, error) {
 	s := &Server{root: root, mux: http.NewServeMux()}
 	s.mux.HandleFunc("GET /{$}", s.index)
 	s.mux.Handle("GET /files/", http.StripPrefix("/files/", http.FileServerFS(root.FS())))
+	// Porcupine's visualizations name no icon, so browsers ask for one: answer with nothing rather than a 404.
+	s.mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	return s, nil
 }
 

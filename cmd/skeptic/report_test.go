@@ -204,6 +204,15 @@ func TestReportInChromium(t *testing.T) {
 	require.NoError(t, os.WriteFile(dest, shot, 0o644))
 	t.Logf("screenshot of the failing run's report: %s (%d bytes)", dest, len(shot))
 
+	// The key's Porcupine visualization, linked from the page, draws the anomaly (and the faults of the key's
+	// lifetime) as annotations.
+	require.NotEmpty(t, first.Visualization)
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(hs.URL+strings.TrimSuffix(rel(bad), report.ReportFile)+first.Visualization),
+		chromedp.WaitVisible(chromedp.CSS("svg"))))
+	var visText string
+	eval(`document.body.textContent`, &visText)
+	assert.Contains(t, visText, "anomaly", "the anomaly's annotation row")
+
 	// The list of runs.
 	var rows int
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(hs.URL+"/"), chromedp.WaitVisible(chromedp.ID("runs"))))
