@@ -399,9 +399,12 @@ func (r *run) check(ctx context.Context, res Result) (Result, error) {
 		return res, setupErr("write results.json", err)
 	}
 	r.summary(res)
-	if _, err := report.Write(r.dir.Path, &cres, report.Options{}); err != nil {
+	if s, err := report.Write(r.dir.Path, &cres, report.Options{}); err != nil {
 		r.con.printf("report: %v\n", err)
 	} else {
+		if len(s.Anomalies) > 0 {
+			r.con.printf("first anomaly: %s\n", s.Anomalies[0].Text)
+		}
 		r.con.printf("report: %s\n", filepath.Join(r.dir.Path, report.ReportFile))
 	}
 	return res, nil

@@ -81,6 +81,7 @@ func TestReportInChromium(t *testing.T) {
 	require.Contains(t, first.Text, "had completed before it began")
 	require.Contains(t, []string{"stale read", "lost write"}, first.Kind)
 	require.NotEmpty(t, sum.Faults, "the partition's windows")
+	require.Contains(t, out.String(), "first anomaly: "+first.Text)
 
 	// The JUnit file, read back by a JUnit parser.
 	suites, err := junit.IngestFile(junitPath)
