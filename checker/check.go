@@ -233,6 +233,13 @@ func explain(model porcupine.Model, ops []porcupine.Operation, deadline time.Tim
 	return &info
 }
 
+// Linearization returns what Porcupine's verbose check found for an Invalid key (its partial linearizations),
+// when the check ran with Options.Visualize and the verbose re-check finished in time.
+func (r *Result) Linearization(key string) (porcupine.LinearizationInfo, bool) {
+	info, ok := r.vis[key]
+	return info, ok
+}
+
 // ErrNoVisualizations is returned by WriteVisualizations when keys failed but the check ran without
 // Options.Visualize.
 var ErrNoVisualizations = errors.New("checker: keys failed, but the check ran without Options.Visualize")

@@ -21,6 +21,7 @@ import (
 	"github.com/skeptic-dev/skeptic/harness/local"
 	"github.com/skeptic-dev/skeptic/history"
 	"github.com/skeptic-dev/skeptic/nemesis"
+	"github.com/skeptic-dev/skeptic/report"
 	"github.com/skeptic-dev/skeptic/targets"
 	"github.com/skeptic-dev/skeptic/targets/httpkv"
 	"github.com/skeptic-dev/skeptic/workloads"
@@ -409,6 +410,14 @@ func (r *run) check(ctx context.Context, res Result) (Result, error) {
 		return res, setupErr("write results.json", err)
 	}
 	r.summary(res)
+	if s, err := report.Write(r.dir.Path, &cres, report.Options{}); err != nil {
+		r.con.printf("report: %v\n", err)
+	} else {
+		if len(s.Anomalies) > 0 {
+			r.con.printf("first anomaly: %s\n", s.Anomalies[0].Text)
+		}
+		r.con.printf("report: %s\n", filepath.Join(r.dir.Path, report.ReportFile))
+	}
 	return res, nil
 }
 

@@ -134,7 +134,8 @@ Exit codes: 0 valid, 1 invalid, 2 unknown, 254 bad arguments or config, 255 setu
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
-	root.AddCommand(newRunCmd(), newCheckCmd(), newCleanCmd(), newImageCmd(), newVersionCmd(), newMatrixCmd(), newShrinkCmd())
+	root.AddCommand(newRunCmd(), newCheckCmd(), newReportCmd(), newServeCmd(), newCleanCmd(), newImageCmd(), newVersionCmd(),
+		newMatrixCmd(), newShrinkCmd())
 	addNodeCmd(root)
 	return root
 }

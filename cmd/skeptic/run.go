@@ -64,6 +64,7 @@ func newRunCmd() *cobra.Command {
 		etcdRead    string
 		endpoints   string
 		attach      string
+		junitPath   string
 	)
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -140,8 +141,12 @@ down and checks the history. Everything lands in --store/<test>/<timestamp>/ (st
 					return codeFor(harness.Unknown, &harness.ConfigError{Flag: "--config", Msg: configPath + ": the recorded " + ce.Error()})
 				}
 			}
+			if err := checkJUnitPath(junitPath); err != nil {
+				return codeFor(harness.Unknown, err)
+			}
 			t.Out = cmd.OutOrStdout()
 			results, code, err := harness.RunTests(cmd.Context(), t)
+			code, err = writeJUnit(junitPath, results, code, err)
 			if doShrink && code == harness.ExitInvalid {
 				for _, r := range results {
 					if r.Verdict == harness.Invalid && r.Dir != "" {
@@ -212,5 +217,6 @@ down and checks the history. Everything lands in --store/<test>/<timestamp>/ (st
 	f.BoolVar(&t.KeepData, "keep-data", false, "keep the nodes' volumes or data folders after the run")
 	f.BoolVar(&t.LeaveDBRunning, "leave-db-running", false, "leave the cluster running after the run (skeptic clean removes it)")
 	f.IntVar(&t.TestCount, "test-count", t.TestCount, "run the test this many times; the exit code is the worst")
+	f.StringVar(&junitPath, "junit", "", "write JUnit XML to this file: one testcase per run, a failure's message the anomaly in plain words")
 	return cmd
 }
