@@ -51,7 +51,12 @@ type KeyResult struct {
 }
 
 // Result is what Run (or an offline check) found. Run writes it to the run folder as results.json.
+//
+// Written as results.json, its fields are a documented, stable schema (README, "results.json"): fields may be
+// added, never renamed or removed, without raising ResultsSchema.
 type Result struct {
+	// Schema is the version of results.json's schema, ResultsSchema.
+	Schema int `json:"schema"`
 	// Verdict is the verdict on the whole history: invalid if any key is, else unknown if any key is, else valid.
 	Verdict Verdict `json:"verdict"`
 	// Interrupted is set when a signal (ctx) ended the run before its time limit; the history is kept, but not
@@ -97,6 +102,17 @@ type Result struct {
 	OnlineChecked int64      `json:"online_checked,omitempty"`
 	// Availability is the fraction of the load's operations that succeeded, overall and outside fault windows.
 	Availability *Availability `json:"availability,omitempty"`
+}
+
+// ResultsSchema is the version of results.json's schema.
+const ResultsSchema = 1
+
+// MarshalJSON writes the result with its schema version.
+func (r Result) MarshalJSON() ([]byte, error) {
+	type plain Result
+	p := plain(r)
+	p.Schema = ResultsSchema
+	return json.Marshal(p)
 }
 
 // ErrInterrupted is returned by Run when ctx ended before the test did (SIGINT, SIGTERM). The cluster has been
