@@ -135,7 +135,7 @@ type Options struct {
 var (
 	// DefaultPartition leaves out leader, which needs the target's status capability.
 	DefaultPartition = []string{PartOne, PartMajority, PartMajoritiesRing, PartBridge, PartOneWay}
-	DefaultKill      = []string{NodesOne, NodesMinority}
+	DefaultKill      = []string{NodesOne, NodesMinority, NodesMajority, NodesAll}
 	DefaultPause     = []string{NodesOne, NodesMinority}
 	DefaultClock     = []string{ClockBump, ClockStrobe, ClockSkewRate}
 )

@@ -147,14 +147,39 @@ func Generate(seed int64, nodes []string, duration time.Duration, o Options) (Sc
 		if st := strategies[kind]; len(st) > 0 {
 			strategy = st[r.IntN(len(st))]
 		}
-		start, stop := faultOps(kind, strategy, nodes, o, r)
 		stopAt := min(t+interval, duration)
+		if kind == FaultKill {
+			s = append(s, killCycles(t, stopAt, strategy, strategies[kind], nodes, o, r)...)
+			continue
+		}
+		start, stop := faultOps(kind, strategy, nodes, o, r)
 		s = append(s, Op{At: Duration(t), F: start.F, Value: start.Value})
 		if stop.F != "" {
 			s = append(s, Op{At: Duration(stopAt), F: stop.F, Value: stop.Value})
 		}
 	}
 	return s, nil
+}
+
+// KillCycle is the length of one kill and restart in a faulty period of kills: the nodes are killed at its start
+// and restarted halfway through, and the next cycle kills a fresh draw of nodes. Crash-restart bugs need restarts
+// more than downtime (a node that forgets what it promised forgets it on its restart), and whether one shows can
+// hang on which nodes restart together, so a period of kills tries several draws instead of one.
+const KillCycle = 2500 * time.Millisecond
+
+// killCycles lays out the kill faults of the period [from, to): kill and restart cycles of KillCycle (at least
+// one), the first with strategy, each later one with a strategy drawn afresh.
+func killCycles(from, to time.Duration, strategy string, strategies []string, nodes []string, o Options, r *rand.Rand) Schedule {
+	var s Schedule
+	for c := from; c == from || c+KillCycle <= to; c += KillCycle {
+		if c > from && len(strategies) > 0 {
+			strategy = strategies[r.IntN(len(strategies))]
+		}
+		start, stop := faultOps(FaultKill, strategy, nodes, o, r)
+		s = append(s, Op{At: Duration(c), F: start.F, Value: start.Value},
+			Op{At: Duration(min(c+KillCycle/2, to)), F: stop.F, Value: stop.Value})
+	}
+	return s
 }
 
 // faultOps draws one fault of kind and strategy, and returns the op that starts it and the op that undoes it (F
@@ -696,8 +721,13 @@ func overlap(seed int64, kinds []string, strategies map[string][]string, nodes [
 			if st := strategies[kind]; len(st) > 0 {
 				strategy = st[r.IntN(len(st))]
 			}
-			start, stop := faultOps(kind, strategy, nodes, o, r)
 			stopAt := min(t+span(r), duration)
+			if kind == FaultKill {
+				s = append(s, killCycles(t, stopAt, strategy, strategies[kind], nodes, o, r)...)
+				t = stopAt + span(r)
+				continue
+			}
+			start, stop := faultOps(kind, strategy, nodes, o, r)
 			s = append(s, Op{At: Duration(t), F: start.F, Value: start.Value})
 			if stop.F != "" {
 				s = append(s, Op{At: Duration(stopAt), F: stop.F, Value: stop.Value})

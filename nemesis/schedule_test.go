@@ -75,6 +75,17 @@ func TestGenerateAlternatesQuietAndFaultyPeriods(t *testing.T) {
 			t.Fatalf("op %d at %s, want a fault to start at %s: %v", i, s[i].At.D(), want, s)
 		}
 		seen[s[i].F] = true
+		if s[i].F == nemesis.FKill {
+			// A period of kills is cycles of kill and restart, each KillCycle long, each restarting halfway.
+			for c := want; c+nemesis.KillCycle <= want+10*time.Second; c += nemesis.KillCycle {
+				if i+1 >= len(s) || s[i].F != nemesis.FKill || s[i].At.D() != c || s[i+1].F != nemesis.FStart || s[i+1].At.D() != c+nemesis.KillCycle/2 {
+					t.Fatalf("ops %d.. are not a kill at %s restarted at %s: %v", i, c, c+nemesis.KillCycle/2, s[i:])
+				}
+				i += 2
+			}
+			want += 20 * time.Second
+			continue
+		}
 		if stop, ok := stopOf[s[i].F]; ok {
 			if i+1 >= len(s) || s[i+1].F != stop || s[i+1].At.D() != want+10*time.Second {
 				t.Fatalf("op %d (%s at %s) is not undone by %s 10s later", i, s[i].F, want, stop)
