@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // SkepticCmd is the import path of the skeptic command, the program every node of a Go target runs.
@@ -139,4 +140,37 @@ func checkStatic(path string) error {
 		}
 	}
 	return nil
+}
+
+// nodeBinary returns the program the nodes run: --node-binary, or a static build of skeptic itself
+// (StaticBinary: $SKEPTIC_NODE_BINARY, this executable, or a build cached in the user's cache folder).
+func nodeBinary(ctx context.Context, t Test, con *console) (string, error) {
+	if t.NodeBinary != "" {
+		return givenNodeBinary(t)
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = os.TempDir()
+	}
+	t0 := time.Now()
+	bin, err := StaticBinary(ctx, filepath.Join(cache, "skeptic"))
+	if err != nil {
+		return "", err
+	}
+	con.logf("node binary %s (found in %s)\n", bin, time.Since(t0).Round(time.Millisecond))
+	return bin, nil
+}
+
+// givenNodeBinary returns the absolute path of --node-binary, or a *ConfigError when it is not an executable file.
+func givenNodeBinary(t Test) (string, error) {
+	p, err := filepath.Abs(t.NodeBinary)
+	if err != nil {
+		return "", configErrorf("--node-binary", "%v", err)
+	}
+	if st, err := os.Stat(p); err != nil {
+		return "", configErrorf("--node-binary", "%v", err)
+	} else if st.IsDir() || st.Mode()&0o111 == 0 {
+		return "", configErrorf("--node-binary", "%s is not an executable file", p)
+	}
+	return p, nil
 }

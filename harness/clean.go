@@ -1,5 +1,7 @@
 package harness
 
+// skeptic clean: what runs left behind.
+
 import (
 	"context"
 	"errors"
@@ -60,6 +62,30 @@ func CleanRuns(ctx context.Context, opts CleanOptions, out io.Writer) error {
 			fmt.Fprintln(out, "nothing to remove: every run left is still owned by a live harness")
 		default:
 			fmt.Fprintln(out, "nothing labelled skeptic to remove")
+		}
+	}
+	if err != nil {
+		return setupErr("clean", err)
+	}
+	return nil
+}
+
+// Clean removes what dead runs left behind (the runs whose harness and reaper are gone), or only the objects of
+// runID, and says what it removed on out. CleanRuns has every mode.
+func Clean(ctx context.Context, runID string, out io.Writer) error {
+	if err := docker.Available(ctx); err != nil {
+		// Only the docker runtime leaves anything behind: "or use --runtime local" is no advice here.
+		return setupErr("clean", errors.New(strings.TrimSuffix(err.Error(), ", or use --runtime local")))
+	}
+	removed, err := docker.Clean(ctx, runID)
+	for _, x := range removed {
+		fmt.Fprintf(out, "removed %s\n", x)
+	}
+	if len(removed) == 0 && err == nil {
+		if runID == "" {
+			fmt.Fprintln(out, "nothing labelled skeptic to remove")
+		} else {
+			fmt.Fprintf(out, "nothing of run %s to remove\n", runID)
 		}
 	}
 	if err != nil {

@@ -3,6 +3,7 @@ package harness
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Exit codes, as Jepsen's (shared/ARCHITECTURE.md).
@@ -101,4 +102,15 @@ func WorstExit(codes ...int) int {
 		}
 	}
 	return worst
+}
+
+// asConfigError turns an error of the form "--flag: message" into a *ConfigError.
+func asConfigError(err error) error {
+	s := err.Error()
+	if strings.HasPrefix(s, "--") {
+		if i := strings.Index(s, ": "); i > 0 {
+			return &ConfigError{Flag: s[:i], Msg: s[i+2:]}
+		}
+	}
+	return &ConfigError{Msg: s}
 }

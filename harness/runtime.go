@@ -1,16 +1,74 @@
 package harness
 
-import "github.com/skeptic-dev/skeptic/harness/cluster"
+// The runtime of a run: docker, local, none, or docker attaching existing containers.
 
-// The runtime seam lives in the leaf package harness/cluster, so that harness/docker and harness/local can
-// implement it without importing this package (which imports them). These aliases keep its old names.
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
 
-// Runtime starts clusters of a target's nodes: harness/docker as containers, harness/local as child processes.
-// See cluster.Runtime.
-type Runtime = cluster.Runtime
+	"github.com/skeptic-dev/skeptic/harness/cluster"
+	"github.com/skeptic-dev/skeptic/harness/docker"
+	"github.com/skeptic-dev/skeptic/harness/local"
+)
 
-// ClusterSpec is what a runtime needs to start a cluster. See cluster.Spec.
-type ClusterSpec = cluster.Spec
+// chooseRuntime resolves --runtime, and says why it chose what it did.
+func chooseRuntime(ctx context.Context, t Test) (cluster.Runtime, string, error) {
+	name := t.Runtime
+	if len(t.Attach) > 0 {
+		name = RuntimeDocker // containers are attached through Docker, whatever auto would find
+	}
+	switch name {
+	case RuntimeDocker:
+		if len(t.Attach) > 0 {
+			rt, why, err := dockerRuntime(ctx)
+			if err != nil {
+				return nil, "", setupErr("runtime docker", err)
+			}
+			return attachRuntime{rt.(*docker.Runtime), t.Attach}, why + "; attaching " + sortedOptions(t.Attach), nil
+		}
+	}
+	switch name {
+	case RuntimeNone:
+		return noneRuntime{endpoints: t.Endpoints}, fmt.Sprintf("a running cluster at %s; no faults, no lifecycle", sortedOptions(t.Endpoints)), nil
+	case RuntimeDocker:
+		rt, why, err := dockerRuntime(ctx)
+		if err != nil {
+			return nil, "", setupErr("runtime docker", err)
+		}
+		return rt, why, nil
+	case RuntimeLocal:
+		return local.New(), "asked for with --runtime local", nil
+	default:
+		rt, why, err := dockerRuntime(ctx)
+		if err == nil {
+			return rt, why, nil
+		}
+		reason := strings.TrimSuffix(err.Error(), "; start it, or use --runtime local")
+		if !strings.HasPrefix(reason, "no Docker daemon") {
+			reason = "no Docker daemon: " + reason
+		}
+		return local.New(), reason, nil
+	}
+}
 
-// Cluster is a running set of nodes. See cluster.Cluster.
-type Cluster = cluster.Cluster
+// dockerRuntime returns the docker runtime when a daemon answers, with the daemon's address and API version.
+func dockerRuntime(ctx context.Context) (cluster.Runtime, string, error) {
+	if err := docker.Available(ctx); err != nil {
+		return nil, "", err
+	}
+	rt, err := docker.New()
+	if err != nil {
+		return nil, "", err
+	}
+	cli := rt.Client()
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	ping, err := cli.Ping(pctx)
+	if err != nil {
+		rt.Close()
+		return nil, "", fmt.Errorf("no Docker daemon at %s: %v; start it, or use --runtime local", cli.DaemonHost(), err)
+	}
+	return rt, fmt.Sprintf("daemon at %s answered, API %s", cli.DaemonHost(), ping.APIVersion), nil
+}

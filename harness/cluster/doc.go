@@ -2,8 +2,7 @@
 // Spec, and the Cluster hands the nemesis its Proc and Net.
 //
 // It is a leaf package (it imports only nemesis and targets) so that the runtimes, harness/docker and
-// harness/local, can implement it without importing package harness, which imports them. Package harness
-// re-exports these types as aliases (harness.Runtime, harness.ClusterSpec, harness.Cluster).
+// harness/local, can implement it without importing package harness, which imports them.
 //
 // The flow:
 //
