@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -28,16 +27,7 @@ func (r *Runtime) Attach(ctx context.Context, spec cluster.Spec, containers map[
 	if len(containers) == 0 {
 		return nil, errors.New("attach: no containers named")
 	}
-	if spec.ClientPort == 0 {
-		spec.ClientPort = ClientPort
-	}
-	if spec.ReadyTimeout == 0 {
-		spec.ReadyTimeout = ReadyTimeout
-	}
-	log := spec.Log
-	if log == nil {
-		log = io.Discard
-	}
+	spec, log := withDefaults(spec)
 	ids := make([]string, 0, len(containers))
 	for id := range containers {
 		ids = append(ids, id)

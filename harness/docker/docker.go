@@ -118,22 +118,7 @@ func (r *Runtime) StartCluster(ctx context.Context, spec cluster.Spec) (*Cluster
 			return nil, err
 		}
 	}
-	if spec.ClientPort == 0 {
-		spec.ClientPort = ClientPort
-	}
-	if spec.PeerPort == 0 {
-		spec.PeerPort = PeerPort
-	}
-	if spec.DataDir == "" {
-		spec.DataDir = DataDir
-	}
-	if spec.ReadyTimeout == 0 {
-		spec.ReadyTimeout = ReadyTimeout
-	}
-	log := spec.Log
-	if log == nil {
-		log = io.Discard
-	}
+	spec, log := withDefaults(spec)
 	// A second run under the same id would share, and on teardown remove, the first one's volumes.
 	if objs, err := runObjects(ctx, r.cli, spec.RunID); err != nil {
 		return nil, err
@@ -272,4 +257,25 @@ func (c *Cluster) start(ctx context.Context, spec cluster.Spec, tag string) erro
 	}
 	fmt.Fprintf(c.log, "%d nodes up in %s\n", len(c.nodes), time.Since(t0).Round(time.Millisecond))
 	return nil
+}
+
+// withDefaults fills in the spec's ports, data dir and readiness timeout where it leaves them to this runtime,
+// and returns the writer of its progress lines.
+func withDefaults(spec cluster.Spec) (cluster.Spec, io.Writer) {
+	if spec.ClientPort == 0 {
+		spec.ClientPort = ClientPort
+	}
+	if spec.PeerPort == 0 {
+		spec.PeerPort = PeerPort
+	}
+	if spec.DataDir == "" {
+		spec.DataDir = DataDir
+	}
+	if spec.ReadyTimeout == 0 {
+		spec.ReadyTimeout = ReadyTimeout
+	}
+	if spec.Log == nil {
+		return spec, io.Discard
+	}
+	return spec, spec.Log
 }
