@@ -155,11 +155,18 @@ func firstFault(s nemesis.Schedule) time.Duration {
 	return 0
 }
 
+// maxFaultLines bounds the faults the summary lists.
+const maxFaultLines = 20
+
 // printRunReport prints the faults that ran and the flaw's acts, for the end-of-run summary.
 func printRunReport(out io.Writer, res Result, flaw, flawErr string) {
 	if len(res.Faults) > 0 {
 		fmt.Fprintf(out, "faults (%d):\n", len(res.Faults))
-		for _, f := range res.Faults {
+		for i, f := range res.Faults {
+			if i == maxFaultLines {
+				fmt.Fprintf(out, "  ... and %d more (all in results.json and skeptic.log)\n", len(res.Faults)-i)
+				break
+			}
 			end := "healed at the end"
 			if f.End > 0 {
 				end = fmt.Sprintf("to %6.1fs", f.End.D().Seconds())

@@ -164,3 +164,22 @@ func TestAnnotateNotes(t *testing.T) {
 	r.annotate(&res)
 	assert.Empty(t, res.Notes)
 }
+
+func TestRunReportListsFaultsAndFlawActs(t *testing.T) {
+	res := Result{FlawActs: map[string]uint64{"n1": 3, "n10": 0, "n2": 4}}
+	for i := range 25 {
+		res.Faults = append(res.Faults, FaultRecord{Kind: "kill", What: "kill (one): n1", Start: Duration(time.Duration(i) * time.Second), End: Duration(time.Duration(i)*time.Second + 500*time.Millisecond)})
+	}
+	res.Faults[24].End = 0
+	var b strings.Builder
+	printRunReport(&b, res, "early-ack", "")
+	s := b.String()
+	assert.Contains(t, s, "faults (25):\n     0.0s to    0.5s  kill (one): n1\n")
+	assert.Contains(t, s, "  ... and 5 more (all in results.json and skeptic.log)\n")
+	assert.Contains(t, s, "flaw early-ack acted (counted since each node's last start): n1 3, n2 4, n10 0; 7 in all\n")
+
+	// The correct store's zeros are not shown.
+	b.Reset()
+	printRunReport(&b, Result{FlawActs: map[string]uint64{"n1": 0}}, "none", "")
+	assert.Empty(t, b.String())
+}

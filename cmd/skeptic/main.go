@@ -127,7 +127,8 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		Long: `skeptic starts a cluster (in Docker, or as local processes), drives it with concurrent clients while a
 nemesis injects faults, records every operation, and checks the history for linearizability with Porcupine.
 
-Exit codes: 0 valid, 1 invalid, 2 unknown, 254 bad arguments or config, 255 setup or internal error.`,
+Exit codes: 0 valid, 1 invalid, 2 unknown, 254 bad arguments or config, 255 no verdict: a setup or internal
+error, an interrupted run (SIGINT, SIGTERM), or a cluster that vanished under the run.`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 	}
