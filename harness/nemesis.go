@@ -21,6 +21,7 @@ import (
 // nemesisPlan is the fault schedule of a run; nil means no nemesis.
 type nemesisPlan struct {
 	schedule nemesis.Schedule
+	options  nemesis.Options // the options the schedule was made from, as config.json records them
 	nem      *nemesis.Nemesis // set once the cluster runs
 }
 
@@ -52,6 +53,10 @@ func prepareNemesis(t Test, target targets.Target) (*nemesisPlan, error) {
 			err = fmt.Errorf("--config: the recorded schedule: %w", err)
 		}
 	default:
+		if targets.Has(target, targets.CapStatus) {
+			// The target names its leader: the default strategies aim at it too.
+			t.Nemesis.Options = t.Nemesis.Options.WithLeader()
+		}
 		s, err = nemesis.Generate(t.Seed, nodes, t.TimeLimit.D(), t.Nemesis.Options)
 	}
 	if err != nil {
@@ -60,7 +65,7 @@ func prepareNemesis(t Test, target targets.Target) (*nemesisPlan, error) {
 	if err := targets.RequireCapabilities(target, s.Needs()); err != nil {
 		return nil, configErrorf("--nemesis", "%v", err)
 	}
-	return &nemesisPlan{schedule: s}, nil
+	return &nemesisPlan{schedule: s, options: t.Nemesis.Options}, nil
 }
 
 // preflight refuses, before anything is created, what the chosen runtime cannot do: a --subnet the docker

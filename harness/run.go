@@ -201,6 +201,9 @@ func (r *run) run(ctx context.Context) (Result, error) {
 	t.Versions = versions()
 	t.Name = t.TestName()
 	t.Nemesis.Schedule = sched.raw()
+	if sched != nil {
+		t.Nemesis.Options = sched.options
+	}
 	if err := writeJSON(r.dir.File(ConfigFile), t); err != nil {
 		return res, setupErr("write config.json", err)
 	}

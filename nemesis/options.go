@@ -135,7 +135,10 @@ type Options struct {
 var (
 	// DefaultPartition leaves out leader, which needs the target's status capability.
 	DefaultPartition = []string{PartOne, PartMajority, PartMajoritiesRing, PartBridge, PartOneWay}
-	DefaultKill      = []string{NodesOne, NodesMinority, NodesMajority, NodesAll}
+	// DefaultKill kills in cycles (Generate): minority (one node or more), majority and all; leader joins them
+	// for a target that names its leader (WithLeader). one is a minority of one, so it is left out: each cycle's
+	// draw is more often one of the strategies that expose crash-restart bugs.
+	DefaultKill = []string{NodesMinority, NodesMajority, NodesAll}
 	DefaultPause     = []string{NodesOne, NodesMinority}
 	DefaultClock     = []string{ClockBump, ClockStrobe, ClockSkewRate}
 )
@@ -374,4 +377,20 @@ func (o Options) Needs() map[targets.Capability]string {
 		}
 	}
 	return need
+}
+
+// WithLeader adds the leader strategy to each enabled kind (partition, kill, pause) whose strategies are that kind's
+// defaults, for a target that can name its leader: the faults that aim at the leader are the ones that expose
+// most leader bugs (an early acknowledgement, a stale lease). Strategies the user named are left as they are.
+func (o Options) WithLeader() Options {
+	add := func(v, def []string, leader string) []string {
+		if len(v) == 0 || !slices.Equal(v, def) {
+			return v
+		}
+		return append(slices.Clone(v), leader)
+	}
+	o.Partition = add(o.Partition, DefaultPartition, PartLeader)
+	o.Kill = add(o.Kill, DefaultKill, NodesLeader)
+	o.Pause = add(o.Pause, DefaultPause, NodesLeader)
+	return o
 }

@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/skeptic-dev/skeptic/nemesis"
 	"github.com/skeptic-dev/skeptic/targets"
 )
@@ -375,4 +378,18 @@ func TestParseScheduleErrorsNameTheLine(t *testing.T) {
 			t.Errorf("%q: got %v, want %q", c.in, err, c.want)
 		}
 	}
+}
+
+// TestWithLeader: a target that names its leader gets leader strategies beside the defaults, and only there.
+func TestWithLeader(t *testing.T) {
+	o := mustOptions(t, nemesis.Flags{Nemesis: "partition,kill,pause,clock"}).WithLeader()
+	assert.Equal(t, append(slices.Clone(nemesis.DefaultPartition), nemesis.PartLeader), o.Partition)
+	assert.Equal(t, append(slices.Clone(nemesis.DefaultKill), nemesis.NodesLeader), o.Kill)
+	assert.Equal(t, append(slices.Clone(nemesis.DefaultPause), nemesis.NodesLeader), o.Pause)
+	assert.Equal(t, nemesis.DefaultClock, o.Clock, "clock has its own bump-leader, named by hand")
+	named := mustOptions(t, nemesis.Flags{Nemesis: "kill", Kill: "all"}).WithLeader()
+	assert.Equal(t, []string{nemesis.NodesAll}, named.Kill, "strategies the user named stay as named")
+	s, err := nemesis.Generate(3, five, time.Minute, o)
+	require.NoError(t, err)
+	require.NoError(t, s.Validate(five))
 }
