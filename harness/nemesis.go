@@ -21,7 +21,7 @@ import (
 // nemesisPlan is the fault schedule of a run; nil means no nemesis.
 type nemesisPlan struct {
 	schedule nemesis.Schedule
-	options  nemesis.Options // the options the schedule was made from, as config.json records them
+	options  nemesis.Options  // the options the schedule was made from, as config.json records them
 	nem      *nemesis.Nemesis // set once the cluster runs
 }
 

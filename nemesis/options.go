@@ -138,9 +138,9 @@ var (
 	// DefaultKill kills in cycles (Generate): minority (one node or more), majority and all; leader joins them
 	// for a target that names its leader (WithLeader). one is a minority of one, so it is left out: each cycle's
 	// draw is more often one of the strategies that expose crash-restart bugs.
-	DefaultKill = []string{NodesMinority, NodesMajority, NodesAll}
-	DefaultPause     = []string{NodesOne, NodesMinority}
-	DefaultClock     = []string{ClockBump, ClockStrobe, ClockSkewRate}
+	DefaultKill  = []string{NodesMinority, NodesMajority, NodesAll}
+	DefaultPause = []string{NodesOne, NodesMinority}
+	DefaultClock = []string{ClockBump, ClockStrobe, ClockSkewRate}
 )
 
 // Default values of Options.
