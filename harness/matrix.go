@@ -30,6 +30,9 @@ type MatrixConfig struct {
 	Flaws []string
 	// Faults are the --nemesis values to try, each with its default strategies ("none" for no fault).
 	Faults []string
+	// Cells, when set, are the only cells to run, each a flaw and a fault (instead of every flaw under every
+	// fault).
+	Cells [][2]string
 	// Runs is the number of runs of each flawed cell, CorrectRuns of each cell of the correct build.
 	Runs, CorrectRuns int
 	// Out receives a line per run as it ends; nil means none.
@@ -99,16 +102,22 @@ func RunMatrix(ctx context.Context, cfg MatrixConfig) (Matrix, error) {
 			flaws = []string{"none"}
 		}
 	}
-	if len(cfg.Faults) == 0 {
+	if len(cfg.Faults) == 0 && len(cfg.Cells) == 0 {
 		return Matrix{}, configErrorf("--faults", "names no fault")
 	}
 	if cfg.Runs < 1 || cfg.CorrectRuns < 1 {
 		return Matrix{}, configErrorf("--runs", "must be >= 1")
 	}
 	m := Matrix{Target: tg.Name(), Date: time.Now().UTC(), TimeLimit: base.TimeLimit, Nodes: base.Nodes, Runtime: base.Runtime}
-	for _, flaw := range flaws {
-		for _, fault := range cfg.Faults {
-			m.Cells = append(m.Cells, &MatrixCell{Flaw: flaw, Fault: fault})
+	if len(cfg.Cells) > 0 {
+		for _, c := range cfg.Cells {
+			m.Cells = append(m.Cells, &MatrixCell{Flaw: c[0], Fault: c[1]})
+		}
+	} else {
+		for _, flaw := range flaws {
+			for _, fault := range cfg.Faults {
+				m.Cells = append(m.Cells, &MatrixCell{Flaw: flaw, Fault: fault})
+			}
 		}
 	}
 	// Every cell's config is checked before anything runs.

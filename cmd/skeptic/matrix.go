@@ -17,7 +17,7 @@ func newMatrixCmd() *cobra.Command {
 	var (
 		flaws, faults, out string
 		runs, correctRuns  int
-		mode               string
+		mode, cells        string
 	)
 	cmd := &cobra.Command{
 		Use:   "matrix",
@@ -52,6 +52,16 @@ Each run's command in matrix.json re-runs it alone. Exit code 1 when the correct
 			for _, x := range strings.Split(faults, ",") {
 				cfg.Faults = append(cfg.Faults, strings.ReplaceAll(x, "+", ","))
 			}
+			for _, c := range strings.Split(cells, ",") {
+				if c = strings.TrimSpace(c); c == "" {
+					continue
+				}
+				flaw, fault, ok := strings.Cut(c, "=")
+				if !ok || flaw == "" || fault == "" {
+					return codeFor(harness.Unknown, &harness.ConfigError{Flag: "--cells", Msg: fmt.Sprintf("%q is not FLAW=FAULT (such as stale-reads=partition)", c)})
+				}
+				cfg.Cells = append(cfg.Cells, [2]string{flaw, strings.ReplaceAll(fault, "+", ",")})
+			}
 			cfg.Base.Nemesis.Options.Mode = mode
 			m, err := harness.RunMatrix(cmd.Context(), cfg)
 			fmt.Fprintf(cmd.OutOrStdout(), "\n%s\nmatrix: %s\n", m.Markdown(), out)
@@ -70,6 +80,7 @@ Each run's command in matrix.json re-runs it alone. Exit code 1 when the correct
 	f.SortFlags = false
 	f.StringVar(&flaws, "flaws", "", "flaws to try, comma-separated, none for the correct build (default: every flaw of the target, and none)")
 	f.StringVar(&faults, "faults", strings.Join(nemesis.AllFaults, ","), "faults to try, comma-separated, each with its default strategies; + combines kinds in one cell (clock+partition)")
+	f.StringVar(&cells, "cells", "", "only these cells, FLAW=FAULT,... (such as stale-reads=partition,none=all), instead of every flaw under every fault")
 	f.StringVar(&mode, "nemesis-mode", "", "alternate (default) or overlap: how a cell's fault kinds share the run")
 	f.IntVar(&runs, "runs", 5, "runs of each flawed cell")
 	f.IntVar(&correctRuns, "correct-runs", 10, "runs of each cell of the correct build")
