@@ -49,7 +49,7 @@ func TestValidateNamesTheField(t *testing.T) {
 		{func(s *Spec) { s.Target = nil }, "Target is nil"},
 		{func(s *Spec) { s.Nodes = 0 }, "Nodes is 0"},
 		{func(s *Spec) { s.Nodes = MaxNodes + 1 }, "Nodes is"},
-		{func(s *Spec) { s.Binary = "" }, "Binary is empty"},
+		{func(s *Spec) { s.Binary = "" }, "Binary and Image are both empty"},
 		{func(s *Spec) { s.Binary = "/no/such/file" }, "Binary"},
 		{func(s *Spec) { s.Binary = notExec }, "not an executable"},
 		{func(s *Spec) { s.RunDir = "" }, "RunDir is empty"},
