@@ -20,9 +20,11 @@ import (
 // testNodeTarget starts testnode with the runtime's NodeArgs.
 type testNodeTarget struct{}
 
-func (testNodeTarget) Name() string                                   { return "testnode" }
-func (testNodeTarget) Capabilities() []targets.Capability             { return nil }
-func (testNodeTarget) NewClient(targets.Node) (targets.Client, error) { return nil, fmt.Errorf("testnode has no client") }
+func (testNodeTarget) Name() string                       { return "testnode" }
+func (testNodeTarget) Capabilities() []targets.Capability { return nil }
+func (testNodeTarget) NewClient(targets.Node) (targets.Client, error) {
+	return nil, fmt.Errorf("testnode has no client")
+}
 func (testNodeTarget) Env(a targets.NodeArgs) ([]string, error) {
 	return []string{"TESTNODE_ID=" + a.ID}, nil
 }
