@@ -75,7 +75,7 @@ func (c *dockerCluster) Probe(ctx context.Context, from, to string, n int, wait 
 	return runtimetest.ProbeUDP(ctx, netnstest.OfPID(fromPID), netnstest.OfPID(toPID), ips[from], ips[to], n, wait)
 }
 
-// Leftovers lists the run's containers, network and volumes.
-func (c *dockerCluster) Leftovers(ctx context.Context) ([]string, error) {
-	return c.rt.RunObjects(ctx, c.RunID())
+// Leftovers lists the containers, networks and volumes labelled with the run.
+func (h dockerHarness) Leftovers(ctx context.Context, spec cluster.Spec) ([]string, error) {
+	return h.rt.RunObjects(ctx, spec.RunID)
 }

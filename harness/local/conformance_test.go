@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,11 +34,7 @@ func (localHarness) Start(ctx context.Context, spec cluster.Spec) (runtimetest.C
 }
 
 // localCluster adds the suite's probes to a local cluster.
-type localCluster struct {
-	*Cluster
-	// pids are the nodes' processes when Teardown began, for Leftovers.
-	pids []int
-}
+type localCluster struct{ *Cluster }
 
 // State reads the node's process state from /proc: T (stopped by SIGSTOP) is paused.
 func (c *localCluster) State(_ context.Context, id string) (runtimetest.State, error) {
@@ -66,34 +65,27 @@ func (c *localCluster) Probe(ctx context.Context, from, to string, n int, wait t
 	return runtimetest.ProbeTCP(ctx, addr, "http://"+c.byID[to].clientAddr, n, wait)
 }
 
-// Teardown remembers the nodes' pids, then tears down.
-func (c *localCluster) Teardown(ctx context.Context) error {
-	for _, n := range c.nodes {
-		if pid, err := c.PID(n.id); err == nil {
-			c.pids = append(c.pids, pid)
-		}
-	}
-	return c.Cluster.Teardown(ctx)
-}
-
-// Leftovers lists the nodes' processes that are alive, and their data folders that exist.
-func (c *localCluster) Leftovers(context.Context) ([]string, error) {
+// Leftovers finds, in /proc, the processes that run in one of the cluster's node folders (each node runs in its
+// data folder), and lists the data folders that exist.
+func (localHarness) Leftovers(_ context.Context, spec cluster.Spec) ([]string, error) {
+	nodes := filepath.Join(spec.RunDir, "nodes") + string(filepath.Separator)
 	var left []string
-	pids := c.pids
-	for _, n := range c.nodes {
-		if pid, err := c.PID(n.id); err == nil {
-			pids = append(pids, pid)
+	procs, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range procs {
+		pid, err := strconv.Atoi(p.Name())
+		if err != nil {
+			continue
+		}
+		if cwd, err := os.Readlink(filepath.Join("/proc", p.Name(), "cwd")); err == nil && strings.HasPrefix(cwd, nodes) {
+			left = append(left, fmt.Sprintf("process %d (state %s) in %s", pid, procState(pid), cwd))
 		}
 	}
-	for _, pid := range pids {
-		if alive(pid) && procState(pid) != "Z" {
-			left = append(left, fmt.Sprintf("process %d", pid))
-		}
-	}
-	for _, n := range c.nodes {
-		if _, err := os.Stat(n.dataDir); err == nil {
-			left = append(left, "data "+n.dataDir)
-		}
+	dirs, _ := filepath.Glob(filepath.Join(nodes, "*", "data"))
+	for _, d := range dirs {
+		left = append(left, "data "+d)
 	}
 	return left, nil
 }

@@ -17,8 +17,8 @@ import (
 	"github.com/skeptic-dev/skeptic/targets"
 )
 
-// testNodeTarget starts testnode with the runtime's NodeArgs.
-type testNodeTarget struct{}
+// testNodeTarget starts testnode with the runtime's NodeArgs, and extra.
+type testNodeTarget struct{ extra []string }
 
 func (testNodeTarget) Name() string                       { return "testnode" }
 func (testNodeTarget) Capabilities() []targets.Capability { return nil }
@@ -28,7 +28,9 @@ func (testNodeTarget) NewClient(targets.Node) (targets.Client, error) {
 func (testNodeTarget) Env(a targets.NodeArgs) ([]string, error) {
 	return []string{"TESTNODE_ID=" + a.ID}, nil
 }
-func (testNodeTarget) Args(a targets.NodeArgs) ([]string, error) { return testbin.TestNodeArgs(a), nil }
+func (t testNodeTarget) Args(a targets.NodeArgs) ([]string, error) {
+	return append(testbin.TestNodeArgs(a), t.extra...), nil
+}
 
 func batchID() string {
 	b := make([]byte, 6)

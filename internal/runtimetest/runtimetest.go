@@ -37,6 +37,10 @@ type Harness interface {
 	// CanDelay returns nil when the runtime's Net can delay packets, or an error wrapping nemesis.ErrUnsupported
 	// that says why not. The suite then requires Delay itself to fail the same way.
 	CanDelay() error
+	// Leftovers lists what of the cluster of spec exists, found afresh (not from the runtime's own
+	// bookkeeping): processes, containers, networks, volumes, data folders. After Teardown, or after a Start
+	// that failed, nothing may.
+	Leftovers(ctx context.Context, spec cluster.Spec) ([]string, error)
 }
 
 // Cluster is a running cluster with the runtime's own ways of looking at it.
@@ -52,9 +56,6 @@ type Cluster interface {
 	// says how many arrived and how late. The suite probes only clusters of testnode, whose peer port counts
 	// probes (see ProbeTCP).
 	Probe(ctx context.Context, from, to string, n int, wait time.Duration) (Probe, error)
-	// Leftovers lists what of the cluster still exists: after Teardown, nothing may (processes, containers,
-	// networks, volumes, data folders).
-	Leftovers(ctx context.Context) ([]string, error)
 }
 
 // State is a node process's state.

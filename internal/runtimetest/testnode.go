@@ -20,10 +20,12 @@ import (
 	"github.com/skeptic-dev/skeptic/nemesis"
 )
 
-// burst is the number of probes of a direction check; settle how long the suite waits for the last of them.
+// burst is the number of probes of a direction check. A path that must carry them has up to openWait for all to
+// arrive (the probe returns as soon as they have: the machine may be busy); a cut path is watched for cutWait.
 const (
-	burst  = 20
-	settle = 300 * time.Millisecond
+	burst    = 20
+	openWait = 3 * time.Second
+	cutWait  = time.Second
 )
 
 // testNodeSuite checks the runtime's basics and its network faults on a cluster of testnode.
@@ -31,6 +33,7 @@ func testNodeSuite(t *testing.T, h Harness) {
 	f := start(t, h, "testnode", testNodeTarget{}, testbin.TestNode(t))
 	cases := []subtest{
 		{"nodes", checkNodes},
+		{"start failure", checkStartFailure},
 		{"kill keeps data", checkKill},
 		{"pause freezes", checkPause},
 		{"kill a paused node", checkKillPaused},
@@ -64,6 +67,28 @@ func checkNodes(t *testing.T, f *fixture) {
 	for _, pair := range [][2]string{{"n1", "n3"}, {"n3", "n2"}} {
 		assert.NoError(t, dial(f, pair[0], pair[1]), "%s dials its peer %s", pair[0], pair[1])
 	}
+}
+
+// checkStartFailure starts a cluster whose nodes exit at once (testnode refuses an unknown flag): Start fails
+// with an error that names the node and holds its output, and leaves nothing behind.
+func checkStartFailure(t *testing.T, f *fixture) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	spec := f.spec
+	spec.RunID = f.spec.RunID + "-bad"
+	spec.RunDir = t.TempDir()
+	spec.Target = testNodeTarget{extra: []string{"-no-such-flag"}}
+	spec.Nodes = 2
+	c, err := f.h.Start(ctx, spec)
+	if err == nil {
+		_ = c.Teardown(ctx)
+	}
+	require.Error(t, err, "Start of nodes that exit at once")
+	assert.Contains(t, err.Error(), "node n1", "the error names the node")
+	assert.Contains(t, err.Error(), "no-such-flag", "the error holds the node's output")
+	left, lerr := f.h.Leftovers(ctx, spec)
+	require.NoError(t, lerr)
+	assert.Empty(t, left, "after a failed Start")
 }
 
 // dial makes node from dial node to at the peer address it was given, and checks the answer.
@@ -144,8 +169,8 @@ func checkKillPaused(t *testing.T, f *fixture) {
 	f.requireStates(t, nil, "after Start(n3)")
 }
 
-// probeAll probes every directed path between the nodes at once.
-func (f *fixture) probeAll(t *testing.T, n int, wait time.Duration) map[nemesis.Link]Probe {
+// probeAll probes every directed path between the nodes at once, waiting up to wait(path) for the probes.
+func (f *fixture) probeAll(t *testing.T, n int, wait func(nemesis.Link) time.Duration) map[nemesis.Link]Probe {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -160,7 +185,7 @@ func (f *fixture) probeAll(t *testing.T, n int, wait time.Duration) map[nemesis.
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				p, err := f.c.Probe(ctx, a, b, n, wait)
+				p, err := f.c.Probe(ctx, a, b, n, wait(nemesis.Link{From: a, To: b}))
 				mu.Lock()
 				defer mu.Unlock()
 				if err != nil {
@@ -175,15 +200,25 @@ func (f *fixture) probeAll(t *testing.T, n int, wait time.Duration) map[nemesis.
 	return out
 }
 
+func always(d time.Duration) func(nemesis.Link) time.Duration {
+	return func(nemesis.Link) time.Duration { return d }
+}
+
 // requireGrudge probes every directed path and requires exactly those that g cuts (b in g[a] cuts b->a) to
 // carry nothing, and the others to carry every probe.
 func (f *fixture) requireGrudge(t *testing.T, g nemesis.Grudge, what string) {
 	t.Helper()
-	res := f.probeAll(t, burst, settle)
+	cut := func(l nemesis.Link) bool { return slices.Contains(g[l.To], l.From) }
+	res := f.probeAll(t, burst, func(l nemesis.Link) time.Duration {
+		if cut(l) {
+			return cutWait
+		}
+		return openWait
+	})
 	for _, a := range f.ids {
 		for _, b := range others(f.ids, a) {
 			p := res[nemesis.Link{From: a, To: b}]
-			if slices.Contains(g[b], a) {
+			if cut(nemesis.Link{From: a, To: b}) {
 				assert.Zero(t, p.Arrived, "%s: %s drops %s's packets (grudge %v), but %d/%d probes %s->%s arrived", what, b, a, g, p.Arrived, p.Sent, a, b)
 			} else {
 				assert.Equal(t, p.Sent, p.Arrived, "%s: %s->%s is not cut (grudge %v), but only %d/%d probes arrived", what, a, b, g, p.Arrived, p.Sent)
@@ -238,7 +273,7 @@ func checkLoss(t *testing.T, f *fixture) {
 	n := nemesis.New(f.env())
 	v := decode[nemesis.LinksValue](t, f.apply(t, n, startOp))
 	require.Len(t, v.Links, 6, "the loss is on every path")
-	for l, p := range f.probeAll(t, probes, settle) {
+	for l, p := range f.probeAll(t, probes, always(time.Second)) {
 		lost := 100 * float64(p.Sent-p.Arrived) / float64(p.Sent)
 		t.Logf("loss 50%% on %s->%s: %d/%d arrived", l.From, l.To, p.Arrived, p.Sent)
 		assert.True(t, lost >= 25 && lost <= 75, "loss 50%% on %s->%s: %.1f%% of %d probes lost, want 25..75%%", l.From, l.To, lost, p.Sent)
@@ -253,7 +288,7 @@ func checkLoss(t *testing.T, f *fixture) {
 }
 
 // checkDelay applies the delay the nemesis generates (--delay 300ms --jitter 20ms on every path): every probe
-// takes at least 300ms to arrive, and after stop-delay and after HealAll they arrive at once. A runtime that
+// takes at least 300ms to arrive, and after stop-delay and after HealAll they arrive sooner. A runtime that
 // cannot delay must refuse it with nemesis.ErrUnsupported, and the refusal must leave the network as it was.
 func checkDelay(t *testing.T, f *fixture) {
 	const d = 300 * time.Millisecond
@@ -270,15 +305,16 @@ func checkDelay(t *testing.T, f *fixture) {
 		return
 	}
 	f.apply(t, n, startOp)
-	for l, p := range f.probeAll(t, 5, d+time.Second) {
+	for l, p := range f.probeAll(t, 5, always(d+openWait)) {
 		assert.Equal(t, p.Sent, p.Arrived, "delay on %s->%s: probes lost", l.From, l.To)
 		assert.GreaterOrEqual(t, p.MinLatency, d, "delay %s on %s->%s: a probe arrived after %s", d, l.From, l.To, p.MinLatency)
 	}
 	f.apply(t, n, stopOp)
+	// Undelayed, a probe arrives at once; on a busy machine some may still be late, but not every one.
 	fast := func(what string) {
-		for l, p := range f.probeAll(t, 5, d+time.Second) {
+		for l, p := range f.probeAll(t, 10, always(d+openWait)) {
 			assert.Equal(t, p.Sent, p.Arrived, "%s: %s->%s lost probes", what, l.From, l.To)
-			assert.Less(t, p.MaxLatency, d/2, "%s: a probe on %s->%s took %s", what, l.From, l.To, p.MaxLatency)
+			assert.Less(t, p.MinLatency, d, "%s: every probe on %s->%s took %s or more", what, l.From, l.To, p.MinLatency)
 		}
 	}
 	fast("after stop-delay")
@@ -293,12 +329,26 @@ func checkDelay(t *testing.T, f *fixture) {
 func checkTeardown(t *testing.T, f *fixture) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	before, err := f.c.Leftovers(ctx)
+	before, err := f.h.Leftovers(ctx, f.spec)
 	require.NoError(t, err)
-	require.NotEmpty(t, before, "Leftovers of a running cluster finds nothing: it cannot show a teardown works")
-	require.NoError(t, f.c.Teardown(ctx))
+	for _, id := range f.ids {
+		assert.True(t, slices.ContainsFunc(before, func(s string) bool { return strings.Contains(s, id) }),
+			"Leftovers of the running cluster names nothing of %s (%v): it cannot show that a teardown works", id, before)
+	}
+	// Concurrent teardowns run one after the other, and each succeeds; so does a later one.
+	var wg sync.WaitGroup
+	errs := make([]error, 3)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = f.c.Teardown(ctx)
+		}()
+	}
+	wg.Wait()
+	require.NoError(t, errors.Join(errs...), "concurrent Teardowns")
 	require.NoError(t, f.c.Teardown(ctx), "a second Teardown")
-	left, err := f.c.Leftovers(ctx)
+	left, err := f.h.Leftovers(ctx, f.spec)
 	require.NoError(t, err)
 	assert.Empty(t, left, "after Teardown (before it: %v)", before)
 	for id, lives := range map[string]int{"n1": 2, "n2": 1, "n3": 3} {
