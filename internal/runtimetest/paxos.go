@@ -153,6 +153,7 @@ func checkPaxosPartition(t *testing.T, f *fixture, strategy string) {
 		require.Equal(t, leader, v.Leader, "the recorded leader")
 		require.Equal(t, leader, x, "the leader strategy cuts off the leader")
 	}
+	t.Logf("%s: cut off %s; the leader was %s", strategy, x, leader)
 	rest := others(f.ids, x)
 	l2 := f.agreed(t, rest, x, 20*time.Second)
 	f.write(t, l2, "part-"+strategy, 1, 10*time.Second)

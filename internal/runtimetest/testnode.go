@@ -38,7 +38,7 @@ func testNodeSuite(t *testing.T, h Harness) {
 		{"pause freezes", checkPause},
 		{"kill a paused node", checkKillPaused},
 	}
-	for _, s := range []string{nemesis.PartOne, nemesis.PartMajority, nemesis.PartMajoritiesRing, nemesis.PartBridge, nemesis.PartOneWay} {
+	for _, s := range []string{nemesis.PartOne, nemesis.PartMajority, nemesis.PartMajoritiesRing, nemesis.PartBridge, nemesis.PartLeader, nemesis.PartOneWay} {
 		cases = append(cases, subtest{"partition " + s, func(t *testing.T, f *fixture) { checkPartition(t, f, s) }})
 	}
 	cases = append(cases,
@@ -228,23 +228,41 @@ func (f *fixture) requireGrudge(t *testing.T, g nemesis.Grudge, what string) {
 }
 
 // checkPartition applies strategy's partition as the nemesis generates and runs it: the probes show exactly the
-// grudge's cuts; its stop op and HealAll each leave every path open.
+// grudge's cuts; its stop op and HealAll each leave every path open. testnode elects no leader: for the leader
+// strategy the cluster names n2 (the Paxos part of the suite cuts off a real leader).
 func checkPartition(t *testing.T, f *fixture, strategy string) {
 	startOp, stopOp := f.generate(t, 7, nemesis.Flags{Nemesis: nemesis.FaultPartition, Partition: strategy})
 	require.Equal(t, nemesis.FStopPartition, stopOp.F)
-	n := nemesis.New(f.env())
+	env := f.env()
+	if strategy == nemesis.PartLeader {
+		env.Cluster = standIn{f.ids, "n2"}
+	}
+	n := nemesis.New(env)
 	v := decode[nemesis.PartitionValue](t, f.apply(t, n, startOp))
 	require.NotEmpty(t, v.Grudge, "%s: the partition cuts nothing", strategy)
+	if strategy == nemesis.PartLeader {
+		require.Equal(t, "n2", v.Leader)
+		require.Equal(t, nemesis.Isolate(f.ids, "n2"), v.Grudge, "the leader strategy cuts the leader off")
+	}
 	t.Logf("%s: grudge %v", strategy, v.Grudge)
 	f.requireGrudge(t, v.Grudge, strategy)
 	f.apply(t, n, stopOp)
 	f.requireGrudge(t, nil, "after stop-partition")
 	// Apply it again and let HealAll undo it.
-	n = nemesis.New(f.env())
+	n = nemesis.New(env)
 	f.apply(t, n, startOp)
 	f.healAll(t, n)
 	f.requireGrudge(t, nil, "after HealAll")
 }
+
+// standIn is a cluster whose nodes name leader as their leader.
+type standIn struct {
+	ids    []string
+	leader string
+}
+
+func (s standIn) Nodes() []string                        { return s.ids }
+func (s standIn) Leader(context.Context) (string, error) { return s.leader, nil }
 
 // checkPartitionRestart isolates n3, whose peers' own connections then fail, kills and starts it (a new process,
 // on docker a new network namespace), and requires the partition to hold for the new process until the heal.
