@@ -3,7 +3,11 @@ package docker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,22 +49,70 @@ type dockerCluster struct {
 	rt *Runtime
 }
 
-// State is the container's state as the engine reports it: paused is frozen by the cgroup freezer.
+// State is the container's state: stopped unless the engine says it runs; then paused when the kernel's cgroup
+// freezer holds its process (the engine must agree).
 func (c *dockerCluster) State(ctx context.Context, id string) (runtimetest.State, error) {
 	n, err := c.node(id)
 	if err != nil {
 		return 0, err
 	}
 	st, err := c.state(ctx, n)
-	switch {
-	case err != nil:
+	if err != nil {
 		return 0, err
-	case st.Paused:
-		return runtimetest.Paused, nil
-	case st.Running:
-		return runtimetest.Running, nil
 	}
-	return runtimetest.Stopped, nil
+	if !st.Running || st.Pid == 0 {
+		return runtimetest.Stopped, nil
+	}
+	frozen, err := frozen(st.Pid)
+	if err != nil {
+		return 0, fmt.Errorf("node %s: %w", id, err)
+	}
+	if frozen != st.Paused {
+		return 0, fmt.Errorf("node %s: the kernel says its process is frozen: %v, the engine says it is paused: %v", id, frozen, st.Paused)
+	}
+	if frozen {
+		return runtimetest.Paused, nil
+	}
+	return runtimetest.Running, nil
+}
+
+// frozen reads whether the cgroup freezer holds process pid: freezer.state of its freezer cgroup (cgroup v1), or
+// cgroup.events of its cgroup (v2).
+func frozen(pid int) (bool, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if err != nil {
+		return false, err
+	}
+	var v2 string
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		if slices.Contains(strings.Split(parts[1], ","), "freezer") {
+			st, err := os.ReadFile(filepath.Join("/sys/fs/cgroup/freezer", parts[2], "freezer.state"))
+			if err != nil {
+				return false, err
+			}
+			return strings.TrimSpace(string(st)) == "FROZEN", nil
+		}
+		if parts[0] == "0" && parts[1] == "" {
+			v2 = parts[2]
+		}
+	}
+	if v2 == "" {
+		return false, fmt.Errorf("process %d is in no freezer cgroup:\n%s", pid, b)
+	}
+	ev, err := os.ReadFile(filepath.Join("/sys/fs/cgroup", v2, "cgroup.events"))
+	if err != nil {
+		return false, err
+	}
+	for _, line := range strings.Split(string(ev), "\n") {
+		if k, v, ok := strings.Cut(line, " "); ok && k == "frozen" {
+			return v == "1", nil
+		}
+	}
+	return false, fmt.Errorf("%s says nothing of frozen:\n%s", filepath.Join("/sys/fs/cgroup", v2, "cgroup.events"), ev)
 }
 
 // Probe sends datagrams from inside from's network namespace, from its cluster address, to a socket inside to's
