@@ -23,8 +23,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/skeptic-dev/skeptic/harness/cluster"
+	"github.com/skeptic-dev/skeptic/nemesis"
 )
+
+// covered are the fault kinds the suite checks.
+var covered = []string{nemesis.FaultPartition, nemesis.FaultKill, nemesis.FaultPause, nemesis.FaultClock, nemesis.FaultLoss, nemesis.FaultDelay}
 
 // Harness is what the suite needs from a runtime.
 type Harness interface {
@@ -94,6 +100,8 @@ type Probe struct {
 // Run runs the conformance suite on h. It takes a minute or so: both clusters run side by side, and each is
 // reused by its subtests (everything is healed between them).
 func Run(t *testing.T, h Harness) {
+	// A fault kind the nemesis gains must gain its checks here too.
+	require.ElementsMatch(t, covered, nemesis.KnownFaults, "the fault kinds the suite checks, and those the nemesis has")
 	t.Run("testnode", func(t *testing.T) {
 		t.Parallel()
 		testNodeSuite(t, h)
