@@ -20,27 +20,6 @@ import (
 // skepticNode returns a static skeptic binary, whose `node` command is the Paxos node.
 func skepticNode(t *testing.T) string { return testbin.Skeptic(t) }
 
-func TestPaxosClusterWritesAndReads(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the Paxos node")
-	}
-	target, err := paxos.New(paxos.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	spec := cluster.Spec{RunID: "paxos", Target: target, Nodes: 3, Binary: skepticNode(t), RunDir: t.TempDir()}
-	c, err := New().StartCluster(context.Background(), spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := c.Teardown(context.Background()); err != nil {
-			t.Error(err)
-		}
-	}()
-	testbin.WriteRead(t, target, c.Nodes())
-}
-
 // TestPartitionCutsForwarding proves that a partition on the local runtime also cuts the path a follower uses to
 // forward a client's request to its leader: with the peer links alone cut, the isolated follower would still
 // reach the leader over its client port and the write would succeed.

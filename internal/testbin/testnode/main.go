@@ -6,6 +6,11 @@
 //	POST /put?v=X     stores X in <data>/value (fsynced)
 //	GET  /dial?to=ID  dials Peers[ID], and returns the peer's greeting line
 //	GET  /env?k=NAME  returns the environment variable NAME
+//	GET  /probes?batch=B  "<count> <min_ns> <max_ns>": the probes of batch B that reached the peer port
+//
+// On its peer port a line "probe <batch> <unix_ns>" is a probe (internal/runtimetest): it is counted, with the
+// time it took to arrive (the sender stamps it on the same host), and gets no answer, so that a probe shows one
+// direction of a path only. Any other line is a greeting, answered "pong <id> to <line>".
 package main
 
 import (
@@ -17,9 +22,45 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
+
+// probeStats is what arrived of one batch of probes.
+type probeStats struct {
+	count      int
+	minNS, max int64
+}
+
+var (
+	probesMu sync.Mutex
+	probes   = map[string]*probeStats{}
+)
+
+// probeLine records line if it is a probe, and says whether it was.
+func probeLine(line string) bool {
+	f := strings.Fields(line)
+	if len(f) != 3 || f[0] != "probe" {
+		return false
+	}
+	sent, err := strconv.ParseInt(f[2], 10, 64)
+	if err != nil {
+		return false
+	}
+	lat := time.Now().UnixNano() - sent
+	probesMu.Lock()
+	defer probesMu.Unlock()
+	st := probes[f[1]]
+	if st == nil {
+		st = &probeStats{minNS: lat, max: lat}
+		probes[f[1]] = st
+	}
+	st.count++
+	st.minNS, st.max = min(st.minNS, lat), max(st.max, lat)
+	return true
+}
 
 func main() {
 	id := flag.String("id", "", "node id")
@@ -53,6 +94,9 @@ func main() {
 				defer c.Close()
 				_ = c.SetDeadline(time.Now().Add(5 * time.Second))
 				line, _ := bufio.NewReader(c).ReadString('\n')
+				if probeLine(line) {
+					return
+				}
 				fmt.Fprintf(c, "pong %s to %s", *id, line)
 			}()
 		}
@@ -101,6 +145,15 @@ func main() {
 			return
 		}
 		fmt.Fprint(w, line)
+	})
+	mux.HandleFunc("GET /probes", func(w http.ResponseWriter, r *http.Request) {
+		probesMu.Lock()
+		defer probesMu.Unlock()
+		st := probes[r.URL.Query().Get("batch")]
+		if st == nil {
+			st = &probeStats{}
+		}
+		fmt.Fprintf(w, "%d %d %d", st.count, st.minNS, st.max)
 	})
 	mux.HandleFunc("GET /env", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, os.Getenv(r.URL.Query().Get("k")))
