@@ -40,15 +40,25 @@ func ReadFile(path string) ([]Event, error) {
 // Scan calls fn for each event of r in file order, stopping at fn's first error.
 func Scan(r io.Reader, name string, fn func(Event) error) error {
 	br := bufio.NewReaderSize(r, 1<<16)
+	d := newLineDecoder()
 	line := 0
+	var long []byte // a line longer than br's buffer, gathered
 	for {
-		b, err := br.ReadBytes('\n')
+		b, err := br.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			long = append(long, b...)
+			continue
+		}
+		if long != nil {
+			b = append(long, b...)
+			long = nil
+		}
 		if len(b) > 0 {
 			line++
 			torn := b[len(b)-1] != '\n' // only the final line can lack its newline
 			b = bytes.TrimSpace(b)
 			if len(b) > 0 {
-				e, perr := parseLine(b)
+				e, perr := d.parse(b)
 				if perr != nil && torn && errors.Is(perr, io.ErrUnexpectedEOF) {
 					return fmt.Errorf("%s:%d: %w (no newline: a partial write): %v", name, line, ErrTornTail, perr)
 				}
@@ -69,6 +79,17 @@ func Scan(r io.Reader, name string, fn func(Event) error) error {
 	}
 }
 
+// parse decodes one trimmed line: by the fast path when the line has the plain shape it knows (fastline.go),
+// else by parseLine. Both end in the same checks.
+func (d *lineDecoder) parse(b []byte) (Event, error) {
+	var e Event
+	if d.decode(b, &e) {
+		return e, validate(e)
+	}
+	return parseLine(b)
+}
+
+// parseLine decodes one trimmed line with encoding/json, strictly: unknown fields and trailing data are errors.
 func parseLine(b []byte) (Event, error) {
 	var e Event
 	dec := json.NewDecoder(bytes.NewReader(b))
@@ -84,16 +105,21 @@ func parseLine(b []byte) (Event, error) {
 	if _, err := dec.Token(); err != io.EOF {
 		return e, fmt.Errorf("trailing data after the event")
 	}
+	return e, validate(e)
+}
+
+// validate checks what the JSON types alone do not.
+func validate(e Event) error {
 	if !e.Type.Valid() {
-		return e, fmt.Errorf("field \"type\": %q is not one of invoke, ok, fail, info", e.Type)
+		return fmt.Errorf("field \"type\": %q is not one of invoke, ok, fail, info", e.Type)
 	}
 	if e.F == "" {
-		return e, fmt.Errorf("field \"f\" is missing")
+		return fmt.Errorf("field \"f\" is missing")
 	}
 	if e.Time < 0 {
-		return e, fmt.Errorf("field \"time\": %d is negative", e.Time)
+		return fmt.Errorf("field \"time\": %d is negative", e.Time)
 	}
-	return e, nil
+	return nil
 }
 
 func asType(err error, target **json.UnmarshalTypeError) bool {
