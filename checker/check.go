@@ -122,20 +122,34 @@ func (r *Result) Failed() []KeyResult {
 // verdict, for bad options or a malformed history; the error names the event's index and what was wrong.
 func Check(events []history.Event, opts Options) (Result, error) {
 	start := time.Now()
-	if opts.Timeout < 0 {
-		return Result{}, fmt.Errorf("checker: --timeout: must not be negative, got %v", opts.Timeout)
-	}
-	if opts.Workers < 0 {
-		return Result{}, fmt.Errorf("checker: workers must not be negative, got %d", opts.Workers)
-	}
-	failCAS, err := history.ParseFailCAS(string(opts.FailCAS))
+	failCAS, err := checkOptions(opts)
 	if err != nil {
-		return Result{}, fmt.Errorf("checker: %w", err)
+		return Result{}, err
 	}
 	keys, stats, err := operations(events, failCAS)
 	if err != nil {
 		return Result{}, err
 	}
+	return checkConverted(keys, stats, opts, start), nil
+}
+
+// checkOptions validates opts and returns its reading of failed cas.
+func checkOptions(opts Options) (history.FailCAS, error) {
+	if opts.Timeout < 0 {
+		return "", fmt.Errorf("checker: --timeout: must not be negative, got %v", opts.Timeout)
+	}
+	if opts.Workers < 0 {
+		return "", fmt.Errorf("checker: workers must not be negative, got %d", opts.Workers)
+	}
+	failCAS, err := history.ParseFailCAS(string(opts.FailCAS))
+	if err != nil {
+		return "", fmt.Errorf("checker: %w", err)
+	}
+	return failCAS, nil
+}
+
+// checkConverted prunes and checks converted keys; start is when the whole check began.
+func checkConverted(keys []KeyOps, stats Stats, opts Options, start time.Time) Result {
 	pruned := make([]int, len(keys))
 	for i := range keys {
 		keys[i].Ops, pruned[i] = pruneUnobserved(keys[i].Ops)
@@ -147,7 +161,7 @@ func Check(events []history.Event, opts Options) (Result, error) {
 	}
 	res.Stats = stats
 	res.Duration = time.Since(start)
-	return res, nil
+	return res
 }
 
 // checkKeys runs one Porcupine check a key on a pool of workers, all within the deadline. Smaller keys go
@@ -304,12 +318,23 @@ func SafeName(key string) string {
 // CheckFile reads the history at path and checks it. The file is read as opts.Format: skeptic's
 // history.jsonl, a Jepsen history.edn or a Jepsen log, told from its content when opts.Format is "" (see
 // history.DetectFormat); the Jepsen importers read a failed cas as opts.FailCAS says. Errors name the file,
-// and the line for a bad line.
+// and the line for a bad line. A history.jsonl is converted as it is read (history.ScanFileFormat), so its
+// events are never all in memory; Result.Duration includes the reading.
 func CheckFile(path string, opts Options) (Result, error) {
-	if _, err := history.ParseFailCAS(string(opts.FailCAS)); err != nil {
-		return Result{}, fmt.Errorf("checker: %w", err)
+	start := time.Now()
+	failCAS, err := checkOptions(opts)
+	if err != nil {
+		return Result{}, err
 	}
-	events, _, err := history.ReadFileFormat(path, opts.Format, history.JepsenOptions{FailCAS: opts.FailCAS})
+	conv := newConverter(failCAS)
+	var convErr error
+	_, err = history.ScanFileFormat(path, opts.Format, history.JepsenOptions{FailCAS: opts.FailCAS}, func(e history.Event) error {
+		convErr = conv.add(e)
+		return convErr
+	})
+	if convErr != nil {
+		return Result{}, fmt.Errorf("%s: %w", path, convErr)
+	}
 	var warnings []string
 	if errors.Is(err, history.ErrTornTail) {
 		// What a crash mid-write leaves: every whole line before it is checked; an operation whose completion
@@ -320,10 +345,8 @@ func CheckFile(path string, opts Options) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	res, err := Check(events, opts)
-	if err != nil {
-		return Result{}, fmt.Errorf("%s: %w", path, err)
-	}
+	keys, stats := conv.finish()
+	res := checkConverted(keys, stats, opts, start)
 	res.Warnings = warnings
 	return res, nil
 }

@@ -1,9 +1,12 @@
 package checker
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
+	"strings"
 
 	"github.com/anishathalye/porcupine"
 
@@ -81,127 +84,194 @@ func Operations(events []history.Event) ([]KeyOps, Stats, error) {
 // operations is Operations with a reading of cas-mismatch failures: with history.FailCASNeverHappened they are
 // dropped as other failures are.
 func operations(events []history.Event, failCAS history.FailCAS) ([]KeyOps, Stats, error) {
-	st := Stats{Events: len(events)}
-	open := map[history.Process]*pending{}
-	retired := map[history.Process]int64{} // process -> index of its info
-	keyIdx := map[string]int{}
-	var keys []KeyOps
-	clients := map[string]map[history.Process]int{}
-
-	add := func(p *pending, out workloads.RegisterOutput, ret int64, complete int64) {
-		k := p.ev.Key
-		i, ok := keyIdx[k]
-		if !ok {
-			i = len(keys)
-			keyIdx[k] = i
-			keys = append(keys, KeyOps{Key: k})
-			clients[k] = map[history.Process]int{}
-		}
-		cid, ok := clients[k][p.ev.Process]
-		if !ok {
-			cid = len(clients[k])
-			clients[k][p.ev.Process] = cid
-		}
-		node := p.ev.Node
-		keys[i].Ops = append(keys[i].Ops, porcupine.Operation{
-			ClientId: cid,
-			Input:    p.in,
-			Call:     p.ev.Time,
-			Output:   out,
-			Return:   ret,
-			Metadata: Meta{Process: p.ev.Process, Invoke: p.ev.Index, Complete: complete, Node: node},
-		})
-		st.Ops++
-	}
-
+	c := newConverter(failCAS)
 	for _, e := range events {
-		if e.Process == history.NemesisProcess {
-			st.Nemesis++
-			continue
-		}
-		if e.Process < 0 {
-			return nil, st, fmt.Errorf("event %d: process %d is negative", e.Index, e.Process)
-		}
-		if e.Type == history.Invoke {
-			if at, ok := retired[e.Process]; ok {
-				return nil, st, fmt.Errorf("event %d: process %s invokes again after its info at event %d; a process whose outcome is unknown must be retired", e.Index, e.Process, at)
-			}
-			if p, ok := open[e.Process]; ok {
-				return nil, st, fmt.Errorf("event %d: process %s invokes while its invocation at event %d is still open", e.Index, e.Process, p.ev.Index)
-			}
-			in, err := input(e)
-			if err != nil {
-				return nil, st, fmt.Errorf("event %d: %w", e.Index, err)
-			}
-			open[e.Process] = &pending{ev: e, in: in}
-			continue
-		}
-		if !e.Type.Valid() {
-			return nil, st, fmt.Errorf("event %d: type %q is not one of invoke, ok, fail, info", e.Index, e.Type)
-		}
-		p, ok := open[e.Process]
-		if !ok {
-			if at, ok := retired[e.Process]; ok {
-				return nil, st, fmt.Errorf("event %d: %s completion on process %s, retired by its info at event %d", e.Index, e.Type, e.Process, at)
-			}
-			return nil, st, fmt.Errorf("event %d: %s completion on process %s, which has no open invocation", e.Index, e.Type, e.Process)
-		}
-		delete(open, e.Process)
-		if e.F != p.ev.F {
-			return nil, st, fmt.Errorf("event %d: completion of %q on process %s, whose invocation at event %d is %q", e.Index, e.F, e.Process, p.ev.Index, p.ev.F)
-		}
-		if e.Key != "" && e.Key != p.ev.Key {
-			return nil, st, fmt.Errorf("event %d: completion on key %q, whose invocation at event %d is on key %q", e.Index, e.Key, p.ev.Index, p.ev.Key)
-		}
-		if e.Time < p.ev.Time {
-			return nil, st, fmt.Errorf("event %d: completes at time %d, before its invocation at event %d (time %d)", e.Index, e.Time, p.ev.Index, p.ev.Time)
-		}
-		switch e.Type {
-		case history.Ok:
-			out := workloads.RegisterOutput{Kind: workloads.Done}
-			if p.in.F == workloads.Read {
-				v, err := history.AsOptInt(e.Value)
-				if err != nil {
-					return nil, st, fmt.Errorf("event %d: ok read: %w", e.Index, err)
-				}
-				out.Value = state(v)
-			}
-			add(p, out, e.Time, e.Index)
-		case history.Info:
-			retired[e.Process] = e.Index
-			if p.in.F == workloads.Read {
-				st.Dropped++
-				continue
-			}
-			st.Unknown++
-			add(p, workloads.RegisterOutput{Kind: workloads.Unknown}, Infinity, e.Index)
-		case history.Fail:
-			if p.in.F != workloads.CAS || e.Error != history.ErrCASMismatch || failCAS == history.FailCASNeverHappened {
-				st.Dropped++
-				continue
-			}
-			out := workloads.RegisterOutput{Kind: workloads.Mismatch}
-			if _, _, err := history.AsPair(e.Value); err != nil {
-				// Our protocol's form: the value the cas saw.
-				v, err := history.AsOptInt(e.Value)
-				if err != nil {
-					return nil, st, fmt.Errorf("event %d: cas-mismatch fail: value %s is neither the value seen (an integer or null) nor Jepsen's [from, to]", e.Index, e.Value)
-				}
-				out.Observed, out.Value = true, state(v)
-			}
-			st.Observations++
-			add(p, out, e.Time, e.Index)
+		if err := c.add(e); err != nil {
+			return nil, c.st, err
 		}
 	}
-	// Invocations the run never completed: as info.
-	for _, p := range sortedOpen(open) {
+	keys, st := c.finish()
+	return keys, st, nil
+}
+
+// converter is operations one event at a time, so that a file can be converted as it is read, without holding
+// its events.
+type converter struct {
+	failCAS history.FailCAS
+	st      Stats
+	open    map[history.Process]*pending
+	free    []*pending                // pendings to reuse
+	retired map[history.Process]int64 // process -> index of its info
+	keyIdx  map[string]int
+	keys    []KeyOps
+	clients []map[history.Process]int // per key
+}
+
+func newConverter(failCAS history.FailCAS) *converter {
+	return &converter{
+		failCAS: failCAS,
+		open:    map[history.Process]*pending{},
+		retired: map[history.Process]int64{},
+		keyIdx:  map[string]int{},
+	}
+}
+
+func (c *converter) addOp(p *pending, out workloads.RegisterOutput, ret int64, complete int64) {
+	k := p.ev.Key
+	i, ok := c.keyIdx[k]
+	if !ok {
+		i = len(c.keys)
+		c.keyIdx[k] = i
+		c.keys = append(c.keys, KeyOps{Key: k})
+		c.clients = append(c.clients, map[history.Process]int{})
+	}
+	clients := c.clients[i]
+	cid, ok := clients[p.ev.Process]
+	if !ok {
+		cid = len(clients)
+		clients[p.ev.Process] = cid
+	}
+	c.keys[i].Ops = append(c.keys[i].Ops, porcupine.Operation{
+		ClientId: cid,
+		Input:    p.in,
+		Call:     p.ev.Time,
+		Output:   out,
+		Return:   ret,
+		Metadata: Meta{Process: p.ev.Process, Invoke: p.ev.Index, Complete: complete, Node: p.ev.Node},
+	})
+	c.st.Ops++
+}
+
+// add takes the next event of the history.
+func (c *converter) add(e history.Event) error {
+	c.st.Events++
+	if e.Process == history.NemesisProcess {
+		c.st.Nemesis++
+		return nil
+	}
+	if e.Process < 0 {
+		return fmt.Errorf("event %d: process %d is negative", e.Index, e.Process)
+	}
+	if e.Type == history.Invoke {
+		if at, ok := c.retired[e.Process]; ok {
+			return fmt.Errorf("event %d: process %s invokes again after its info at event %d; a process whose outcome is unknown must be retired", e.Index, e.Process, at)
+		}
+		if p, ok := c.open[e.Process]; ok {
+			return fmt.Errorf("event %d: process %s invokes while its invocation at event %d is still open", e.Index, e.Process, p.ev.Index)
+		}
+		in, err := input(e)
+		if err != nil {
+			return fmt.Errorf("event %d: %w", e.Index, err)
+		}
+		var p *pending
+		if n := len(c.free); n > 0 {
+			p, c.free = c.free[n-1], c.free[:n-1]
+		} else {
+			p = new(pending)
+		}
+		*p = pending{ev: e, in: in}
+		c.open[e.Process] = p
+		return nil
+	}
+	if !e.Type.Valid() {
+		return fmt.Errorf("event %d: type %q is not one of invoke, ok, fail, info", e.Index, e.Type)
+	}
+	p, ok := c.open[e.Process]
+	if !ok {
+		if at, ok := c.retired[e.Process]; ok {
+			return fmt.Errorf("event %d: %s completion on process %s, retired by its info at event %d", e.Index, e.Type, e.Process, at)
+		}
+		return fmt.Errorf("event %d: %s completion on process %s, which has no open invocation", e.Index, e.Type, e.Process)
+	}
+	delete(c.open, e.Process)
+	defer func() { c.free = append(c.free, p) }()
+	if e.F != p.ev.F {
+		return fmt.Errorf("event %d: completion of %q on process %s, whose invocation at event %d is %q", e.Index, e.F, e.Process, p.ev.Index, p.ev.F)
+	}
+	if e.Key != "" && e.Key != p.ev.Key {
+		return fmt.Errorf("event %d: completion on key %q, whose invocation at event %d is on key %q", e.Index, e.Key, p.ev.Index, p.ev.Key)
+	}
+	if e.Time < p.ev.Time {
+		return fmt.Errorf("event %d: completes at time %d, before its invocation at event %d (time %d)", e.Index, e.Time, p.ev.Index, p.ev.Time)
+	}
+	switch e.Type {
+	case history.Ok:
+		out := workloads.RegisterOutput{Kind: workloads.Done}
+		if p.in.F == workloads.Read {
+			v, err := history.AsOptInt(e.Value)
+			if err != nil {
+				return fmt.Errorf("event %d: ok read: %w", e.Index, err)
+			}
+			out.Value = state(v)
+		}
+		c.addOp(p, out, e.Time, e.Index)
+	case history.Info:
+		c.retired[e.Process] = e.Index
+		if p.in.F == workloads.Read {
+			c.st.Dropped++
+			return nil
+		}
+		c.st.Unknown++
+		c.addOp(p, workloads.RegisterOutput{Kind: workloads.Unknown}, Infinity, e.Index)
+	case history.Fail:
+		if p.in.F != workloads.CAS || e.Error != history.ErrCASMismatch || c.failCAS == history.FailCASNeverHappened {
+			c.st.Dropped++
+			return nil
+		}
+		out := workloads.RegisterOutput{Kind: workloads.Mismatch}
+		if _, _, err := asPair(e.Value); err != nil {
+			// Our protocol's form: the value the cas saw.
+			v, err := history.AsOptInt(e.Value)
+			if err != nil {
+				return fmt.Errorf("event %d: cas-mismatch fail: value %s is neither the value seen (an integer or null) nor Jepsen's [from, to]", e.Index, e.Value)
+			}
+			out.Observed, out.Value = true, state(v)
+		}
+		c.st.Observations++
+		c.addOp(p, out, e.Time, e.Index)
+	}
+	return nil
+}
+
+// finish ends the history: invocations the run never completed count as info.
+func (c *converter) finish() ([]KeyOps, Stats) {
+	for _, p := range sortedOpen(c.open) {
 		if p.in.F == workloads.Read {
 			continue
 		}
-		st.Unknown++
-		add(p, workloads.RegisterOutput{Kind: workloads.Unknown}, Infinity, -1)
+		c.st.Unknown++
+		c.addOp(p, workloads.RegisterOutput{Kind: workloads.Unknown}, Infinity, -1)
 	}
-	return keys, st, nil
+	c.open = nil
+	return c.keys, c.st
+}
+
+// asPair is history.AsPair, without encoding/json for the plain form [from,to] that skeptic writes.
+func asPair(v json.RawMessage) (from, to int64, err error) {
+	if len(v) >= 5 && v[0] == '[' && v[len(v)-1] == ']' {
+		if a, b, ok := strings.Cut(string(v[1:len(v)-1]), ","); ok && canonicalInt(a) && canonicalInt(b) {
+			from, err1 := strconv.ParseInt(a, 10, 64)
+			to, err2 := strconv.ParseInt(b, 10, 64)
+			if err1 == nil && err2 == nil {
+				return from, to, nil
+			}
+		}
+	}
+	return history.AsPair(v)
+}
+
+// canonicalInt reports whether s is an integer as JSON writes it: -?(0|[1-9][0-9]*).
+func canonicalInt(s string) bool {
+	s = strings.TrimPrefix(s, "-")
+	if s == "" || len(s) > 1 && s[0] == '0' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // sortedOpen returns the invocations still open, in invocation order, so the result is deterministic.
@@ -242,7 +312,7 @@ func input(e history.Event) (workloads.RegisterInput, error) {
 		in.Arg = *v
 	case "cas":
 		in.F = workloads.CAS
-		from, to, err := history.AsPair(e.Value)
+		from, to, err := asPair(e.Value)
 		if err != nil {
 			return in, fmt.Errorf("cas invocation: %w", err)
 		}
