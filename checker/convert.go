@@ -73,6 +73,15 @@ type Stats struct {
 type pending struct {
 	ev history.Event
 	in workloads.RegisterInput
+	ks *keyState
+}
+
+// keyState is what the converter knows of a key while it reads.
+type keyState struct {
+	idx        int // index in converter.keys, -1 until the key's first operation
+	open       int // invocations open on the key
+	touch      int // Stats.Events at the key's last event
+	dispatched int // operations handed to onQuiet last
 }
 
 // Operations converts a history into Porcupine operations grouped by key (keys in order of first invocation),
@@ -102,9 +111,23 @@ type converter struct {
 	open    map[history.Process]*pending
 	free    []*pending                // pendings to reuse
 	retired map[history.Process]int64 // process -> index of its info
-	keyIdx  map[string]int
+	keyStat map[string]*keyState
 	keys    []KeyOps
 	clients []map[history.Process]int // per key
+
+	// onQuiet, when set, is handed the operations so far of a key that has no open invocation and has had no
+	// event for quietAfter events, while the rest of the history is still read: most likely a key the workload
+	// is done with, which can be checked at once. A key that sees more events later is handed over again when
+	// it goes quiet again (and, in any case, finish has the final word on it).
+	onQuiet    func(idx int, ops []porcupine.Operation)
+	quietAfter int
+	touched    []touched // keys in the order of their events, oldest first from touchHead
+	touchHead  int
+}
+
+type touched struct {
+	ks    *keyState
+	touch int
 }
 
 func newConverter(failCAS history.FailCAS) *converter {
@@ -112,17 +135,16 @@ func newConverter(failCAS history.FailCAS) *converter {
 		failCAS: failCAS,
 		open:    map[history.Process]*pending{},
 		retired: map[history.Process]int64{},
-		keyIdx:  map[string]int{},
+		keyStat: map[string]*keyState{},
 	}
 }
 
 func (c *converter) addOp(p *pending, out workloads.RegisterOutput, ret int64, complete int64) {
-	k := p.ev.Key
-	i, ok := c.keyIdx[k]
-	if !ok {
+	i := p.ks.idx
+	if i < 0 {
 		i = len(c.keys)
-		c.keyIdx[k] = i
-		c.keys = append(c.keys, KeyOps{Key: k})
+		p.ks.idx = i
+		c.keys = append(c.keys, KeyOps{Key: p.ev.Key})
 		c.clients = append(c.clients, map[history.Process]int{})
 	}
 	clients := c.clients[i]
@@ -140,6 +162,34 @@ func (c *converter) addOp(p *pending, out workloads.RegisterOutput, ret int64, c
 		Metadata: Meta{Process: p.ev.Process, Invoke: p.ev.Index, Complete: complete, Node: p.ev.Node},
 	})
 	c.st.Ops++
+}
+
+// touch notes an event on ks, and hands the keys that went quiet to onQuiet.
+func (c *converter) touch(ks *keyState) {
+	if c.onQuiet == nil {
+		return
+	}
+	now := c.st.Events
+	ks.touch = now
+	c.touched = append(c.touched, touched{ks, now})
+	for c.touchHead < len(c.touched) && c.touched[c.touchHead].touch <= now-c.quietAfter {
+		t := c.touched[c.touchHead]
+		c.touched[c.touchHead] = touched{}
+		c.touchHead++
+		ks := t.ks
+		if t.touch != ks.touch || ks.open > 0 || ks.idx < 0 {
+			continue // touched again since, or busy, or nothing to check
+		}
+		if ops := c.keys[ks.idx].Ops; len(ops) > ks.dispatched {
+			ks.dispatched = len(ops)
+			c.onQuiet(ks.idx, ops[:len(ops):len(ops)])
+		}
+	}
+	if c.touchHead > 4096 && c.touchHead > len(c.touched)/2 {
+		n := copy(c.touched, c.touched[c.touchHead:])
+		c.touched = c.touched[:n]
+		c.touchHead = 0
+	}
 }
 
 // add takes the next event of the history.
@@ -163,14 +213,21 @@ func (c *converter) add(e history.Event) error {
 		if err != nil {
 			return fmt.Errorf("event %d: %w", e.Index, err)
 		}
+		ks := c.keyStat[e.Key]
+		if ks == nil {
+			ks = &keyState{idx: -1}
+			c.keyStat[e.Key] = ks
+		}
+		ks.open++
 		var p *pending
 		if n := len(c.free); n > 0 {
 			p, c.free = c.free[n-1], c.free[:n-1]
 		} else {
 			p = new(pending)
 		}
-		*p = pending{ev: e, in: in}
+		*p = pending{ev: e, in: in, ks: ks}
 		c.open[e.Process] = p
+		c.touch(ks)
 		return nil
 	}
 	if !e.Type.Valid() {
@@ -184,7 +241,11 @@ func (c *converter) add(e history.Event) error {
 		return fmt.Errorf("event %d: %s completion on process %s, which has no open invocation", e.Index, e.Type, e.Process)
 	}
 	delete(c.open, e.Process)
-	defer func() { c.free = append(c.free, p) }()
+	p.ks.open--
+	defer func() {
+		c.touch(p.ks)
+		c.free = append(c.free, p)
+	}()
 	if e.F != p.ev.F {
 		return fmt.Errorf("event %d: completion of %q on process %s, whose invocation at event %d is %q", e.Index, e.F, e.Process, p.ev.Index, p.ev.F)
 	}
