@@ -170,6 +170,11 @@ func (c *converter) touch(ks *keyState) {
 		return
 	}
 	now := c.st.Events
+	if ks.dispatched > 0 && ks.touch <= now-c.quietAfter {
+		// A key handed over comes back: the workload leaves keys for longer than quietAfter. Wait longer, so as
+		// not to check keys over and over.
+		c.quietAfter = min(2*c.quietAfter, 1<<22)
+	}
 	ks.touch = now
 	c.touched = append(c.touched, touched{ks, now})
 	for c.touchHead < len(c.touched) && c.touched[c.touchHead].touch <= now-c.quietAfter {
