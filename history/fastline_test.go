@@ -145,3 +145,30 @@ func FuzzLineDecoder(f *testing.F) {
 		}
 	})
 }
+
+// TestScanStopsMidway: Scan stops at the callback's error deep into a file of many batches, and hands over the
+// events in order until then.
+func TestScanStopsMidway(t *testing.T) {
+	var b strings.Builder
+	for i := range 5000 {
+		fmt.Fprintf(&b, `{"index":%d,"time":%d,"process":0,"type":"invoke","f":"read","key":"k","value":null}`+"\n", i, i)
+	}
+	stop := errors.New("stop")
+	var got []int64
+	err := Scan(strings.NewReader(b.String()), "h", func(e Event) error {
+		got = append(got, e.Index)
+		if len(got) == 2500 {
+			return stop
+		}
+		return nil
+	})
+	require.ErrorIs(t, err, stop)
+	require.Len(t, got, 2500)
+	for i, idx := range got {
+		require.Equal(t, int64(i), idx)
+	}
+	events, err := Read(strings.NewReader(b.String()+`{"index":5000,"ti`), "h")
+	require.ErrorIs(t, err, ErrTornTail)
+	require.ErrorContains(t, err, "h:5001: torn final line")
+	require.Len(t, events, 5000)
+}

@@ -38,7 +38,70 @@ func ReadFile(path string) ([]Event, error) {
 }
 
 // Scan calls fn for each event of r in file order, stopping at fn's first error.
+//
+// Lines are read and decoded on a goroutine of their own, a batch at a time, while fn runs on the caller's: a
+// check converts and checks one batch while the next is decoded. Scan returns only once that goroutine is done
+// with r.
 func Scan(r io.Reader, name string, fn func(Event) error) error {
+	type batch struct {
+		events []Event
+		err    error
+	}
+	const batchSize = 1024
+	batches := make(chan *batch, 4)
+	free := make(chan *batch, 8)
+	stop := make(chan struct{})
+	go func() {
+		defer close(batches)
+		b := &batch{events: make([]Event, 0, batchSize)}
+		b.err = scanLines(r, name, func(e Event) error {
+			b.events = append(b.events, e)
+			if len(b.events) < batchSize {
+				return nil
+			}
+			select {
+			case batches <- b:
+			case <-stop:
+				return errStopped
+			}
+			select {
+			case b = <-free:
+				b.events = b.events[:0]
+			default:
+				b = &batch{events: make([]Event, 0, batchSize)}
+			}
+			return nil
+		})
+		select {
+		case batches <- b:
+		case <-stop:
+		}
+	}()
+	for b := range batches {
+		for _, e := range b.events {
+			if err := fn(e); err != nil {
+				close(stop)
+				for range batches { // until the reader is done with r
+				}
+				return err
+			}
+		}
+		if b.err != nil {
+			return b.err
+		}
+		select {
+		case free <- b:
+		default:
+		}
+	}
+	return nil
+}
+
+// errStopped ends scanLines when Scan's caller has stopped.
+var errStopped = errors.New("stopped")
+
+// scanLines is Scan on the caller's goroutine.
+func scanLines(r io.Reader, name string, fn func(Event) error) error {
 	br := bufio.NewReaderSize(r, 1<<16)
 	d := newLineDecoder()
 	line := 0
