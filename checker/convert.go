@@ -108,12 +108,12 @@ func operations(events []history.Event, failCAS history.FailCAS) ([]KeyOps, Stat
 type converter struct {
 	failCAS history.FailCAS
 	st      Stats
-	open    map[history.Process]*pending
-	free    []*pending                // pendings to reuse
-	retired map[history.Process]int64 // process -> index of its info
+	open    procTable[*pending]
+	free    []*pending       // pendings to reuse
+	retired procTable[int64] // process -> index of its info
 	keyStat map[string]*keyState
 	keys    []KeyOps
-	clients []map[history.Process]int // per key
+	clients [][]history.Process // per key: its processes, by client id
 
 	// onQuiet, when set, is handed the operations so far of a key that has no open invocation and has had no
 	// event for quietAfter events, while the rest of the history is still read: most likely a key the workload
@@ -133,8 +133,6 @@ type touched struct {
 func newConverter(failCAS history.FailCAS) *converter {
 	return &converter{
 		failCAS: failCAS,
-		open:    map[history.Process]*pending{},
-		retired: map[history.Process]int64{},
 		keyStat: map[string]*keyState{},
 	}
 }
@@ -145,13 +143,21 @@ func (c *converter) addOp(p *pending, out workloads.RegisterOutput, ret int64, c
 		i = len(c.keys)
 		p.ks.idx = i
 		c.keys = append(c.keys, KeyOps{Key: p.ev.Key})
-		c.clients = append(c.clients, map[history.Process]int{})
+		c.clients = append(c.clients, nil)
 	}
+	// A key has few processes (its workers, and those that replaced a worker after an info): a list is faster
+	// than a map. Most operations are by a process seen lately, so the search starts at the end.
 	clients := c.clients[i]
-	cid, ok := clients[p.ev.Process]
-	if !ok {
+	cid := -1
+	for j := len(clients) - 1; j >= 0; j-- {
+		if clients[j] == p.ev.Process {
+			cid = j
+			break
+		}
+	}
+	if cid < 0 {
 		cid = len(clients)
-		clients[p.ev.Process] = cid
+		c.clients[i] = append(clients, p.ev.Process)
 	}
 	c.keys[i].Ops = append(c.keys[i].Ops, porcupine.Operation{
 		ClientId: cid,
@@ -208,10 +214,10 @@ func (c *converter) add(e history.Event) error {
 		return fmt.Errorf("event %d: process %d is negative", e.Index, e.Process)
 	}
 	if e.Type == history.Invoke {
-		if at, ok := c.retired[e.Process]; ok {
+		if at, ok := c.retired.get(e.Process); ok {
 			return fmt.Errorf("event %d: process %s invokes again after its info at event %d; a process whose outcome is unknown must be retired", e.Index, e.Process, at)
 		}
-		if p, ok := c.open[e.Process]; ok {
+		if p, ok := c.open.get(e.Process); ok {
 			return fmt.Errorf("event %d: process %s invokes while its invocation at event %d is still open", e.Index, e.Process, p.ev.Index)
 		}
 		in, err := input(e)
@@ -231,21 +237,21 @@ func (c *converter) add(e history.Event) error {
 			p = new(pending)
 		}
 		*p = pending{ev: e, in: in, ks: ks}
-		c.open[e.Process] = p
+		c.open.set(e.Process, p)
 		c.touch(ks)
 		return nil
 	}
 	if !e.Type.Valid() {
 		return fmt.Errorf("event %d: type %q is not one of invoke, ok, fail, info", e.Index, e.Type)
 	}
-	p, ok := c.open[e.Process]
+	p, ok := c.open.get(e.Process)
 	if !ok {
-		if at, ok := c.retired[e.Process]; ok {
+		if at, ok := c.retired.get(e.Process); ok {
 			return fmt.Errorf("event %d: %s completion on process %s, retired by its info at event %d", e.Index, e.Type, e.Process, at)
 		}
 		return fmt.Errorf("event %d: %s completion on process %s, which has no open invocation", e.Index, e.Type, e.Process)
 	}
-	delete(c.open, e.Process)
+	c.open.del(e.Process)
 	p.ks.open--
 	defer func() {
 		c.touch(p.ks)
@@ -272,7 +278,7 @@ func (c *converter) add(e history.Event) error {
 		}
 		c.addOp(p, out, e.Time, e.Index)
 	case history.Info:
-		c.retired[e.Process] = e.Index
+		c.retired.set(e.Process, e.Index)
 		if p.in.F == workloads.Read {
 			c.st.Dropped++
 			return nil
@@ -301,14 +307,14 @@ func (c *converter) add(e history.Event) error {
 
 // finish ends the history: invocations the run never completed count as info.
 func (c *converter) finish() ([]KeyOps, Stats) {
-	for _, p := range sortedOpen(c.open) {
+	for _, p := range sortedOpen(c.open.all()) {
 		if p.in.F == workloads.Read {
 			continue
 		}
 		c.st.Unknown++
 		c.addOp(p, workloads.RegisterOutput{Kind: workloads.Unknown}, Infinity, -1)
 	}
-	c.open = nil
+	c.open = procTable[*pending]{}
 	return c.keys, c.st
 }
 
@@ -340,12 +346,72 @@ func canonicalInt(s string) bool {
 	return true
 }
 
-// sortedOpen returns the invocations still open, in invocation order, so the result is deterministic.
-func sortedOpen(open map[history.Process]*pending) []*pending {
-	out := make([]*pending, 0, len(open))
-	for _, p := range open {
-		out = append(out, p)
+// procTable maps processes to values: a slice for the small process numbers workers use, a map for the rest.
+type procTable[V any] struct {
+	small []V
+	has   []bool
+	big   map[history.Process]V
+}
+
+// procSmall bounds the process numbers procTable keeps in its slice.
+const procSmall = 1 << 16
+
+func (t *procTable[V]) get(p history.Process) (V, bool) {
+	if p >= 0 && p < procSmall {
+		if int(p) < len(t.has) && t.has[p] {
+			return t.small[p], true
+		}
+		var zero V
+		return zero, false
 	}
+	v, ok := t.big[p]
+	return v, ok
+}
+
+func (t *procTable[V]) set(p history.Process, v V) {
+	if p >= 0 && p < procSmall {
+		for int(p) >= len(t.has) {
+			t.has = append(t.has, false)
+			var zero V
+			t.small = append(t.small, zero)
+		}
+		t.small[p], t.has[p] = v, true
+		return
+	}
+	if t.big == nil {
+		t.big = map[history.Process]V{}
+	}
+	t.big[p] = v
+}
+
+func (t *procTable[V]) del(p history.Process) {
+	if p >= 0 && p < procSmall {
+		if int(p) < len(t.has) {
+			var zero V
+			t.small[p], t.has[p] = zero, false
+		}
+		return
+	}
+	delete(t.big, p)
+}
+
+// all returns the table's values, in no particular order.
+func (t *procTable[V]) all() []V {
+	var out []V
+	for i, ok := range t.has {
+		if ok {
+			out = append(out, t.small[i])
+		}
+	}
+	for _, v := range t.big {
+		out = append(out, v)
+	}
+	return out
+}
+
+// sortedOpen returns the invocations still open, in invocation order, so the result is deterministic.
+func sortedOpen(open []*pending) []*pending {
+	out := open
 	sort.Slice(out, func(i, j int) bool { return out[i].ev.Index < out[j].ev.Index })
 	return out
 }
