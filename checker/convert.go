@@ -179,7 +179,7 @@ func (c *converter) touch(ks *keyState) {
 	if ks.dispatched > 0 && ks.touch <= now-c.quietAfter {
 		// A key handed over comes back: the workload leaves keys for longer than quietAfter. Wait longer, so as
 		// not to check keys over and over.
-		c.quietAfter = min(2*c.quietAfter, 1<<22)
+		c.quietAfter = min(2*c.quietAfter, 1<<20) // the queue of touches holds up to this many entries
 	}
 	ks.touch = now
 	c.touched = append(c.touched, touched{ks, now})
