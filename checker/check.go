@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -105,6 +106,7 @@ type Result struct {
 
 	vis       map[string]porcupine.LinearizationInfo // for Invalid keys, when Options.Visualize
 	visualize bool                                   // Options.Visualize
+	early     int                                    // keys decided while the history was still read
 }
 
 // Failed returns the keys whose verdict is Invalid.
@@ -122,62 +124,174 @@ func (r *Result) Failed() []KeyResult {
 // verdict, for bad options or a malformed history; the error names the event's index and what was wrong.
 func Check(events []history.Event, opts Options) (Result, error) {
 	start := time.Now()
-	if opts.Timeout < 0 {
-		return Result{}, fmt.Errorf("checker: --timeout: must not be negative, got %v", opts.Timeout)
-	}
-	if opts.Workers < 0 {
-		return Result{}, fmt.Errorf("checker: workers must not be negative, got %d", opts.Workers)
-	}
-	failCAS, err := history.ParseFailCAS(string(opts.FailCAS))
-	if err != nil {
-		return Result{}, fmt.Errorf("checker: %w", err)
-	}
-	keys, stats, err := operations(events, failCAS)
+	failCAS, err := checkOptions(opts)
 	if err != nil {
 		return Result{}, err
 	}
-	pruned := make([]int, len(keys))
-	for i := range keys {
-		keys[i].Ops, pruned[i] = pruneUnobserved(keys[i].Ops)
-		stats.Pruned += pruned[i]
+	s := newSession(failCAS, opts, start)
+	for _, e := range events {
+		if err := s.conv.add(e); err != nil {
+			s.abort()
+			return Result{}, err
+		}
 	}
-	res := checkKeys(keys, opts, start)
-	for i := range res.Keys {
-		res.Keys[i].Pruned = pruned[i]
-	}
-	res.Stats = stats
-	res.Duration = time.Since(start)
-	return res, nil
+	return s.finish(), nil
 }
 
-// checkKeys runs one Porcupine check a key on a pool of workers, all within the deadline. Smaller keys go
-// first: under a deadline, that decides as many keys as possible before a hard one takes the rest.
-func checkKeys(keys []KeyOps, opts Options, start time.Time) Result {
+// checkOptions validates opts and returns its reading of failed cas.
+func checkOptions(opts Options) (history.FailCAS, error) {
+	if opts.Timeout < 0 {
+		return "", fmt.Errorf("checker: --timeout: must not be negative, got %v", opts.Timeout)
+	}
+	if opts.Workers < 0 {
+		return "", fmt.Errorf("checker: workers must not be negative, got %d", opts.Workers)
+	}
+	failCAS, err := history.ParseFailCAS(string(opts.FailCAS))
+	if err != nil {
+		return "", fmt.Errorf("checker: %w", err)
+	}
+	return failCAS, nil
+}
+
+// speculateQuiet is the converter's quietAfter in a check: a key with no open invocation and no event in this
+// many events is checked on the side while the history is still read (and converted), so that reading and
+// checking overlap. A key that sees more events afterwards is simply checked again later; only a check of all
+// of a key's operations counts, so the verdict is the same as without it (TestSpeculationSameResult). 0 turns
+// it off.
+var speculateQuiet = 4096
+
+// session is one check: a converter, fed events, and workers that check the keys it finds quiet meanwhile.
+type session struct {
+	conv     *converter
+	opts     Options
+	start    time.Time
+	deadline time.Time
+	model    porcupine.Model
+	jobs     chan specJob
+	wg       sync.WaitGroup
+	mu       sync.Mutex
+	early    map[int]specResult // key index -> check of its first n operations
+}
+
+type specJob struct {
+	idx int
+	ops []porcupine.Operation
+}
+
+type specResult struct {
+	n        int // operations checked, before pruning
+	ops      int // after pruning
+	pruned   int
+	verdict  Verdict
+	duration time.Duration
+}
+
+func newSession(failCAS history.FailCAS, opts Options, start time.Time) *session {
+	s := &session{conv: newConverter(failCAS), opts: opts, start: start, model: workloads.RegisterModel().Porcupine()}
+	if opts.Timeout > 0 {
+		s.deadline = start.Add(opts.Timeout)
+	}
+	if speculateQuiet <= 0 {
+		return s
+	}
+	s.early = map[int]specResult{}
+	s.jobs = make(chan specJob, 64)
+	s.conv.quietAfter = speculateQuiet
+	s.conv.onQuiet = func(idx int, ops []porcupine.Operation) { s.jobs <- specJob{idx, ops} }
+	for range s.workers() {
+		s.wg.Go(func() {
+			for j := range s.jobs {
+				s.speculate(j)
+			}
+		})
+	}
+	return s
+}
+
+func (s *session) workers() int {
+	if s.opts.Workers > 0 {
+		return s.opts.Workers
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+// speculate checks the operations a key had when it went quiet. Only a valid verdict is kept: a key that
+// failed is checked again by finish, which also explains it when asked.
+func (s *session) speculate(j specJob) {
+	timeout := time.Duration(0)
+	if !s.deadline.IsZero() {
+		if timeout = time.Until(s.deadline); timeout <= 0 {
+			return
+		}
+	}
+	kept, pruned := pruneUnobserved(j.ops)
+	t0 := time.Now()
+	v := verdictOf(porcupine.CheckOperationsTimeout(s.model, kept, timeout))
+	d := time.Since(t0)
+	if v != Valid {
+		return
+	}
+	s.mu.Lock()
+	s.early[j.idx] = specResult{n: len(j.ops), ops: len(kept), pruned: pruned, verdict: v, duration: d}
+	s.mu.Unlock()
+}
+
+// abort stops the workers of a session that will not finish.
+func (s *session) abort() {
+	s.conv.onQuiet = nil
+	if s.jobs != nil {
+		close(s.jobs)
+		s.wg.Wait()
+		s.jobs = nil
+	}
+}
+
+// finish ends the history, and checks every key that was not checked whole on the side already.
+func (s *session) finish() Result {
+	s.abort()
+	keys, stats := s.conv.finish()
+	res := Result{Keys: make([]KeyResult, len(keys)), Verdict: Valid, visualize: s.opts.Visualize}
+	var todo []int
+	for i := range keys {
+		if r, ok := s.early[i]; ok && r.n == len(keys[i].Ops) {
+			res.Keys[i] = KeyResult{Key: keys[i].Key, Ops: r.ops, Pruned: r.pruned, Verdict: r.verdict, Duration: r.duration}
+			stats.Pruned += r.pruned
+			res.early++
+			continue
+		}
+		var pruned int
+		keys[i].Ops, pruned = pruneUnobserved(keys[i].Ops)
+		stats.Pruned += pruned
+		res.Keys[i].Pruned = pruned
+		todo = append(todo, i)
+	}
+	checkKeys(keys, todo, s.opts, s.deadline, &res)
+	res.Stats = stats
+	res.Duration = time.Since(s.start)
+	return res
+}
+
+// checkKeys runs one Porcupine check for each key of todo on a pool of workers, all within the deadline, and
+// sets their results in res (whose Keys has an entry for every key; Pruned is kept) and its verdict. Smaller
+// keys go first: under a deadline, that decides as many keys as possible before a hard one takes the rest.
+func checkKeys(keys []KeyOps, todo []int, opts Options, deadline time.Time, res *Result) {
 	workers := opts.Workers
 	if workers == 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	var deadline time.Time
-	if opts.Timeout > 0 {
-		deadline = start.Add(opts.Timeout)
-	}
 	model := workloads.RegisterModel().Porcupine()
-	res := Result{Keys: make([]KeyResult, len(keys)), Verdict: Valid, visualize: opts.Visualize}
 	infos := make([]*porcupine.LinearizationInfo, len(keys))
 
-	order := make([]int, len(keys))
-	for i := range order {
-		order[i] = i
-	}
+	order := slices.Clone(todo)
 	sort.SliceStable(order, func(a, b int) bool { return len(keys[order[a]].Ops) < len(keys[order[b]].Ops) })
 	next := make(chan int)
 	var wg sync.WaitGroup
-	for range min(workers, len(keys)) {
+	for range min(workers, len(order)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				kr := KeyResult{Key: keys[i].Key, Ops: len(keys[i].Ops), Verdict: Unknown}
+				kr := KeyResult{Key: keys[i].Key, Ops: len(keys[i].Ops), Pruned: res.Keys[i].Pruned, Verdict: Unknown}
 				timeout := time.Duration(0)
 				if !deadline.IsZero() {
 					timeout = time.Until(deadline)
@@ -214,7 +328,6 @@ func checkKeys(keys []KeyOps, opts Options, start time.Time) Result {
 			res.vis[k.Key] = *infos[i]
 		}
 	}
-	return res
 }
 
 // explain checks an Invalid key again, verbosely, for the visualization. Most keys are valid, and the verbose
@@ -311,12 +424,24 @@ func SafeName(key string) string {
 // CheckFile reads the history at path and checks it. The file is read as opts.Format: skeptic's
 // history.jsonl, a Jepsen history.edn or a Jepsen log, told from its content when opts.Format is "" (see
 // history.DetectFormat); the Jepsen importers read a failed cas as opts.FailCAS says. Errors name the file,
-// and the line for a bad line.
+// and the line for a bad line. A history.jsonl is converted as it is read (history.ScanFileFormat), so its
+// events are never all in memory; Result.Duration includes the reading.
 func CheckFile(path string, opts Options) (Result, error) {
-	if _, err := history.ParseFailCAS(string(opts.FailCAS)); err != nil {
-		return Result{}, fmt.Errorf("checker: %w", err)
+	start := time.Now()
+	failCAS, err := checkOptions(opts)
+	if err != nil {
+		return Result{}, err
 	}
-	events, _, err := history.ReadFileFormat(path, opts.Format, history.JepsenOptions{FailCAS: opts.FailCAS})
+	s := newSession(failCAS, opts, start)
+	var convErr error
+	_, err = history.ScanFileFormat(path, opts.Format, history.JepsenOptions{FailCAS: opts.FailCAS}, func(e history.Event) error {
+		convErr = s.conv.add(e)
+		return convErr
+	})
+	if convErr != nil {
+		s.abort()
+		return Result{}, fmt.Errorf("%s: %w", path, convErr)
+	}
 	var warnings []string
 	if errors.Is(err, history.ErrTornTail) {
 		// What a crash mid-write leaves: every whole line before it is checked; an operation whose completion
@@ -325,12 +450,10 @@ func CheckFile(path string, opts Options) (Result, error) {
 		err = nil
 	}
 	if err != nil {
+		s.abort()
 		return Result{}, err
 	}
-	res, err := Check(events, opts)
-	if err != nil {
-		return Result{}, fmt.Errorf("%s: %w", path, err)
-	}
+	res := s.finish()
 	res.Warnings = warnings
 	return res, nil
 }

@@ -1,9 +1,12 @@
 package checker
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
+	"strings"
 
 	"github.com/anishathalye/porcupine"
 
@@ -70,6 +73,15 @@ type Stats struct {
 type pending struct {
 	ev history.Event
 	in workloads.RegisterInput
+	ks *keyState
+}
+
+// keyState is what the converter knows of a key while it reads.
+type keyState struct {
+	idx        int // index in converter.keys, -1 until the key's first operation
+	open       int // invocations open on the key
+	touch      int // Stats.Events at the key's last event
+	dispatched int // operations handed to onQuiet last
 }
 
 // Operations converts a history into Porcupine operations grouped by key (keys in order of first invocation),
@@ -81,135 +93,325 @@ func Operations(events []history.Event) ([]KeyOps, Stats, error) {
 // operations is Operations with a reading of cas-mismatch failures: with history.FailCASNeverHappened they are
 // dropped as other failures are.
 func operations(events []history.Event, failCAS history.FailCAS) ([]KeyOps, Stats, error) {
-	st := Stats{Events: len(events)}
-	open := map[history.Process]*pending{}
-	retired := map[history.Process]int64{} // process -> index of its info
-	keyIdx := map[string]int{}
-	var keys []KeyOps
-	clients := map[string]map[history.Process]int{}
-
-	add := func(p *pending, out workloads.RegisterOutput, ret int64, complete int64) {
-		k := p.ev.Key
-		i, ok := keyIdx[k]
-		if !ok {
-			i = len(keys)
-			keyIdx[k] = i
-			keys = append(keys, KeyOps{Key: k})
-			clients[k] = map[history.Process]int{}
-		}
-		cid, ok := clients[k][p.ev.Process]
-		if !ok {
-			cid = len(clients[k])
-			clients[k][p.ev.Process] = cid
-		}
-		node := p.ev.Node
-		keys[i].Ops = append(keys[i].Ops, porcupine.Operation{
-			ClientId: cid,
-			Input:    p.in,
-			Call:     p.ev.Time,
-			Output:   out,
-			Return:   ret,
-			Metadata: Meta{Process: p.ev.Process, Invoke: p.ev.Index, Complete: complete, Node: node},
-		})
-		st.Ops++
-	}
-
+	c := newConverter(failCAS)
 	for _, e := range events {
-		if e.Process == history.NemesisProcess {
-			st.Nemesis++
-			continue
-		}
-		if e.Process < 0 {
-			return nil, st, fmt.Errorf("event %d: process %d is negative", e.Index, e.Process)
-		}
-		if e.Type == history.Invoke {
-			if at, ok := retired[e.Process]; ok {
-				return nil, st, fmt.Errorf("event %d: process %s invokes again after its info at event %d; a process whose outcome is unknown must be retired", e.Index, e.Process, at)
-			}
-			if p, ok := open[e.Process]; ok {
-				return nil, st, fmt.Errorf("event %d: process %s invokes while its invocation at event %d is still open", e.Index, e.Process, p.ev.Index)
-			}
-			in, err := input(e)
-			if err != nil {
-				return nil, st, fmt.Errorf("event %d: %w", e.Index, err)
-			}
-			open[e.Process] = &pending{ev: e, in: in}
-			continue
-		}
-		if !e.Type.Valid() {
-			return nil, st, fmt.Errorf("event %d: type %q is not one of invoke, ok, fail, info", e.Index, e.Type)
-		}
-		p, ok := open[e.Process]
-		if !ok {
-			if at, ok := retired[e.Process]; ok {
-				return nil, st, fmt.Errorf("event %d: %s completion on process %s, retired by its info at event %d", e.Index, e.Type, e.Process, at)
-			}
-			return nil, st, fmt.Errorf("event %d: %s completion on process %s, which has no open invocation", e.Index, e.Type, e.Process)
-		}
-		delete(open, e.Process)
-		if e.F != p.ev.F {
-			return nil, st, fmt.Errorf("event %d: completion of %q on process %s, whose invocation at event %d is %q", e.Index, e.F, e.Process, p.ev.Index, p.ev.F)
-		}
-		if e.Key != "" && e.Key != p.ev.Key {
-			return nil, st, fmt.Errorf("event %d: completion on key %q, whose invocation at event %d is on key %q", e.Index, e.Key, p.ev.Index, p.ev.Key)
-		}
-		if e.Time < p.ev.Time {
-			return nil, st, fmt.Errorf("event %d: completes at time %d, before its invocation at event %d (time %d)", e.Index, e.Time, p.ev.Index, p.ev.Time)
-		}
-		switch e.Type {
-		case history.Ok:
-			out := workloads.RegisterOutput{Kind: workloads.Done}
-			if p.in.F == workloads.Read {
-				v, err := history.AsOptInt(e.Value)
-				if err != nil {
-					return nil, st, fmt.Errorf("event %d: ok read: %w", e.Index, err)
-				}
-				out.Value = state(v)
-			}
-			add(p, out, e.Time, e.Index)
-		case history.Info:
-			retired[e.Process] = e.Index
-			if p.in.F == workloads.Read {
-				st.Dropped++
-				continue
-			}
-			st.Unknown++
-			add(p, workloads.RegisterOutput{Kind: workloads.Unknown}, Infinity, e.Index)
-		case history.Fail:
-			if p.in.F != workloads.CAS || e.Error != history.ErrCASMismatch || failCAS == history.FailCASNeverHappened {
-				st.Dropped++
-				continue
-			}
-			out := workloads.RegisterOutput{Kind: workloads.Mismatch}
-			if _, _, err := history.AsPair(e.Value); err != nil {
-				// Our protocol's form: the value the cas saw.
-				v, err := history.AsOptInt(e.Value)
-				if err != nil {
-					return nil, st, fmt.Errorf("event %d: cas-mismatch fail: value %s is neither the value seen (an integer or null) nor Jepsen's [from, to]", e.Index, e.Value)
-				}
-				out.Observed, out.Value = true, state(v)
-			}
-			st.Observations++
-			add(p, out, e.Time, e.Index)
+		if err := c.add(e); err != nil {
+			return nil, c.st, err
 		}
 	}
-	// Invocations the run never completed: as info.
-	for _, p := range sortedOpen(open) {
-		if p.in.F == workloads.Read {
-			continue
-		}
-		st.Unknown++
-		add(p, workloads.RegisterOutput{Kind: workloads.Unknown}, Infinity, -1)
-	}
+	keys, st := c.finish()
 	return keys, st, nil
 }
 
-// sortedOpen returns the invocations still open, in invocation order, so the result is deterministic.
-func sortedOpen(open map[history.Process]*pending) []*pending {
-	out := make([]*pending, 0, len(open))
-	for _, p := range open {
-		out = append(out, p)
+// converter is operations one event at a time, so that a file can be converted as it is read, without holding
+// its events.
+type converter struct {
+	failCAS history.FailCAS
+	st      Stats
+	open    procTable[*pending]
+	free    []*pending       // pendings to reuse
+	retired procTable[int64] // process -> index of its info
+	keyStat map[string]*keyState
+	keys    []KeyOps
+	clients [][]history.Process // per key: its processes, by client id
+
+	// onQuiet, when set, is handed the operations so far of a key that has no open invocation and has had no
+	// event for quietAfter events, while the rest of the history is still read: most likely a key the workload
+	// is done with, which can be checked at once. A key that sees more events later is handed over again when
+	// it goes quiet again (and, in any case, finish has the final word on it).
+	onQuiet    func(idx int, ops []porcupine.Operation)
+	quietAfter int
+	touched    []touched // keys in the order of their events, oldest first from touchHead
+	touchHead  int
+}
+
+type touched struct {
+	ks    *keyState
+	touch int
+}
+
+func newConverter(failCAS history.FailCAS) *converter {
+	return &converter{
+		failCAS: failCAS,
+		keyStat: map[string]*keyState{},
 	}
+}
+
+func (c *converter) addOp(p *pending, out workloads.RegisterOutput, ret int64, complete int64) {
+	i := p.ks.idx
+	if i < 0 {
+		i = len(c.keys)
+		p.ks.idx = i
+		c.keys = append(c.keys, KeyOps{Key: p.ev.Key})
+		c.clients = append(c.clients, nil)
+	}
+	// A key has few processes (its workers, and those that replaced a worker after an info): a list is faster
+	// than a map. Most operations are by a process seen lately, so the search starts at the end.
+	clients := c.clients[i]
+	cid := -1
+	for j := len(clients) - 1; j >= 0; j-- {
+		if clients[j] == p.ev.Process {
+			cid = j
+			break
+		}
+	}
+	if cid < 0 {
+		cid = len(clients)
+		c.clients[i] = append(clients, p.ev.Process)
+	}
+	c.keys[i].Ops = append(c.keys[i].Ops, porcupine.Operation{
+		ClientId: cid,
+		Input:    p.in,
+		Call:     p.ev.Time,
+		Output:   out,
+		Return:   ret,
+		Metadata: Meta{Process: p.ev.Process, Invoke: p.ev.Index, Complete: complete, Node: p.ev.Node},
+	})
+	c.st.Ops++
+}
+
+// touch notes an event on ks, and hands the keys that went quiet to onQuiet.
+func (c *converter) touch(ks *keyState) {
+	if c.onQuiet == nil {
+		return
+	}
+	now := c.st.Events
+	if ks.dispatched > 0 && ks.touch <= now-c.quietAfter {
+		// A key handed over comes back: the workload leaves keys for longer than quietAfter. Wait longer, so as
+		// not to check keys over and over.
+		c.quietAfter = min(2*c.quietAfter, 1<<20) // the queue of touches holds up to this many entries
+	}
+	ks.touch = now
+	c.touched = append(c.touched, touched{ks, now})
+	for c.touchHead < len(c.touched) && c.touched[c.touchHead].touch <= now-c.quietAfter {
+		t := c.touched[c.touchHead]
+		c.touched[c.touchHead] = touched{}
+		c.touchHead++
+		ks := t.ks
+		if t.touch != ks.touch || ks.open > 0 || ks.idx < 0 {
+			continue // touched again since, or busy, or nothing to check
+		}
+		if ops := c.keys[ks.idx].Ops; len(ops) > ks.dispatched {
+			ks.dispatched = len(ops)
+			c.onQuiet(ks.idx, ops[:len(ops):len(ops)])
+		}
+	}
+	if c.touchHead > 4096 && c.touchHead > len(c.touched)/2 {
+		n := copy(c.touched, c.touched[c.touchHead:])
+		c.touched = c.touched[:n]
+		c.touchHead = 0
+	}
+}
+
+// add takes the next event of the history.
+func (c *converter) add(e history.Event) error {
+	c.st.Events++
+	if e.Process == history.NemesisProcess {
+		c.st.Nemesis++
+		return nil
+	}
+	if e.Process < 0 {
+		return fmt.Errorf("event %d: process %d is negative", e.Index, e.Process)
+	}
+	if e.Type == history.Invoke {
+		if at, ok := c.retired.get(e.Process); ok {
+			return fmt.Errorf("event %d: process %s invokes again after its info at event %d; a process whose outcome is unknown must be retired", e.Index, e.Process, at)
+		}
+		if p, ok := c.open.get(e.Process); ok {
+			return fmt.Errorf("event %d: process %s invokes while its invocation at event %d is still open", e.Index, e.Process, p.ev.Index)
+		}
+		in, err := input(e)
+		if err != nil {
+			return fmt.Errorf("event %d: %w", e.Index, err)
+		}
+		ks := c.keyStat[e.Key]
+		if ks == nil {
+			ks = &keyState{idx: -1}
+			c.keyStat[e.Key] = ks
+		}
+		ks.open++
+		var p *pending
+		if n := len(c.free); n > 0 {
+			p, c.free = c.free[n-1], c.free[:n-1]
+		} else {
+			p = new(pending)
+		}
+		*p = pending{ev: e, in: in, ks: ks}
+		c.open.set(e.Process, p)
+		c.touch(ks)
+		return nil
+	}
+	if !e.Type.Valid() {
+		return fmt.Errorf("event %d: type %q is not one of invoke, ok, fail, info", e.Index, e.Type)
+	}
+	p, ok := c.open.get(e.Process)
+	if !ok {
+		if at, ok := c.retired.get(e.Process); ok {
+			return fmt.Errorf("event %d: %s completion on process %s, retired by its info at event %d", e.Index, e.Type, e.Process, at)
+		}
+		return fmt.Errorf("event %d: %s completion on process %s, which has no open invocation", e.Index, e.Type, e.Process)
+	}
+	c.open.del(e.Process)
+	p.ks.open--
+	defer func() {
+		c.touch(p.ks)
+		c.free = append(c.free, p)
+	}()
+	if e.F != p.ev.F {
+		return fmt.Errorf("event %d: completion of %q on process %s, whose invocation at event %d is %q", e.Index, e.F, e.Process, p.ev.Index, p.ev.F)
+	}
+	if e.Key != "" && e.Key != p.ev.Key {
+		return fmt.Errorf("event %d: completion on key %q, whose invocation at event %d is on key %q", e.Index, e.Key, p.ev.Index, p.ev.Key)
+	}
+	if e.Time < p.ev.Time {
+		return fmt.Errorf("event %d: completes at time %d, before its invocation at event %d (time %d)", e.Index, e.Time, p.ev.Index, p.ev.Time)
+	}
+	switch e.Type {
+	case history.Ok:
+		out := workloads.RegisterOutput{Kind: workloads.Done}
+		if p.in.F == workloads.Read {
+			v, err := history.AsOptInt(e.Value)
+			if err != nil {
+				return fmt.Errorf("event %d: ok read: %w", e.Index, err)
+			}
+			out.Value = state(v)
+		}
+		c.addOp(p, out, e.Time, e.Index)
+	case history.Info:
+		c.retired.set(e.Process, e.Index)
+		if p.in.F == workloads.Read {
+			c.st.Dropped++
+			return nil
+		}
+		c.st.Unknown++
+		c.addOp(p, workloads.RegisterOutput{Kind: workloads.Unknown}, Infinity, e.Index)
+	case history.Fail:
+		if p.in.F != workloads.CAS || e.Error != history.ErrCASMismatch || c.failCAS == history.FailCASNeverHappened {
+			c.st.Dropped++
+			return nil
+		}
+		out := workloads.RegisterOutput{Kind: workloads.Mismatch}
+		if _, _, err := asPair(e.Value); err != nil {
+			// Our protocol's form: the value the cas saw.
+			v, err := history.AsOptInt(e.Value)
+			if err != nil {
+				return fmt.Errorf("event %d: cas-mismatch fail: value %s is neither the value seen (an integer or null) nor Jepsen's [from, to]", e.Index, e.Value)
+			}
+			out.Observed, out.Value = true, state(v)
+		}
+		c.st.Observations++
+		c.addOp(p, out, e.Time, e.Index)
+	}
+	return nil
+}
+
+// finish ends the history: invocations the run never completed count as info.
+func (c *converter) finish() ([]KeyOps, Stats) {
+	for _, p := range sortedOpen(c.open.all()) {
+		if p.in.F == workloads.Read {
+			continue
+		}
+		c.st.Unknown++
+		c.addOp(p, workloads.RegisterOutput{Kind: workloads.Unknown}, Infinity, -1)
+	}
+	c.open = procTable[*pending]{}
+	return c.keys, c.st
+}
+
+// asPair is history.AsPair, without encoding/json for the plain form [from,to] that skeptic writes.
+func asPair(v json.RawMessage) (from, to int64, err error) {
+	if len(v) >= 5 && v[0] == '[' && v[len(v)-1] == ']' {
+		if a, b, ok := strings.Cut(string(v[1:len(v)-1]), ","); ok && canonicalInt(a) && canonicalInt(b) {
+			from, err1 := strconv.ParseInt(a, 10, 64)
+			to, err2 := strconv.ParseInt(b, 10, 64)
+			if err1 == nil && err2 == nil {
+				return from, to, nil
+			}
+		}
+	}
+	return history.AsPair(v)
+}
+
+// canonicalInt reports whether s is an integer as JSON writes it: -?(0|[1-9][0-9]*).
+func canonicalInt(s string) bool {
+	s = strings.TrimPrefix(s, "-")
+	if s == "" || len(s) > 1 && s[0] == '0' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// procTable maps processes to values: a slice for the small process numbers workers use, a map for the rest.
+type procTable[V any] struct {
+	small []V
+	has   []bool
+	big   map[history.Process]V
+}
+
+// procSmall bounds the process numbers procTable keeps in its slice.
+const procSmall = 1 << 16
+
+func (t *procTable[V]) get(p history.Process) (V, bool) {
+	if p >= 0 && p < procSmall {
+		if int(p) < len(t.has) && t.has[p] {
+			return t.small[p], true
+		}
+		var zero V
+		return zero, false
+	}
+	v, ok := t.big[p]
+	return v, ok
+}
+
+func (t *procTable[V]) set(p history.Process, v V) {
+	if p >= 0 && p < procSmall {
+		for int(p) >= len(t.has) {
+			t.has = append(t.has, false)
+			var zero V
+			t.small = append(t.small, zero)
+		}
+		t.small[p], t.has[p] = v, true
+		return
+	}
+	if t.big == nil {
+		t.big = map[history.Process]V{}
+	}
+	t.big[p] = v
+}
+
+func (t *procTable[V]) del(p history.Process) {
+	if p >= 0 && p < procSmall {
+		if int(p) < len(t.has) {
+			var zero V
+			t.small[p], t.has[p] = zero, false
+		}
+		return
+	}
+	delete(t.big, p)
+}
+
+// all returns the table's values, in no particular order.
+func (t *procTable[V]) all() []V {
+	var out []V
+	for i, ok := range t.has {
+		if ok {
+			out = append(out, t.small[i])
+		}
+	}
+	for _, v := range t.big {
+		out = append(out, v)
+	}
+	return out
+}
+
+// sortedOpen returns the invocations still open, in invocation order, so the result is deterministic.
+func sortedOpen(open []*pending) []*pending {
+	out := open
 	sort.Slice(out, func(i, j int) bool { return out[i].ev.Index < out[j].ev.Index })
 	return out
 }
@@ -242,7 +444,7 @@ func input(e history.Event) (workloads.RegisterInput, error) {
 		in.Arg = *v
 	case "cas":
 		in.F = workloads.CAS
-		from, to, err := history.AsPair(e.Value)
+		from, to, err := asPair(e.Value)
 		if err != nil {
 			return in, fmt.Errorf("cas invocation: %w", err)
 		}

@@ -33,4 +33,11 @@
 // in parallel on Options.Workers goroutines, against workloads.RegisterModel. Options.Timeout bounds the whole
 // check: a key whose check has not ended by then is Unknown, and so is the verdict, unless some key is
 // Illegal. Result.WriteVisualizations writes Porcupine's HTML visualization of each failed key.
+//
+// Reading and checking overlap. CheckFile converts a history.jsonl as it is read (history.ScanFileFormat
+// decodes lines on a goroutine of its own), holding operations, not events. A key with no open invocation and no
+// event for a while (4096 events at first) is checked on the side while the rest is read: in a kv history most
+// keys are done long before the file ends. Only a valid check of all of a key's operations counts; a key that
+// sees more events later is checked again, and the quiet stretch doubles, so that a workload that comes back
+// to its keys is not checked over and over. The result is the same as checking every key at the end.
 package checker

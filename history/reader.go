@@ -38,17 +38,90 @@ func ReadFile(path string) ([]Event, error) {
 }
 
 // Scan calls fn for each event of r in file order, stopping at fn's first error.
+//
+// Lines are read and decoded on a goroutine of their own, a batch at a time, while fn runs on the caller's: a
+// check converts and checks one batch while the next is decoded. Scan returns only once that goroutine is done
+// with r.
 func Scan(r io.Reader, name string, fn func(Event) error) error {
+	type batch struct {
+		events []Event
+		err    error
+	}
+	const batchSize = 1024
+	batches := make(chan *batch, 4)
+	free := make(chan *batch, 8)
+	stop := make(chan struct{})
+	go func() {
+		defer close(batches)
+		b := &batch{events: make([]Event, 0, batchSize)}
+		b.err = scanLines(r, name, func(e Event) error {
+			b.events = append(b.events, e)
+			if len(b.events) < batchSize {
+				return nil
+			}
+			select {
+			case batches <- b:
+			case <-stop:
+				return errStopped
+			}
+			select {
+			case b = <-free:
+				b.events = b.events[:0]
+			default:
+				b = &batch{events: make([]Event, 0, batchSize)}
+			}
+			return nil
+		})
+		select {
+		case batches <- b:
+		case <-stop:
+		}
+	}()
+	for b := range batches {
+		for _, e := range b.events {
+			if err := fn(e); err != nil {
+				close(stop)
+				for range batches { // until the reader is done with r
+				}
+				return err
+			}
+		}
+		if b.err != nil {
+			return b.err
+		}
+		select {
+		case free <- b:
+		default:
+		}
+	}
+	return nil
+}
+
+// errStopped ends scanLines when Scan's caller has stopped.
+var errStopped = errors.New("stopped")
+
+// scanLines is Scan on the caller's goroutine.
+func scanLines(r io.Reader, name string, fn func(Event) error) error {
 	br := bufio.NewReaderSize(r, 1<<16)
+	d := newLineDecoder()
 	line := 0
+	var long []byte // a line longer than br's buffer, gathered
 	for {
-		b, err := br.ReadBytes('\n')
+		b, err := br.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			long = append(long, b...)
+			continue
+		}
+		if long != nil {
+			b = append(long, b...)
+			long = nil
+		}
 		if len(b) > 0 {
 			line++
 			torn := b[len(b)-1] != '\n' // only the final line can lack its newline
 			b = bytes.TrimSpace(b)
 			if len(b) > 0 {
-				e, perr := parseLine(b)
+				e, perr := d.parse(b)
 				if perr != nil && torn && errors.Is(perr, io.ErrUnexpectedEOF) {
 					return fmt.Errorf("%s:%d: %w (no newline: a partial write): %v", name, line, ErrTornTail, perr)
 				}
@@ -69,6 +142,17 @@ func Scan(r io.Reader, name string, fn func(Event) error) error {
 	}
 }
 
+// parse decodes one trimmed line: by the fast path when the line has the plain shape it knows (fastline.go),
+// else by parseLine. Both end in the same checks.
+func (d *lineDecoder) parse(b []byte) (Event, error) {
+	var e Event
+	if d.decode(b, &e) {
+		return e, validate(e)
+	}
+	return parseLine(b)
+}
+
+// parseLine decodes one trimmed line with encoding/json, strictly: unknown fields and trailing data are errors.
 func parseLine(b []byte) (Event, error) {
 	var e Event
 	dec := json.NewDecoder(bytes.NewReader(b))
@@ -84,16 +168,21 @@ func parseLine(b []byte) (Event, error) {
 	if _, err := dec.Token(); err != io.EOF {
 		return e, fmt.Errorf("trailing data after the event")
 	}
+	return e, validate(e)
+}
+
+// validate checks what the JSON types alone do not.
+func validate(e Event) error {
 	if !e.Type.Valid() {
-		return e, fmt.Errorf("field \"type\": %q is not one of invoke, ok, fail, info", e.Type)
+		return fmt.Errorf("field \"type\": %q is not one of invoke, ok, fail, info", e.Type)
 	}
 	if e.F == "" {
-		return e, fmt.Errorf("field \"f\" is missing")
+		return fmt.Errorf("field \"f\" is missing")
 	}
 	if e.Time < 0 {
-		return e, fmt.Errorf("field \"time\": %d is negative", e.Time)
+		return fmt.Errorf("field \"time\": %d is negative", e.Time)
 	}
-	return e, nil
+	return nil
 }
 
 func asType(err error, target **json.UnmarshalTypeError) bool {

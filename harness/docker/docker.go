@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
@@ -245,10 +246,16 @@ func (c *Cluster) start(ctx context.Context, spec cluster.Spec, tag string) erro
 	}
 	c.SetNet(nft.New(hosts))
 	t0 := time.Now()
-	for _, n := range c.nodes {
-		if err := c.startNode(ctx, n); err != nil {
-			return err
-		}
+	// All at once: the engine starts containers in parallel, and one after another they took most of the
+	// startup (5 nodes: 4 s of a 4.8 s time to the first operation, on a busy machine).
+	errs := make([]error, len(c.nodes))
+	var wg sync.WaitGroup
+	for i, n := range c.nodes {
+		wg.Go(func() { errs[i] = c.startNode(ctx, n) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
 	}
 	for _, n := range c.nodes {
 		if err := c.WaitReady(ctx, n.id); err != nil {
