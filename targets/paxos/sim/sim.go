@@ -7,9 +7,12 @@ import (
 	"math"
 	"math/rand"
 	"strings"
+	"time"
 
 	"github.com/skeptic-dev/skeptic/targets/paxos/core"
+	"github.com/skeptic-dev/skeptic/targets/paxos/driver"
 	"github.com/skeptic-dev/skeptic/targets/paxos/kv"
+	"github.com/skeptic-dev/skeptic/targets/paxos/wal"
 )
 
 // tickUnits is the virtual time of one nominal tick of a node's clock.
@@ -197,13 +200,15 @@ type response struct {
 }
 
 type simNode struct {
-	idx   int
-	id    core.NodeID
-	up    bool
-	gen   int
-	core  *core.Node
-	store *kv.Store
-	disk  []core.Record
+	idx int
+	id  core.NodeID
+	up  bool
+	gen int
+	// d is the node's driver (targets/paxos/driver), the same code the real node runs, over the real log (wal)
+	// on disk, a simulated disk that survives crashes; nil while the node is down.
+	d    *driver.Driver
+	disk *disk
+	log  *wal.Log
 
 	rate       float64 // clock rate: local ticks per nominal tick
 	wallOffset int64   // wall clock = wallOffset + virtual time scaled by rate
@@ -216,18 +221,15 @@ type simNode struct {
 	held   []*event
 
 	crashAfter core.MsgType // faultCrashPoint: crash right after sending a message of this type (0: none)
+	// faultDiskCrash: crash while handling the next Ready that has records, in the middle of its fsync
+	// (crashInSync: the records reached the page cache, not the disk) or after the fsync and before any message
+	// is sent (crashPoint driver.CrashAfterSync).
+	crashInSync bool
+	crashPoint  driver.CrashPoint
+	crashWhy    string
 
-	leading  bool
-	applied  uint64
-	pending  map[core.CommandID][]*request
-	reads    map[uint64]*request
-	readWait []readWait
-	nextCtx  uint64
-}
-
-type readWait struct {
-	index uint64
-	req   *request
+	leading bool
+	applied uint64 // highest slot applied (or installed by a snapshot), for the agreement check
 }
 
 // ---- clients ----
@@ -316,7 +318,7 @@ func newSim(o Options) *sim {
 		s.ids = append(s.ids, fmt.Sprintf("n%d", i+1))
 	}
 	for i := range o.Nodes {
-		n := &simNode{idx: i, id: s.ids[i], rate: 1 + s.skew*(2*rnd.Float64()-1), wallOffset: rnd.Int63n(1000) * tickNanos}
+		n := &simNode{idx: i, id: s.ids[i], rate: 1 + s.skew*(2*rnd.Float64()-1), wallOffset: rnd.Int63n(1000) * tickNanos, disk: newDisk(rnd)}
 		s.nodes = append(s.nodes, n)
 		s.start(n, true)
 	}
@@ -350,31 +352,88 @@ func (s *sim) config(n *simNode) core.Config {
 	}
 }
 
-// start boots (or reboots) a node from the records on its disk.
+// start boots (or reboots) a node from what its disk holds, with the real log and the real driver.
 func (s *sim) start(n *simNode, first bool) {
-	recs := n.disk
-	if s.o.Flaw == core.FlawForgetPromises && !first {
-		// FLAW(forget-promises): the driver kept its acceptor state in memory only; a restarted node comes
-		// back with no records at all.
-		recs = nil
-		n.disk = nil
+	var st driver.Storage
+	var recs []core.Record
+	n.log = nil
+	if s.o.Flaw == core.FlawForgetPromises {
+		// FLAW(forget-promises): the driver keeps its acceptor state in memory only; a restarted node comes back
+		// with no records at all.
+		st = &driver.MemStorage{}
+	} else {
+		l, rs, rec, err := wal.OpenFS(n.disk, "data")
+		if err != nil {
+			s.failf("%s cannot restart: %v", n.id, err)
+			return
+		}
+		if rec.TornBytes > 0 {
+			s.logf("%s recovery: cut %d torn bytes (%s)", n.id, rec.TornBytes, rec.Reason)
+		}
+		n.log, st, recs = l, l, rs
 	}
 	c, err := core.New(s.config(n), recs)
 	if err != nil {
-		panic(fmt.Sprintf("sim: restart %s: %v", n.id, err))
+		s.failf("%s cannot restart: %v", n.id, err)
+		return
 	}
-	n.core = c
-	n.store = kv.New()
+	n.gen++
+	d, err := driver.New(driver.Config{
+		ID: n.id, Read: s.mode, Flaw: s.o.Flaw, Nonce: fmt.Sprint(n.gen), CompactSlots: s.compactEvery,
+		Send: s.send,
+		OnReady: func(rd *core.Ready) {
+			if rd.SoftState != nil {
+				if rd.SoftState.Leader == n.id && !n.leading {
+					s.stats.Elections++
+					s.logf("%s leads (highest ballot seen %v)", n.id, rd.SoftState.Ballot)
+				}
+				n.leading = rd.SoftState.Leader == n.id
+			}
+			if rd.Snapshot != nil {
+				n.applied = rd.Snapshot.Slot
+			}
+			if len(rd.Records) > 0 && n.crashInSync {
+				n.crashInSync = false
+				n.disk.failSync = true
+				n.crashWhy = " in the middle of an fsync"
+			}
+		},
+		OnApply: func(e core.Entry) { s.apply(n, e) },
+		Crash: func(p driver.CrashPoint, rd *core.Ready) bool {
+			switch {
+			case p == driver.CrashAfterSync && n.crashPoint == p && len(rd.Records) > 0:
+				n.crashPoint = 0
+				n.crashWhy = " after persisting a Ready and before sending its messages"
+				return true
+			case p == driver.CrashAfterSend && n.crashAfter != 0:
+				for _, m := range rd.Messages {
+					if m.Type == n.crashAfter {
+						n.crashWhy = fmt.Sprintf(" right after sending a message of type %d", n.crashAfter)
+						return true
+					}
+				}
+			}
+			return false
+		},
+	}, c, st)
+	if err != nil {
+		panic(err)
+	}
+	n.d = d
 	n.up = true
 	n.paused, n.missed, n.held = false, 0, nil
-	n.gen++
 	n.applied = 0
 	n.leading = false
-	n.pending = map[core.CommandID][]*request{}
-	n.reads = map[uint64]*request{}
-	n.readWait = nil
 	s.push(&event{at: s.now + s.tickEvery(n), kind: evTick, node: n.idx, gen: n.gen})
-	s.ready(n)
+	s.flush(n)
+}
+
+// failf records a failure of the run that is not a client's observation (agreement, a node that cannot
+// restart); the first one ends the run.
+func (s *sim) failf(format string, args ...any) {
+	if s.viol == "" {
+		s.viol = fmt.Sprintf(format, args...)
+	}
 }
 
 func (s *sim) tickEvery(n *simNode) int64 {
@@ -406,9 +465,12 @@ func (s *sim) run() {
 				continue
 			}
 			n.ticks++
-			n.core.Tick(s.wall(n))
-			s.ready(n)
+			n.d.Tick(s.wall(n))
+			if n.ticks%5 == 0 {
+				n.d.Sweep(time.Duration(s.now))
+			}
 			s.push(&event{at: s.now + s.tickEvery(n), kind: evTick, node: n.idx, gen: n.gen})
+			s.flush(n)
 		case evMsg:
 			n := s.nodes[e.node]
 			from := s.index(e.msg.From)
@@ -420,7 +482,7 @@ func (s *sim) run() {
 				continue
 			}
 			s.step(n, e.msg)
-			s.ready(n)
+			s.flush(n)
 		case evReq:
 			s.onRequest(s.nodes[e.node], e.req)
 		case evResp:
@@ -453,18 +515,24 @@ func (s *sim) run() {
 	}
 }
 
-// crash stops n: it loses everything but its disk (every record of every Ready it handled, see ready).
+// crash stops n: it loses everything but its disk, which keeps what was fsynced and, drawn from the seed, part
+// of what was written after the last fsync (disk.crash).
 func (s *sim) crash(n *simNode, why string) {
 	n.up = false
 	n.paused, n.missed, n.held = false, 0, nil
-	n.crashAfter = 0
+	n.crashAfter, n.crashPoint, n.crashInSync = 0, 0, false
+	if n.d != nil {
+		s.stats.Compactions += n.d.Stats().Compactions
+	}
+	n.d, n.log = nil, nil
+	n.disk.crash()
 	n.gen++
 	s.stats.Crashes++
 	s.logf("crash %s%s", n.id, why)
 }
 
 func (s *sim) step(n *simNode, m core.Message) {
-	if err := n.core.Step(m); err != nil {
+	if err := n.d.Step(m); err != nil {
 		panic(fmt.Sprintf("sim: %s rejected a message the cores sent: %v", n.id, err))
 	}
 }
@@ -491,11 +559,11 @@ func (s *sim) resume(n *simNode) {
 	}
 	for range min(n.missed, stallLag(s.config(n))) {
 		n.ticks++
-		n.core.Tick(s.wall(n))
+		n.d.Tick(s.wall(n))
 	}
 	s.logf("resume %s (%d messages and %d requests waited, %d ticks missed)", n.id, len(held)-len(reqs), len(reqs), n.missed)
 	n.missed = 0
-	s.ready(n)
+	s.flush(n)
 	for _, r := range reqs {
 		s.onRequest(n, r)
 	}
@@ -510,59 +578,21 @@ func (s *sim) index(id core.NodeID) int {
 	panic("sim: unknown node " + id)
 }
 
-// ready runs the driver loop for n: persist, send, apply, answer, compact.
-func (s *sim) ready(n *simNode) {
-	for n.up && n.core.HasReady() {
-		rd := n.core.Ready()
-		if rd.SoftState != nil {
-			if rd.SoftState.Leader == n.id && !n.leading {
-				s.stats.Elections++
-				s.logf("%s leads (highest ballot seen %v)", n.id, rd.SoftState.Ballot)
-			}
-			n.leading = rd.SoftState.Leader == n.id
-		}
-		if rd.Snapshot != nil {
-			st, err := kv.Restore(rd.Snapshot.Data)
-			if err != nil {
-				panic(fmt.Sprintf("sim: %s: restore snapshot at slot %d: %v", n.id, rd.Snapshot.Slot, err))
-			}
-			n.store = st
-			n.applied = rd.Snapshot.Slot
-		}
-		// The driver appends and fsyncs the records before any message of this Ready leaves, so every record
-		// of a Ready that was handled survives a crash.
-		n.disk = append(n.disk, rd.Records...)
-		crashNow := false
-		for _, m := range rd.Messages {
-			s.send(m)
-			crashNow = crashNow || (n.crashAfter != 0 && m.Type == n.crashAfter)
-		}
-		if crashNow {
-			s.crash(n, fmt.Sprintf(" right after sending a message of type %d", n.crashAfter))
-			s.push(&event{at: s.now + int64(1+s.rnd.Intn(20))*tickUnits, kind: evRestart, node: n.idx, gen: n.gen})
-			return
-		}
-		for _, e := range rd.Committed {
-			s.apply(n, e)
-		}
-		for _, r := range rd.ReadStates {
-			if req := n.reads[r.Ctx]; req != nil {
-				delete(n.reads, r.Ctx)
-				n.readWait = append(n.readWait, readWait{index: r.Index, req: req})
-			}
-		}
-		s.answerReads(n)
-		n.core.Advance()
-		if n.applied >= n.core.Status().Snapshot+s.compactEvery {
-			data, err := n.store.Snapshot()
-			if err != nil {
-				panic(err)
-			}
-			n.core.Compact(n.applied, data)
-			s.stats.Compactions++
-			// The driver rewrites its log with the minimal state (atomically, in a real one).
-			defer func() { n.disk = n.core.PersistentState() }()
-		}
+// flush runs n's driver: propose, confirm reads, handle every Ready (persist, send, apply, answer), compact. A
+// crash the seed armed stops it; then the node is down until a restart.
+func (s *sim) flush(n *simNode) {
+	if !n.up {
+		return
+	}
+	err := n.d.Flush()
+	switch {
+	case err == nil:
+		return
+	case errors.Is(err, driver.ErrCrashed), errors.Is(err, errSyncCrash):
+		s.crash(n, n.crashWhy)
+		s.push(&event{at: s.now + int64(1+s.rnd.Intn(20))*tickUnits, kind: evRestart, node: n.idx, gen: n.gen})
+	default:
+		s.failf("%s stopped: %v", n.id, err)
 	}
 }
 
@@ -574,6 +604,7 @@ func valueKey(v core.Value) string {
 	return b.String()
 }
 
+// apply checks agreement as n's driver applies slot e.
 func (s *sim) apply(n *simNode, e core.Entry) {
 	if e.Slot != n.applied+1 {
 		panic(fmt.Sprintf("sim: %s applies slot %d after %d", n.id, e.Slot, n.applied))
@@ -582,37 +613,9 @@ func (s *sim) apply(n *simNode, e core.Entry) {
 	k := valueKey(e.Value)
 	if prev, ok := s.chosen[e.Slot]; !ok {
 		s.chosen[e.Slot] = k
-	} else if prev != k && s.viol == "" {
-		s.viol = fmt.Sprintf("agreement: %s applied slot %d = %q, another node applied %q", n.id, e.Slot, k, prev)
+	} else if prev != k {
+		s.failf("agreement: %s applied slot %d = %q, another node applied %q", n.id, e.Slot, k, prev)
 	}
-	for _, c := range e.Value.Commands {
-		r := n.store.Apply(c)
-		for _, req := range n.pending[c.ID] {
-			s.respond(n, req, &response{res: r, unknown: r.Duplicate})
-		}
-		delete(n.pending, c.ID)
-	}
-}
-
-func (s *sim) answerReads(n *simNode) {
-	keep := n.readWait[:0]
-	for _, w := range n.readWait {
-		if n.applied >= w.index {
-			s.respondRead(n, w.req)
-		} else {
-			keep = append(keep, w)
-		}
-	}
-	n.readWait = keep
-}
-
-func (s *sim) respondRead(n *simNode, req *request) {
-	v, ok := n.store.Get(req.op.Key)
-	r := kv.Result{Found: ok}
-	if ok {
-		r.Value = &v
-	}
-	s.respond(n, req, &response{res: r})
 }
 
 // ---- network ----
@@ -657,37 +660,22 @@ func (s *sim) onRequest(n *simNode, req *request) {
 		n.held = append(n.held, &event{kind: evReq, req: req})
 		return
 	}
-	notLeader := func() {
-		hint := 0
-		if l := n.core.Status().Leader; l != "" && l != n.id {
-			hint = s.index(l) + 1
-		}
-		s.respond(n, req, &response{definite: true, hint: hint})
-	}
-	switch {
-	case req.op.F == kv.FRead && s.o.Flaw == core.FlawStaleReads:
-		// FLAW(stale-reads): the driver answers reads from its local copy, without confirming it is current.
-		s.respondRead(n, req)
-		return
-	case req.op.F == kv.FRead && s.mode != core.ReadLog:
-		n.nextCtx++
-		if err := n.core.ReadIndex(n.nextCtx); err != nil {
-			notLeader()
-			return
-		}
-		n.reads[n.nextCtx] = req
-	default:
-		err := n.core.Propose(core.Command{ID: req.id, Data: kv.Encode(req.op)})
-		if err != nil {
-			if !errors.Is(err, core.ErrNotLeader) && !errors.Is(err, core.ErrTooMuchInflight) {
-				panic(err)
+	n.d.Handle(&driver.Request{Op: req.op, ID: req.id, HasID: true, Deadline: time.Duration(s.now + opTimeout),
+		Reply: func(r driver.Reply) {
+			switch r.Kind {
+			case driver.Done:
+				s.respond(n, req, &response{res: r.Res})
+			case driver.Unknown:
+				s.respond(n, req, &response{unknown: true})
+			default: // NotLeader, Failed: nothing was applied, nor will be
+				hint := 0
+				if l := r.Leader; l != "" && l != n.id {
+					hint = s.index(l) + 1
+				}
+				s.respond(n, req, &response{definite: true, hint: hint})
 			}
-			notLeader()
-			return
-		}
-		n.pending[req.id] = append(n.pending[req.id], req)
-	}
-	s.ready(n)
+		}})
+	s.flush(n)
 }
 
 // ---- clients ----
@@ -848,12 +836,14 @@ const (
 	faultPause                   // pause a node (SIGSTOP) for a while
 	faultLossy                   // some links, in one direction, lose most of their messages
 	faultCrashPoint              // crash a node right after it sends a message of some type
+	faultDiskCrash               // crash a node in the middle of an fsync, or between persisting and sending
 	numFaults
 )
 
 // faultWeights: how often a nemesis step picks each kind, among the kinds the seed enabled.
 var faultWeights = [numFaults]int{faultHeal: 2, faultIsolate: 2, faultSplit: 1, faultCrash: 2, faultRestartAll: 1,
-	faultWallJump: 1, faultRate: 1, faultOneWay: 1, faultRing: 1, faultBridge: 1, faultPause: 1, faultLossy: 1, faultCrashPoint: 1}
+	faultWallJump: 1, faultRate: 1, faultOneWay: 1, faultRing: 1, faultBridge: 1, faultPause: 1, faultLossy: 1, faultCrashPoint: 1,
+	faultDiskCrash: 1}
 
 // pickFaults draws the seed's fault profile: each kind but heal is on with probability 1/2 (all of them if the
 // draw leaves none), so that one run concentrates on a few kinds and their interactions while the seeds together
@@ -885,7 +875,7 @@ func (s *sim) scheduleNemesis() {
 
 func (s *sim) leaderIdx() int {
 	for _, n := range s.nodes {
-		if n.up && n.core.Role() == "leader" {
+		if n.up && n.d.Core().Status().Leader == n.id {
 			return n.idx
 		}
 	}
@@ -978,6 +968,19 @@ func (s *sim) nemesis() {
 		if t.up && t.crashAfter == 0 {
 			t.crashAfter = []core.MsgType{core.MsgPromise, core.MsgAccepted, core.MsgAccept, core.MsgCommit, core.MsgHeartbeatResp}[s.rnd.Intn(5)]
 			s.logf("%s will crash after its next message of type %d", t.id, t.crashAfter)
+		}
+	case faultDiskCrash:
+		// Arm a crash inside the handling of the node's next Ready that has records: in the middle of its fsync
+		// (the disk then keeps, drawn from the seed, none, some or all of the write, maybe torn), or after the
+		// fsync and before any of the Ready's messages leaves.
+		if t.up && !t.crashInSync && t.crashPoint == 0 {
+			if s.rnd.Intn(2) == 0 {
+				t.crashInSync = true
+				s.logf("%s will crash in its next fsync", t.id)
+			} else {
+				t.crashPoint = driver.CrashAfterSync
+				s.logf("%s will crash between persisting and sending its next Ready", t.id)
+			}
 		}
 	case faultRestartAll:
 		for _, n := range s.nodes {
