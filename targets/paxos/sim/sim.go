@@ -146,6 +146,7 @@ const (
 	evNemesis
 	evResume
 	evRestart
+	evStaleHeal
 )
 
 type event struct {
@@ -275,7 +276,12 @@ type sim struct {
 	cut       map[[2]int]bool
 	lossy     map[[2]int]float64 // links that lose this share of their messages (faultLossy)
 	skew      float64
-	mode      core.ReadMode
+	// strongClocks: clock rates range over [0.5, 2] (index and log modes). hbTicks: HeartbeatTicks.
+	strongClocks bool
+	hbTicks      int
+	// slow links add this many virtual time units to every message's delay (faultSlow).
+	slow map[[2]int]int64
+	mode core.ReadMode
 	// compactEvery: a node compacts once it has applied this many slots past its snapshot.
 	compactEvery uint64
 	// faults are the nemesis actions this seed uses, weighted (pickFaults).
@@ -312,8 +318,15 @@ func newSim(o Options) *sim {
 	// that partitions and pauses open.
 	s.compactEvery = []uint64{8, 24, 64}[rnd.Intn(3)]
 	s.faults = pickFaults(rnd)
-	// Clock rates stay within +-4%, which the lease's 20% drift margin covers.
+	// Clock rates start within +-4%, which the lease's 20% drift margin covers. In the read modes whose safety
+	// does not rest on clocks (index, log), the rate fault then goes as far as the harness's clock nemesis: from
+	// half to twice the real rate (strongClocks); in lease mode it stays within the margin, as the store claims
+	// safety only there (FLAWS.md).
 	s.skew = 0.04
+	s.strongClocks = mode != core.ReadLease
+	// The heartbeat period, against a fixed election timeout (10 ticks): a leader that heartbeats rarely leaves
+	// long gaps between rounds, where a read confirmed by an old round would show.
+	s.hbTicks = []int{2, 3, 5, 8}[rnd.Intn(4)]
 	for i := range o.Nodes {
 		s.ids = append(s.ids, fmt.Sprintf("n%d", i+1))
 	}
@@ -346,7 +359,7 @@ func (s *sim) logf(format string, args ...any) {
 
 func (s *sim) config(n *simNode) core.Config {
 	return core.Config{
-		ID: n.id, Peers: s.ids, HeartbeatTicks: 2, ElectionTicks: 10, Rand: s.rnd,
+		ID: n.id, Peers: s.ids, HeartbeatTicks: s.hbTicks, ElectionTicks: 10, Rand: s.rnd,
 		ReadMode: s.mode, LeaseTicks: 8, DriftMargin: 0.2, MaxBatch: 4, MaxInflight: 16,
 		Flaw: s.o.Flaw, TickNanos: tickNanos,
 	}
@@ -498,6 +511,8 @@ func (s *sim) run() {
 				s.start(n, false)
 				s.logf("restart %s", n.id)
 			}
+		case evStaleHeal:
+			s.staleHeal(s.nodes[e.node], s.nodes[e.cl])
 		case evResume:
 			if n := s.nodes[e.node]; n.up && n.gen == e.gen && n.paused {
 				s.resume(n)
@@ -590,7 +605,12 @@ func (s *sim) flush(n *simNode) {
 		return
 	case errors.Is(err, driver.ErrCrashed), errors.Is(err, errSyncCrash):
 		s.crash(n, n.crashWhy)
-		s.push(&event{at: s.now + int64(1+s.rnd.Intn(20))*tickUnits, kind: evRestart, node: n.idx, gen: n.gen})
+		// Half the time the node is back within a few ticks, before its peers' timers notice it was gone.
+		d := int64(1 + s.rnd.Intn(20))
+		if s.rnd.Intn(2) == 0 {
+			d = int64(1 + s.rnd.Intn(4))
+		}
+		s.push(&event{at: s.now + d*tickUnits, kind: evRestart, node: n.idx, gen: n.gen})
 	default:
 		s.failf("%s stopped: %v", n.id, err)
 	}
@@ -637,9 +657,10 @@ func (s *sim) send(m core.Message) {
 	if s.cut[[2]int{from, to}] || s.rnd.Float64() < max(s.drop, s.lossy[[2]int{from, to}]) {
 		return
 	}
-	s.push(&event{at: s.now + s.delay(), kind: evMsg, node: to, msg: m})
+	extra := s.slow[[2]int{from, to}]
+	s.push(&event{at: s.now + s.delay() + extra, kind: evMsg, node: to, msg: m})
 	if s.rnd.Float64() < s.dup {
-		s.push(&event{at: s.now + s.delay(), kind: evMsg, node: to, msg: m})
+		s.push(&event{at: s.now + s.delay() + extra, kind: evMsg, node: to, msg: m})
 	}
 }
 
@@ -823,27 +844,29 @@ func (s *sim) next(c *simClient) {
 type fault uint8
 
 const (
-	faultHeal       fault = iota // remove every cut
-	faultIsolate                 // cut one node from all the others, both ways
-	faultSplit                   // two random sides that cannot talk
-	faultCrash                   // crash a node, or restart it if it is down
-	faultRestartAll              // restart every node that is down
-	faultWallJump                // jump a wall clock
-	faultRate                    // change a clock's rate
-	faultOneWay                  // cut a node's links in one direction only
-	faultRing                    // majorities ring: each node sees a majority, no two the same
-	faultBridge                  // two halves that cannot talk, joined by one node that talks to both
-	faultPause                   // pause a node (SIGSTOP) for a while
-	faultLossy                   // some links, in one direction, lose most of their messages
-	faultCrashPoint              // crash a node right after it sends a message of some type
-	faultDiskCrash               // crash a node in the middle of an fsync, or between persisting and sending
+	faultHeal        fault = iota // remove every cut
+	faultIsolate                  // cut one node from all the others, both ways
+	faultSplit                    // two random sides that cannot talk
+	faultCrash                    // crash a node, or restart it if it is down
+	faultRestartAll               // restart every node that is down
+	faultWallJump                 // jump a wall clock
+	faultRate                     // change a clock's rate
+	faultOneWay                   // cut a node's links in one direction only
+	faultRing                     // majorities ring: each node sees a majority, no two the same
+	faultBridge                   // two halves that cannot talk, joined by one node that talks to both
+	faultPause                    // pause a node (SIGSTOP) for a while
+	faultLossy                    // some links, in one direction, lose most of their messages
+	faultCrashPoint               // crash a node right after it sends a message of some type
+	faultDiskCrash                // crash a node in the middle of an fsync, or between persisting and sending
+	faultSlow                     // some links, in one direction, delay every message by many ticks
+	faultStaleLeader              // cut the leader off until others elect a new one, then let it back in, maybe to a few
 	numFaults
 )
 
 // faultWeights: how often a nemesis step picks each kind, among the kinds the seed enabled.
 var faultWeights = [numFaults]int{faultHeal: 2, faultIsolate: 2, faultSplit: 1, faultCrash: 2, faultRestartAll: 1,
 	faultWallJump: 1, faultRate: 1, faultOneWay: 1, faultRing: 1, faultBridge: 1, faultPause: 1, faultLossy: 1, faultCrashPoint: 1,
-	faultDiskCrash: 1}
+	faultDiskCrash: 1, faultSlow: 1, faultStaleLeader: 2}
 
 // pickFaults draws the seed's fault profile: each kind but heal is on with probability 1/2 (all of them if the
 // draw leaves none), so that one run concentrates on a few kinds and their interactions while the seeds together
@@ -897,6 +920,7 @@ func (s *sim) nemesis() {
 		// Heal everything so the run can finish cleanly.
 		s.cut = map[[2]int]bool{}
 		s.lossy = nil
+		s.slow = nil
 		for _, n := range s.nodes {
 			if !n.up {
 				s.start(n, false)
@@ -924,6 +948,7 @@ func (s *sim) nemesis() {
 	case faultHeal:
 		s.cut = map[[2]int]bool{}
 		s.lossy = nil
+		s.slow = nil
 		s.logf("heal")
 	case faultLossy:
 		s.lossy = map[[2]int]float64{}
@@ -989,9 +1014,62 @@ func (s *sim) nemesis() {
 				s.logf("restart %s", n.id)
 			}
 		}
+	case faultStaleLeader:
+		// A stale leader: cut the leader off both ways, long enough for the others to elect a new leader but not
+		// so long that it steps down for want of a majority (2*ElectionTicks), then let it back in, to everyone or
+		// only to one node (asymmetric: it talks to that node alone, which also talks to the new world). Meanwhile
+		// another node either crashes right after its next promise (to the new leader) and comes back, or (with
+		// 5 nodes) is cut off too, so that it stays out of the new leader's phase 1 and later catches up without
+		// raising its promise.
+		l := s.leaderIdx()
+		if l < 0 {
+			l = target
+		}
+		lt := s.nodes[l]
+		a := s.nodes[(l+1+s.rnd.Intn(len(s.nodes)-1))%len(s.nodes)]
+		s.isolate(lt)
+		if len(s.nodes) >= 5 && s.rnd.Intn(2) == 0 {
+			for _, o := range s.nodes {
+				if o != a {
+					s.cut[[2]int{a.idx, o.idx}] = true
+					s.cut[[2]int{o.idx, a.idx}] = true
+				}
+			}
+			s.logf("stale leader: %s and %s cut off", lt.id, a.id)
+		} else if a.up && a.crashAfter == 0 {
+			a.crashAfter = core.MsgPromise
+			s.logf("stale leader: %s cut off; %s will crash after its next promise", lt.id, a.id)
+		}
+		s.push(&event{at: s.now + int64(12+s.rnd.Intn(8))*tickUnits, kind: evStaleHeal, node: lt.idx, cl: a.idx})
+	case faultSlow:
+		// Some links, in one direction, get slow: every message on them takes 5 to 30 ticks longer (a latency
+		// spike, as netem would add). Acknowledgements that come back late are what a lease timed from their
+		// arrival gets wrong.
+		// Half the time every link into one node (the leader, more often than not) is slow: it hears its peers
+		// late, acknowledgements and news of a new leader alike.
+		s.slow = map[[2]int]int64{}
+		var desc []string
+		into := -1
+		if s.rnd.Intn(2) == 0 {
+			into = target
+		}
+		for i := range s.nodes {
+			for j := range s.nodes {
+				if i != j && ((into < 0 && s.rnd.Intn(3) == 0) || j == into) {
+					d := int64(5+s.rnd.Intn(26)) * tickUnits
+					s.slow[[2]int{i, j}] = d
+					desc = append(desc, fmt.Sprintf("%s->%s +%d", s.ids[i], s.ids[j], d/tickUnits))
+				}
+			}
+		}
+		s.logf("slow links (ticks): %s", strings.Join(desc, ", "))
 	case faultWallJump:
-		// Jump the wall clock, backwards more often than not. Only the wallclock-lease flaw reads it.
+		// Jump the wall clock, backwards more often than not: by tens of ticks, or, as the harness's clock nemesis
+		// does, by seconds (1 to 5 s; a tick is 1 ms). Only the wallclock-lease flaw reads the wall clock.
 		j := int64(20+s.rnd.Intn(80)) * tickNanos
+		if s.rnd.Intn(2) == 0 {
+			j = int64(1000+s.rnd.Intn(4000)) * tickNanos
+		}
 		if s.rnd.Intn(4) > 0 {
 			j = -j
 		}
@@ -1000,8 +1078,14 @@ func (s *sim) nemesis() {
 		s.jumped = t.idx + 1
 		s.logf("wall clock of %s jumps %d ticks", t.id, j/tickNanos)
 	case faultRate:
-		// Change a clock's rate, within the skew the lease's drift margin covers.
+		// Change a clock's rate: within the skew the lease's drift margin covers, or, where the store's safety
+		// does not rest on clocks, anywhere from half to twice the real rate. The wall clock stays continuous.
+		old := t.rate
 		t.rate = 1 + s.skew*(2*s.rnd.Float64()-1)
+		if s.strongClocks {
+			t.rate = math.Pow(2, 2*s.rnd.Float64()-1)
+		}
+		t.wallOffset += int64(float64(s.now)*old)*tickNanos/tickUnits - int64(float64(s.now)*t.rate)*tickNanos/tickUnits
 		s.logf("clock of %s runs at %.3f", t.id, t.rate)
 	case faultOneWay:
 		s.oneWay(t)
@@ -1019,6 +1103,25 @@ func (s *sim) nemesis() {
 			s.logf("pause %s for %d ticks", t.id, d/tickUnits)
 		}
 	}
+}
+
+// staleHeal lets the stale leader l back in: to everyone, or to a alone (asymmetric), a then talking to all.
+func (s *sim) staleHeal(l, a *simNode) {
+	if s.now > s.end {
+		return
+	}
+	s.cut = map[[2]int]bool{}
+	if s.rnd.Intn(2) == 0 {
+		s.logf("stale leader %s back, to everyone", l.id)
+		return
+	}
+	for _, o := range s.nodes {
+		if o != l && o != a {
+			s.cut[[2]int{l.idx, o.idx}] = true
+			s.cut[[2]int{o.idx, l.idx}] = true
+		}
+	}
+	s.logf("stale leader %s back, talking to %s only", l.id, a.id)
 }
 
 // isolate cuts t off from its peers, both ways (and heals every other cut).
