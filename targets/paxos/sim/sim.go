@@ -287,6 +287,8 @@ type sim struct {
 	// faults are the nemesis actions this seed uses, weighted (pickFaults).
 	faults []fault
 	jumped int // 1 + the node whose wall clock the last nemesis step jumped, 0 if it did not
+	// holdUntil: the next nemesis step waits until then (a scenario is playing out).
+	holdUntil int64
 }
 
 func newSim(o Options) *sim {
@@ -908,6 +910,10 @@ func (s *sim) leaderIdx() int {
 func (s *sim) nemesis() {
 	soon := false
 	defer func() {
+		if s.holdUntil > s.now {
+			s.push(&event{at: s.holdUntil, kind: evNemesis})
+			return
+		}
 		if soon {
 			// A clock fault is followed closely by the next fault, so that a clock jump and a partition can
 			// overlap (what the wallclock-lease flaw needs to show).
@@ -1028,7 +1034,19 @@ func (s *sim) nemesis() {
 		lt := s.nodes[l]
 		a := s.nodes[(l+1+s.rnd.Intn(len(s.nodes)-1))%len(s.nodes)]
 		s.isolate(lt)
-		if len(s.nodes) >= 5 && s.rnd.Intn(2) == 0 {
+		if s.rnd.Intn(3) == 0 {
+			// Asymmetric: what the leader sends is lost, and what it hears comes 10 to 30 ticks late, so it
+			// learns of the acknowledgements of its last rounds, and of the new leader, long after the fact.
+			s.slow = map[[2]int]int64{}
+			late := int64(10+s.rnd.Intn(21)) * tickUnits
+			for _, o := range s.nodes {
+				if o != lt {
+					delete(s.cut, [2]int{o.idx, lt.idx})
+					s.slow[[2]int{o.idx, lt.idx}] = late
+				}
+			}
+			s.logf("stale leader: %s's messages are lost, it hears everyone %d ticks late", lt.id, late/tickUnits)
+		} else if len(s.nodes) >= 5 && s.rnd.Intn(2) == 0 {
 			for _, o := range s.nodes {
 				if o != a {
 					s.cut[[2]int{a.idx, o.idx}] = true
@@ -1040,7 +1058,10 @@ func (s *sim) nemesis() {
 			a.crashAfter = core.MsgPromise
 			s.logf("stale leader: %s cut off; %s will crash after its next promise", lt.id, a.id)
 		}
-		s.push(&event{at: s.now + int64(12+s.rnd.Intn(8))*tickUnits, kind: evStaleHeal, node: lt.idx, cl: a.idx})
+		heal := s.now + int64(12+s.rnd.Intn(8))*tickUnits
+		s.push(&event{at: heal, kind: evStaleHeal, node: lt.idx, cl: a.idx})
+		// No other fault until the scenario has played out: a heal or a new cut now would end it early.
+		s.holdUntil = heal + int64(5+s.rnd.Intn(10))*tickUnits
 	case faultSlow:
 		// Some links, in one direction, get slow: every message on them takes 5 to 30 ticks longer (a latency
 		// spike, as netem would add). Acknowledgements that come back late are what a lease timed from their
