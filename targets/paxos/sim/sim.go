@@ -147,6 +147,7 @@ const (
 	evResume
 	evRestart
 	evStaleHeal
+	evStaleCut
 )
 
 type event struct {
@@ -513,6 +514,13 @@ func (s *sim) run() {
 				s.start(n, false)
 				s.logf("restart %s", n.id)
 			}
+		case evStaleCut:
+			for _, o := range s.nodes {
+				if o.idx != e.node {
+					s.cut[[2]int{e.node, o.idx}] = true
+				}
+			}
+			s.logf("%s's messages are lost", s.ids[e.node])
 		case evStaleHeal:
 			s.staleHeal(s.nodes[e.node], s.nodes[e.cl])
 		case evResume:
@@ -1033,32 +1041,38 @@ func (s *sim) nemesis() {
 		}
 		lt := s.nodes[l]
 		a := s.nodes[(l+1+s.rnd.Intn(len(s.nodes)-1))%len(s.nodes)]
-		s.isolate(lt)
+		cutAt := s.now
 		if s.rnd.Intn(3) == 0 {
-			// Asymmetric: what the leader sends is lost, and what it hears comes 10 to 30 ticks late, so it
-			// learns of the acknowledgements of its last rounds, and of the new leader, long after the fact.
+			// Asymmetric: what the leader hears comes 10 to 30 ticks late, and a few ticks later what it sends is
+			// lost, so it learns of the acknowledgements of its last rounds, and of the new leader, long after
+			// the fact.
+			s.cut = map[[2]int]bool{}
 			s.slow = map[[2]int]int64{}
 			late := int64(10+s.rnd.Intn(21)) * tickUnits
 			for _, o := range s.nodes {
 				if o != lt {
-					delete(s.cut, [2]int{o.idx, lt.idx})
 					s.slow[[2]int{o.idx, lt.idx}] = late
 				}
 			}
-			s.logf("stale leader: %s's messages are lost, it hears everyone %d ticks late", lt.id, late/tickUnits)
-		} else if len(s.nodes) >= 5 && s.rnd.Intn(2) == 0 {
-			for _, o := range s.nodes {
-				if o != a {
-					s.cut[[2]int{a.idx, o.idx}] = true
-					s.cut[[2]int{o.idx, a.idx}] = true
+			cutAt = s.now + int64(1+s.rnd.Intn(5))*tickUnits
+			s.push(&event{at: cutAt, kind: evStaleCut, node: lt.idx})
+			s.logf("stale leader: %s hears everyone %d ticks late; its messages will be lost from t=%d", lt.id, late/tickUnits, cutAt/tickUnits)
+		} else {
+			s.isolate(lt)
+			if len(s.nodes) >= 5 && s.rnd.Intn(2) == 0 {
+				for _, o := range s.nodes {
+					if o != a {
+						s.cut[[2]int{a.idx, o.idx}] = true
+						s.cut[[2]int{o.idx, a.idx}] = true
+					}
 				}
+				s.logf("stale leader: %s and %s cut off", lt.id, a.id)
+			} else if a.up && a.crashAfter == 0 {
+				a.crashAfter = core.MsgPromise
+				s.logf("stale leader: %s cut off; %s will crash after its next promise", lt.id, a.id)
 			}
-			s.logf("stale leader: %s and %s cut off", lt.id, a.id)
-		} else if a.up && a.crashAfter == 0 {
-			a.crashAfter = core.MsgPromise
-			s.logf("stale leader: %s cut off; %s will crash after its next promise", lt.id, a.id)
 		}
-		heal := s.now + int64(12+s.rnd.Intn(8))*tickUnits
+		heal := cutAt + int64(12+s.rnd.Intn(8))*tickUnits
 		s.push(&event{at: heal, kind: evStaleHeal, node: lt.idx, cl: a.idx})
 		// No other fault until the scenario has played out: a heal or a new cut now would end it early.
 		s.holdUntil = heal + int64(5+s.rnd.Intn(10))*tickUnits
