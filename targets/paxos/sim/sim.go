@@ -1253,8 +1253,14 @@ func (s *sim) bridge() {
 }
 
 func (s *sim) result() Result {
+	compactions := s.stats.Compactions // of incarnations that crashed; the live ones' counts are added here
+	for _, n := range s.nodes {
+		if n.d != nil {
+			compactions += n.d.Stats().Compactions
+		}
+	}
 	r := Result{History: s.hist, Violation: s.viol, Log: s.log, Nodes: len(s.nodes), Slots: len(s.chosen), Messages: s.msgs, ReadMode: s.mode,
-		Elections: s.stats.Elections, Crashes: s.stats.Crashes, SnapshotsSent: s.stats.SnapshotsSent, Compactions: s.stats.Compactions}
+		Elections: s.stats.Elections, Crashes: s.stats.Crashes, SnapshotsSent: s.stats.SnapshotsSent, Compactions: compactions}
 	for _, o := range s.hist {
 		if o.Unknown {
 			r.Unknown++

@@ -141,6 +141,7 @@ func TestSim(t *testing.T) {
 	// The faults must really happen, or passing means little.
 	require.Positive(t, total.Crashes)
 	require.Positive(t, total.SnapshotsSent)
+	require.Positive(t, total.Compactions)
 	require.Greater(t, total.Elections, n)
 }
 
