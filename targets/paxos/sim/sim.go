@@ -1043,12 +1043,12 @@ func (s *sim) nemesis() {
 		a := s.nodes[(l+1+s.rnd.Intn(len(s.nodes)-1))%len(s.nodes)]
 		cutAt := s.now
 		if s.rnd.Intn(3) == 0 {
-			// Asymmetric: what the leader hears comes 10 to 30 ticks late, and a few ticks later what it sends is
+			// Asymmetric: what the leader hears comes 2 to 30 ticks late, and a few ticks later what it sends is
 			// lost, so it learns of the acknowledgements of its last rounds, and of the new leader, long after
 			// the fact.
 			s.cut = map[[2]int]bool{}
 			s.slow = map[[2]int]int64{}
-			late := int64(10+s.rnd.Intn(21)) * tickUnits
+			late := int64(2+s.rnd.Intn(29)) * tickUnits
 			for _, o := range s.nodes {
 				if o != lt {
 					s.slow[[2]int{o.idx, lt.idx}] = late
