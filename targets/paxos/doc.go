@@ -12,6 +12,9 @@
 //   - core: the protocol as a pure state machine (no I/O, no clock, no goroutines);
 //   - kv: the replicated key-value state machine with at-most-once client sessions;
 //   - wal: the durable, checksummed, compactable log of core.Records;
-//   - node: the driver (event loop, TCP transport, clock, HTTP API, flags) run as `skeptic node`;
+//   - driver: the synchronous driver (batching, waiters, reads, apply, sweep, compaction, driver flaws) that node
+//     and the simulation (sim) both run;
+//   - node: the event loop, TCP transport, clock, HTTP API and flags around the driver, run as `skeptic node`;
+//   - sim: the deterministic simulation of a cluster of drivers on simulated disks and networks;
 //   - this package: the targets.Target that tells the harness how to start nodes and talk to them.
 package paxos

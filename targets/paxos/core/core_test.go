@@ -105,6 +105,7 @@ func TestAcceptorRules(t *testing.T) {
 		st.in.To = "n2"
 		require.NoError(t, a.Step(st.in), st.name)
 		rd := a.Ready()
+		a.Advance()
 		var got []Message
 		for _, m := range rd.Messages {
 			got = append(got, Message{Type: m.Type, Ballot: m.Ballot, Slot: m.Slot, Accepted: m.Accepted})
@@ -310,6 +311,7 @@ func TestLeaseRead(t *testing.T) {
 	c.isolate("n1")
 	require.NoError(t, c.nodes["n1"].ReadIndex(1))
 	require.Equal(t, []ReadState{{Ctx: 1, Index: 0}}, c.nodes["n1"].Ready().ReadStates, "answered at once on the lease")
+	c.nodes["n1"].Advance()
 	// The lease runs out after LeaseTicks*(1-DriftMargin) = 6 ticks; then reads fall back to a heartbeat round,
 	// which the partition blocks.
 	for range 6 {
@@ -344,6 +346,7 @@ func TestWallclockLeaseFlaw(t *testing.T) {
 			// Both leases hold: the read is answered at once either way, and the flaw changed nothing.
 			require.NoError(t, c.nodes["n1"].ReadIndex(8))
 			require.Equal(t, []ReadState{{Ctx: 8, Index: 0}}, c.nodes["n1"].Ready().ReadStates)
+			c.nodes["n1"].Advance()
 			require.Zero(t, c.nodes["n1"].Status().FlawActs)
 			c.isolate("n1")
 			// n1's wall clock jumps 50 ticks back, then n1 ticks on alone for 20 ticks (2 election timeouts).
@@ -538,4 +541,46 @@ func TestLeaderOvertakenInFlight(t *testing.T) {
 			require.Equal(t, []string{"1:" + tc.value}, c.values("n1"))
 		})
 	}
+}
+
+// TestReadyIsReadOnly: Ready reports work without taking it (as in go.etcd.io/raft); Advance takes exactly what
+// the last Ready reported, so output added in between waits for the next Ready, and committed slots count as
+// applied only after Advance.
+func TestReadyIsReadOnly(t *testing.T) {
+	c := newCluster(t, 3, nil)
+	c.campaign("n1")
+	n1 := c.nodes["n1"]
+	require.NoError(t, n1.Propose(Command{ID: CommandID{Client: "c", Seq: 1}, Data: []byte("x")}))
+	a, b := n1.Ready(), n1.Ready()
+	require.NotEmpty(t, a.Messages)
+	require.NotEmpty(t, a.Records)
+	require.Equal(t, a, b, "a second Ready without Advance reports the same work")
+	require.True(t, n1.HasReady())
+	n1.Advance()
+	require.False(t, n1.HasReady())
+
+	// The accepts reach n2 and n3, whose answers reach n1: the slot is chosen.
+	before := n1.Status().Applied
+	for _, m := range a.Messages {
+		f := c.nodes[m.To]
+		require.NoError(t, f.Step(m))
+		frd := f.Ready()
+		f.Advance()
+		for _, r := range frd.Messages {
+			if r.To == "n1" {
+				require.NoError(t, n1.Step(r))
+			}
+		}
+	}
+	rd := n1.Ready()
+	require.NotEmpty(t, rd.Committed)
+	require.Equal(t, before, n1.Status().Applied)
+	// Output that arrives between Ready and Advance is not lost by Advance.
+	require.NoError(t, n1.Propose(Command{ID: CommandID{Client: "c", Seq: 2}, Data: []byte("y")}))
+	n1.Advance()
+	require.Equal(t, rd.Committed[len(rd.Committed)-1].Slot, n1.Status().Applied)
+	rd = n1.Ready()
+	require.NotEmpty(t, rd.Messages, "the second proposal's accepts survive the first Ready's Advance")
+	require.Equal(t, MsgAccept, rd.Messages[0].Type)
+	require.Empty(t, rd.Committed)
 }

@@ -2,8 +2,10 @@
 //
 // It has no goroutines, no clock reads, no I/O and no randomness except Config.Rand. A driver feeds it messages
 // (Step), logical clock ticks (Tick), client proposals (Propose) and read requests (ReadIndex), then takes the
-// resulting work with Ready: records to make durable, messages to send, chosen slots to apply. The driver
-// persists, sends and applies in the order Ready's comment gives, then calls Advance. Because nothing else goes
+// resulting work with Ready: records to make durable, messages to send, chosen slots to apply. Ready only reports
+// that work and changes nothing (as in go.etcd.io/raft); the driver persists, sends and applies in the order
+// Ready's comment gives, then calls Advance, which takes out what that Ready reported and counts its slots as
+// applied. targets/paxos/driver is the driver that the node and the simulation share. Because nothing else goes
 // in, one seed and one sequence of inputs replay one exact execution.
 //
 // A driver's loop looks like this:

@@ -1,30 +1,17 @@
 package core
 
-import "fmt"
+import "github.com/skeptic-dev/skeptic/targets/paxos/internal/mutation"
 
-// Mutations names the mutations a test can switch on with SetMutation (see mutation.go).
+// Mutations names every mutation a test can switch on with SetMutation (targets/paxos/internal/mutation), the
+// core's and the log's.
 func Mutations() []string {
-	out := make([]string, len(mutations))
-	for i, m := range mutations {
+	out := make([]string, len(mutation.All))
+	for i, m := range mutation.All {
 		out[i] = string(m)
 	}
 	return out
 }
 
-// SetMutation switches on mutation name for every node of this package ("" for none) and returns a function
-// that switches it off again. Tests that use it must not run in parallel.
-func SetMutation(name string) (restore func(), err error) {
-	m := mutation(name)
-	if m != mutNone {
-		known := false
-		for _, x := range mutations {
-			known = known || x == m
-		}
-		if !known {
-			return nil, fmt.Errorf("unknown mutation %q (known: %v)", name, mutations)
-		}
-	}
-	prev := activeMutation
-	activeMutation = m
-	return func() { activeMutation = prev }, nil
-}
+// SetMutation switches on mutation name for every node ("" for none) and returns a function that switches it off
+// again. Tests that use it must not run in parallel.
+func SetMutation(name string) (restore func(), err error) { return mutation.Set(name) }

@@ -112,7 +112,6 @@ type Node struct {
 	leaseUntil     int64 // tick before which the lease holds
 	leaseUntilWall int64 // FLAW(wallclock-lease): wall-clock instant before which the lease holds
 	reads          []pendingRead
-	needHB         bool   // a read waits for a heartbeat round that Ready will send
 	knownCommit    uint64 // highest commit index a peer reported
 	knownFrom      NodeID // the peer that reported it
 
@@ -122,6 +121,8 @@ type Node struct {
 	readStates []ReadState
 	snapOut    *Snapshot
 	lastSoft   SoftState
+	// handed is what the last Ready handed out, which Advance takes out of the node.
+	handed handedOut
 
 	// Flaw accounting (Status.FlawActs, Status.LastFlawAct).
 	flawActs    uint64
@@ -160,7 +161,6 @@ func New(cfg Config, recovered []Record) (*Node, error) {
 		// The driver's state machine starts empty: the first Ready installs the snapshot, then the slots after it.
 		s := *n.snap
 		n.snapOut = &s
-		n.applied = s.Slot
 	}
 	n.maxBallot = n.promised
 	// A node that boots may have acknowledged a leader's heartbeat just before it crashed, so it treats the boot
@@ -465,9 +465,9 @@ func (n *Node) checkMsg(m Message) error {
 	return nil
 }
 
-// HasReady reports whether Ready would return any work.
+// HasReady reports whether Ready would return any work. It changes nothing.
 func (n *Node) HasReady() bool {
-	return n.needHB || len(n.msgs) > 0 || len(n.records) > 0 || len(n.readStates) > 0 || n.snapOut != nil ||
+	return len(n.msgs) > 0 || len(n.records) > 0 || len(n.readStates) > 0 || n.snapOut != nil ||
 		n.commit > n.applied || n.softState() != n.lastSoft
 }
 
@@ -475,41 +475,81 @@ func (n *Node) softState() SoftState {
 	return SoftState{Leader: n.leader, Ballot: n.maxBallot}
 }
 
-// Ready returns the work accumulated since the last call and takes it out of the node: the driver must handle it
-// in the order Ready's type comment gives (snapshot, records with fsync, messages, committed slots, read
-// states), then call Advance. The slots in Committed count as applied from now on.
+// handedOut is what one Ready handed out: the first msgs, records and readStates of the pending output, the
+// snapshot, the committed slots up to applied, and the soft state.
+type handedOut struct {
+	msgs, records, readStates int
+	snap                      *Snapshot
+	applied                   uint64
+	soft                      SoftState
+}
+
+// Ready returns the work accumulated since the last Advance, without changing the node (as in go.etcd.io/raft):
+// calling it twice without Advance returns the same work. The driver must handle it in the order Ready's type
+// comment gives (snapshot, records with fsync, messages, committed slots, read states), then call Advance, and
+// must not call Tick, Step, Propose, ReadIndex or Compact in between.
 func (n *Node) Ready() Ready {
 	var rd Ready
-	if n.needHB && n.role == leader {
-		n.heartbeat()
-	}
-	n.needHB = false
-	if ss := n.softState(); ss != n.lastSoft {
+	h := handedOut{msgs: len(n.msgs), records: len(n.records), readStates: len(n.readStates), snap: n.snapOut,
+		applied: n.applied, soft: n.softState()}
+	if h.soft != n.lastSoft {
+		ss := h.soft
 		rd.SoftState = &ss
-		n.lastSoft = ss
 	}
 	if n.snapOut != nil {
-		rd.Snapshot = n.snapOut
-		n.snapOut = nil
+		s := *n.snapOut
+		rd.Snapshot = &s
+		h.applied = max(h.applied, s.Slot)
 	}
-	rd.Records, n.records = n.records, nil
-	rd.Messages, n.msgs = n.msgs, nil
-	for n.applied < n.commit {
-		s := n.applied + 1
+	// Full slice expressions: a driver that filters these in place cannot reach output added after this call.
+	rd.Records = n.records[:h.records:h.records]
+	rd.Messages = n.msgs[:h.msgs:h.msgs]
+	rd.ReadStates = n.readStates[:h.readStates:h.readStates]
+	for h.applied < n.commit {
+		s := h.applied + 1
 		v, ok := n.chosen[s]
 		if !ok {
 			panic(fmt.Sprintf("core: %s: slot %d is below commit %d but not chosen (snapshot %d)", n.cfg.ID, s, n.commit, n.snapSlot()))
 		}
 		rd.Committed = append(rd.Committed, Entry{Slot: s, Value: cloneValue(v)})
-		n.applied = s
+		h.applied = s
 	}
-	rd.ReadStates, n.readStates = n.readStates, nil
+	if len(rd.Records) == 0 {
+		rd.Records = nil
+	}
+	if len(rd.Messages) == 0 {
+		rd.Messages = nil
+	}
+	if len(rd.ReadStates) == 0 {
+		rd.ReadStates = nil
+	}
+	n.handed = h
 	return rd
 }
 
-// Advance tells the node that the driver has handled the last Ready. The core hands out each piece of work only
-// once, so Advance has nothing to release; it exists so drivers follow the RawNode loop.
-func (n *Node) Advance() {}
+// Advance tells the node that the driver has handled the last Ready: its records are durable, its messages
+// sent, its snapshot installed and its committed slots applied. The node takes that work out: the slots count
+// as applied from now on.
+func (n *Node) Advance() {
+	h := n.handed
+	n.handed = handedOut{}
+	n.msgs = dropFirst(n.msgs, h.msgs)
+	n.records = dropFirst(n.records, h.records)
+	n.readStates = dropFirst(n.readStates, h.readStates)
+	if h.snap != nil && n.snapOut == h.snap {
+		n.snapOut = nil
+	}
+	n.applied = max(n.applied, h.applied)
+	n.lastSoft = h.soft
+}
+
+// dropFirst removes the first k elements of xs; nil when none remain, so a burst's backing array can go.
+func dropFirst[T any](xs []T, k int) []T {
+	if k >= len(xs) {
+		return nil
+	}
+	return xs[k:]
+}
 
 // Status returns a point-in-time view of the node.
 func (n *Node) Status() Status {

@@ -76,7 +76,7 @@ func (n *Node) onPrepare(m Message) {
 		n.promised = m.Ballot
 		// Durability: the promise record goes out in the same Ready as the Promise message, and the driver
 		// fsyncs records BEFORE sending messages, so a crash cannot forget a promise that was sent.
-		if activeMutation != mutUnpersistedPromise { // MUTATION(unpersisted-promise) skips the record
+		if activeMutation() != mutUnpersistedPromise { // MUTATION(unpersisted-promise) skips the record
 			n.persist(Record{Kind: RecPromise, Ballot: m.Ballot})
 		}
 	}
@@ -192,7 +192,7 @@ func (n *Node) merge(rs []Record) {
 		case RecAccept:
 			a, ok := n.p1Acc[r.Slot]
 			take := !ok || a.ballot.Less(r.Ballot)
-			switch activeMutation {
+			switch activeMutation() {
 			case mutLowestBallot:
 				take = !ok || r.Ballot.Less(a.ballot) // MUTATION(lowest-ballot)
 			case mutNoBallotCompare:
@@ -448,7 +448,6 @@ func (n *Node) onNack(m Message) {
 
 func (n *Node) stepDown(leaderID NodeID) {
 	n.role = follower
-	n.needHB = false
 	n.inflight = map[uint64]*proposal{}
 	n.reads = nil
 	n.promises = nil
@@ -599,8 +598,7 @@ func (n *Node) onSnapshot(m Message) {
 	n.commit = s.Slot
 	n.advanceCommit()
 	if n.applied < s.Slot {
-		n.applied = s.Slot
-		n.snapOut = &s
+		n.snapOut = &s // the next Ready installs it; Advance moves applied past it
 	}
 	// Durability: the snapshot record is written before the slots after it, so replay installs it first.
 	n.persist(Record{Kind: RecSnapshot, Snapshot: &s})
@@ -627,7 +625,6 @@ func (n *Node) Compact(slot uint64, data []byte) {
 // heartbeat starts a new heartbeat round: it confirms leadership for reads, times the lease and tells
 // followers the commit index.
 func (n *Node) heartbeat() {
-	n.needHB = false
 	n.hbSeq++
 	n.rounds[n.hbSeq] = &hbRound{sentTick: n.now, sentWall: n.wall, acks: map[NodeID]bool{n.cfg.ID: true}}
 	for seq := range n.rounds {
@@ -677,7 +674,16 @@ func (n *Node) checkRound(seq uint64) {
 		// Why: the lease is timed from when the heartbeat was SENT, not when the acks came back, because each
 		// acknowledging follower started its promise refusal (leaseGuard) no earlier than that instant. The
 		// drift margin covers clocks that tick at different rates.
-		n.leaseUntil = max(n.leaseUntil, r.sentTick+int64(float64(n.cfg.LeaseTicks)*(1-n.cfg.DriftMargin)))
+		lease := r.sentTick + int64(float64(n.cfg.LeaseTicks)*(1-n.cfg.DriftMargin))
+		switch activeMutation() {
+		case mutLongLease:
+			// MUTATION(long-lease): the lease outlasts the followers' promise refusal by a few ticks.
+			lease = r.sentTick + int64(n.cfg.ElectionTicks) + 3
+		case mutLeaseFromAck:
+			// MUTATION(lease-from-ack): the lease is timed from when the majority's acknowledgements arrived.
+			lease = n.now + int64(float64(n.cfg.LeaseTicks)*(1-n.cfg.DriftMargin))
+		}
+		n.leaseUntil = max(n.leaseUntil, lease)
 		// FLAW(wallclock-lease): the same lease timed on the wall clock, with no drift margin. A wall clock that
 		// jumps backwards makes the lease last longer than the followers' refusal.
 		n.leaseUntilWall = max(n.leaseUntilWall, r.sentWall+int64(n.cfg.LeaseTicks)*n.cfg.TickNanos)
@@ -739,10 +745,18 @@ func (n *Node) ReadIndex(ctx uint64) error {
 	}
 	// Why: the round that confirms the read must be sent after the read arrived, or a leader deposed in between
 	// could answer from a stale state (the confirmation must be a fresh majority).
-	n.reads = append(n.reads, pendingRead{ctx: ctx, index: idx, round: n.hbSeq + 1})
-	n.needHB = true
-	if len(n.peers) == 0 {
-		n.heartbeat()
+	if activeMutation() == mutStaleRound && n.hbSeq > 0 {
+		// MUTATION(stale-round): the read is confirmed by the latest heartbeat round, sent before it arrived.
+		if _, open := n.rounds[n.hbSeq]; !open {
+			n.readStates = append(n.readStates, ReadState{Ctx: ctx, Index: idx})
+			return nil
+		}
+		n.reads = append(n.reads, pendingRead{ctx: ctx, index: idx, round: n.hbSeq})
+		return nil
 	}
+	n.reads = append(n.reads, pendingRead{ctx: ctx, index: idx, round: n.hbSeq + 1})
+	// The round starts now (Ready only reports work, it starts none); a driver batches the reads that arrive
+	// together into one ReadIndex call, so one round confirms them all.
+	n.heartbeat()
 	return nil
 }

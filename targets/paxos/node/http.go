@@ -141,24 +141,22 @@ func (n *Node) handleKV(w http.ResponseWriter, r *http.Request) {
 		}
 		op.F, op.From, op.To = kv.FCas, body["from"], body["to"]
 	}
-	req := &request{op: op, done: make(chan reply, 1)}
+	req := newRequest(op)
 	if c, s := r.Header.Get(HeaderClient), r.Header.Get(HeaderSeq); c != "" || s != "" {
 		seq, err := strconv.ParseUint(s, 10, 64)
 		if c == "" || err != nil {
 			badRequest(w, "headers %s and %s must both be set, the second to an unsigned integer (got %q, %q)", HeaderClient, HeaderSeq, c, s)
 			return
 		}
-		req.id, req.hasID = core.CommandID{Client: c, Seq: seq}, true
+		req.ID, req.HasID = core.CommandID{Client: c, Seq: seq}, true
 	}
-	// FLAW(stale-reads): every node answers reads from its own copy, leader or not, without confirming anything.
-	req.local = op.F == kv.FRead && n.cfg.Flaw == core.FlawStaleReads
 	timeout := n.cfg.RequestTimeout
-	req.deadline = n.clock.Mono() + timeout
+	req.Deadline = n.clock.Mono() + timeout
 	if !n.submit(req) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": "node overloaded or stopping; nothing was proposed", "definite": true})
 		return
 	}
-	timer := time.NewTimer(n.clock.RealUntil(req.deadline))
+	timer := time.NewTimer(n.clock.RealUntil(req.Deadline))
 	defer timer.Stop()
 	var rep reply
 	select {
@@ -200,18 +198,18 @@ func (n *Node) forward(w http.ResponseWriter, r *http.Request, req *request, lea
 		return
 	}
 	var body []byte
-	switch req.op.F {
+	switch req.Op.F {
 	case kv.FWrite:
-		body, _ = json.Marshal(map[string]int64{"value": req.op.Value})
+		body, _ = json.Marshal(map[string]int64{"value": req.Op.Value})
 	case kv.FCas:
-		body, _ = json.Marshal(map[string]int64{"from": req.op.From, "to": req.op.To})
+		body, _ = json.Marshal(map[string]int64{"from": req.Op.From, "to": req.Op.To})
 	}
-	u := strings.TrimRight(base, "/") + "/kv/" + url.PathEscape(req.op.Key)
-	if req.op.F == kv.FCas {
+	u := strings.TrimRight(base, "/") + "/kv/" + url.PathEscape(req.Op.Key)
+	if req.Op.F == kv.FCas {
 		u += "/cas"
 	}
 	// The forward gets what is left of the request's own deadline, so a client sees an answer within it.
-	ctx, cancel := context.WithTimeout(r.Context(), n.clock.RealUntil(req.deadline))
+	ctx, cancel := context.WithTimeout(r.Context(), n.clock.RealUntil(req.Deadline))
 	defer cancel()
 	fr, err := http.NewRequestWithContext(ctx, r.Method, u, bytes.NewReader(body))
 	if err != nil {
@@ -220,9 +218,9 @@ func (n *Node) forward(w http.ResponseWriter, r *http.Request, req *request, lea
 	}
 	fr.Header.Set("Content-Type", "application/json")
 	fr.Header.Set(HeaderForwardedBy, n.cfg.ID)
-	if req.hasID {
-		fr.Header.Set(HeaderClient, req.id.Client)
-		fr.Header.Set(HeaderSeq, strconv.FormatUint(req.id.Seq, 10))
+	if req.HasID {
+		fr.Header.Set(HeaderClient, req.ID.Client)
+		fr.Header.Set(HeaderSeq, strconv.FormatUint(req.ID.Seq, 10))
 	}
 	resp, err := n.fwd.Do(fr)
 	if err != nil {
@@ -231,7 +229,7 @@ func (n *Node) forward(w http.ResponseWriter, r *http.Request, req *request, lea
 			notSent(fmt.Sprintf("could not connect to the leader %s at %s: %v", leader, base, de.err))
 			return
 		}
-		if req.op.F == kv.FRead {
+		if req.Op.F == kv.FRead {
 			notSent(fmt.Sprintf("read forwarded to the leader %s failed: %v", leader, err))
 			return
 		}

@@ -3,11 +3,16 @@ package node
 import (
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/skeptic-dev/skeptic/targets/paxos/core"
+	"github.com/skeptic-dev/skeptic/targets/paxos/driver"
 )
 
 // tickCounter is a core that only counts its ticks.
 type tickCounter struct {
-	protocol
+	driver.Protocol
 	ticks int
 }
 
@@ -23,17 +28,19 @@ func TestStallSkipsNoMoreThanALease(t *testing.T) {
 		{Tick: time.Millisecond, ElectionTicks: 100, LeaseTicks: 90},
 		{Tick: time.Millisecond, ElectionTicks: 10, LeaseTicks: 9},
 	} {
-		core := &tickCounter{}
-		n := &Node{cfg: cfg, clock: NewClock(), core: core}
+		counter := &tickCounter{}
+		d, err := driver.New(driver.Config{ID: "n1", Send: func(core.Message) {}}, counter, &driver.MemStorage{})
+		require.NoError(t, err)
+		n := &Node{cfg: cfg, clock: NewClock(), d: d}
 		time.Sleep(time.Duration(3*cfg.ElectionTicks)*cfg.Tick + 20*time.Millisecond) // the stall
 		n.tick()
-		if core.ticks < cfg.ElectionTicks {
+		if counter.ticks < cfg.ElectionTicks {
 			t.Errorf("election %d, lease %d ticks: a stall of %d ticks reached the core as %d", cfg.ElectionTicks,
-				cfg.LeaseTicks, 3*cfg.ElectionTicks, core.ticks)
+				cfg.LeaseTicks, 3*cfg.ElectionTicks, counter.ticks)
 		}
-		if core.ticks > max(20, cfg.ElectionTicks) {
+		if counter.ticks > max(20, cfg.ElectionTicks) {
 			t.Errorf("election %d ticks: %d ticks fired at once after a stall, want at most %d", cfg.ElectionTicks,
-				core.ticks, max(20, cfg.ElectionTicks))
+				counter.ticks, max(20, cfg.ElectionTicks))
 		}
 	}
 }

@@ -7,9 +7,12 @@ import (
 	"math"
 	"math/rand"
 	"strings"
+	"time"
 
 	"github.com/skeptic-dev/skeptic/targets/paxos/core"
+	"github.com/skeptic-dev/skeptic/targets/paxos/driver"
 	"github.com/skeptic-dev/skeptic/targets/paxos/kv"
+	"github.com/skeptic-dev/skeptic/targets/paxos/wal"
 )
 
 // tickUnits is the virtual time of one nominal tick of a node's clock.
@@ -143,6 +146,8 @@ const (
 	evNemesis
 	evResume
 	evRestart
+	evStaleHeal
+	evStaleCut
 )
 
 type event struct {
@@ -197,13 +202,15 @@ type response struct {
 }
 
 type simNode struct {
-	idx   int
-	id    core.NodeID
-	up    bool
-	gen   int
-	core  *core.Node
-	store *kv.Store
-	disk  []core.Record
+	idx int
+	id  core.NodeID
+	up  bool
+	gen int
+	// d is the node's driver (targets/paxos/driver), the same code the real node runs, over the real log (wal)
+	// on disk, a simulated disk that survives crashes; nil while the node is down.
+	d    *driver.Driver
+	disk *disk
+	log  *wal.Log
 
 	rate       float64 // clock rate: local ticks per nominal tick
 	wallOffset int64   // wall clock = wallOffset + virtual time scaled by rate
@@ -216,18 +223,15 @@ type simNode struct {
 	held   []*event
 
 	crashAfter core.MsgType // faultCrashPoint: crash right after sending a message of this type (0: none)
+	// faultDiskCrash: crash while handling the next Ready that has records, in the middle of its fsync
+	// (crashInSync: the records reached the page cache, not the disk) or after the fsync and before any message
+	// is sent (crashPoint driver.CrashAfterSync).
+	crashInSync bool
+	crashPoint  driver.CrashPoint
+	crashWhy    string
 
-	leading  bool
-	applied  uint64
-	pending  map[core.CommandID][]*request
-	reads    map[uint64]*request
-	readWait []readWait
-	nextCtx  uint64
-}
-
-type readWait struct {
-	index uint64
-	req   *request
+	leading bool
+	applied uint64 // highest slot applied (or installed by a snapshot), for the agreement check
 }
 
 // ---- clients ----
@@ -273,12 +277,19 @@ type sim struct {
 	cut       map[[2]int]bool
 	lossy     map[[2]int]float64 // links that lose this share of their messages (faultLossy)
 	skew      float64
-	mode      core.ReadMode
+	// strongClocks: clock rates range over [0.5, 2] (index and log modes). hbTicks: HeartbeatTicks.
+	strongClocks bool
+	hbTicks      int
+	// slow links add this many virtual time units to every message's delay (faultSlow).
+	slow map[[2]int]int64
+	mode core.ReadMode
 	// compactEvery: a node compacts once it has applied this many slots past its snapshot.
 	compactEvery uint64
 	// faults are the nemesis actions this seed uses, weighted (pickFaults).
 	faults []fault
 	jumped int // 1 + the node whose wall clock the last nemesis step jumped, 0 if it did not
+	// holdUntil: the next nemesis step waits until then (a scenario is playing out).
+	holdUntil int64
 }
 
 func newSim(o Options) *sim {
@@ -310,13 +321,20 @@ func newSim(o Options) *sim {
 	// that partitions and pauses open.
 	s.compactEvery = []uint64{8, 24, 64}[rnd.Intn(3)]
 	s.faults = pickFaults(rnd)
-	// Clock rates stay within +-4%, which the lease's 20% drift margin covers.
+	// Clock rates start within +-4%, which the lease's 20% drift margin covers. In the read modes whose safety
+	// does not rest on clocks (index, log), the rate fault then goes as far as the harness's clock nemesis: from
+	// half to twice the real rate (strongClocks); in lease mode it stays within the margin, as the store claims
+	// safety only there (FLAWS.md).
 	s.skew = 0.04
+	s.strongClocks = mode != core.ReadLease
+	// The heartbeat period, against a fixed election timeout (10 ticks): a leader that heartbeats rarely leaves
+	// long gaps between rounds, where a read confirmed by an old round would show.
+	s.hbTicks = []int{2, 3, 5, 8}[rnd.Intn(4)]
 	for i := range o.Nodes {
 		s.ids = append(s.ids, fmt.Sprintf("n%d", i+1))
 	}
 	for i := range o.Nodes {
-		n := &simNode{idx: i, id: s.ids[i], rate: 1 + s.skew*(2*rnd.Float64()-1), wallOffset: rnd.Int63n(1000) * tickNanos}
+		n := &simNode{idx: i, id: s.ids[i], rate: 1 + s.skew*(2*rnd.Float64()-1), wallOffset: rnd.Int63n(1000) * tickNanos, disk: newDisk(rnd)}
 		s.nodes = append(s.nodes, n)
 		s.start(n, true)
 	}
@@ -344,37 +362,94 @@ func (s *sim) logf(format string, args ...any) {
 
 func (s *sim) config(n *simNode) core.Config {
 	return core.Config{
-		ID: n.id, Peers: s.ids, HeartbeatTicks: 2, ElectionTicks: 10, Rand: s.rnd,
+		ID: n.id, Peers: s.ids, HeartbeatTicks: s.hbTicks, ElectionTicks: 10, Rand: s.rnd,
 		ReadMode: s.mode, LeaseTicks: 8, DriftMargin: 0.2, MaxBatch: 4, MaxInflight: 16,
 		Flaw: s.o.Flaw, TickNanos: tickNanos,
 	}
 }
 
-// start boots (or reboots) a node from the records on its disk.
+// start boots (or reboots) a node from what its disk holds, with the real log and the real driver.
 func (s *sim) start(n *simNode, first bool) {
-	recs := n.disk
-	if s.o.Flaw == core.FlawForgetPromises && !first {
-		// FLAW(forget-promises): the driver kept its acceptor state in memory only; a restarted node comes
-		// back with no records at all.
-		recs = nil
-		n.disk = nil
+	var st driver.Storage
+	var recs []core.Record
+	n.log = nil
+	if s.o.Flaw == core.FlawForgetPromises {
+		// FLAW(forget-promises): the driver keeps its acceptor state in memory only; a restarted node comes back
+		// with no records at all.
+		st = &driver.MemStorage{}
+	} else {
+		l, rs, rec, err := wal.OpenFS(n.disk, "data")
+		if err != nil {
+			s.failf("%s cannot restart: %v", n.id, err)
+			return
+		}
+		if rec.TornBytes > 0 {
+			s.logf("%s recovery: cut %d torn bytes (%s)", n.id, rec.TornBytes, rec.Reason)
+		}
+		n.log, st, recs = l, l, rs
 	}
 	c, err := core.New(s.config(n), recs)
 	if err != nil {
-		panic(fmt.Sprintf("sim: restart %s: %v", n.id, err))
+		s.failf("%s cannot restart: %v", n.id, err)
+		return
 	}
-	n.core = c
-	n.store = kv.New()
+	n.gen++
+	d, err := driver.New(driver.Config{
+		ID: n.id, Read: s.mode, Flaw: s.o.Flaw, Nonce: fmt.Sprint(n.gen), CompactSlots: s.compactEvery,
+		Send: s.send,
+		OnReady: func(rd *core.Ready) {
+			if rd.SoftState != nil {
+				if rd.SoftState.Leader == n.id && !n.leading {
+					s.stats.Elections++
+					s.logf("%s leads (highest ballot seen %v)", n.id, rd.SoftState.Ballot)
+				}
+				n.leading = rd.SoftState.Leader == n.id
+			}
+			if rd.Snapshot != nil {
+				n.applied = rd.Snapshot.Slot
+			}
+			if len(rd.Records) > 0 && n.crashInSync {
+				n.crashInSync = false
+				n.disk.failSync = true
+				n.crashWhy = " in the middle of an fsync"
+			}
+		},
+		OnApply: func(e core.Entry) { s.apply(n, e) },
+		Crash: func(p driver.CrashPoint, rd *core.Ready) bool {
+			switch {
+			case p == driver.CrashAfterSync && n.crashPoint == p && len(rd.Records) > 0:
+				n.crashPoint = 0
+				n.crashWhy = " after persisting a Ready and before sending its messages"
+				return true
+			case p == driver.CrashAfterSend && n.crashAfter != 0:
+				for _, m := range rd.Messages {
+					if m.Type == n.crashAfter {
+						n.crashWhy = fmt.Sprintf(" right after sending a message of type %d", n.crashAfter)
+						return true
+					}
+				}
+			}
+			return false
+		},
+	}, c, st)
+	if err != nil {
+		panic(err)
+	}
+	n.d = d
 	n.up = true
 	n.paused, n.missed, n.held = false, 0, nil
-	n.gen++
 	n.applied = 0
 	n.leading = false
-	n.pending = map[core.CommandID][]*request{}
-	n.reads = map[uint64]*request{}
-	n.readWait = nil
 	s.push(&event{at: s.now + s.tickEvery(n), kind: evTick, node: n.idx, gen: n.gen})
-	s.ready(n)
+	s.flush(n)
+}
+
+// failf records a failure of the run that is not a client's observation (agreement, a node that cannot
+// restart); the first one ends the run.
+func (s *sim) failf(format string, args ...any) {
+	if s.viol == "" {
+		s.viol = fmt.Sprintf(format, args...)
+	}
 }
 
 func (s *sim) tickEvery(n *simNode) int64 {
@@ -406,9 +481,12 @@ func (s *sim) run() {
 				continue
 			}
 			n.ticks++
-			n.core.Tick(s.wall(n))
-			s.ready(n)
+			n.d.Tick(s.wall(n))
+			if n.ticks%5 == 0 {
+				n.d.Sweep(time.Duration(s.now))
+			}
 			s.push(&event{at: s.now + s.tickEvery(n), kind: evTick, node: n.idx, gen: n.gen})
+			s.flush(n)
 		case evMsg:
 			n := s.nodes[e.node]
 			from := s.index(e.msg.From)
@@ -420,7 +498,7 @@ func (s *sim) run() {
 				continue
 			}
 			s.step(n, e.msg)
-			s.ready(n)
+			s.flush(n)
 		case evReq:
 			s.onRequest(s.nodes[e.node], e.req)
 		case evResp:
@@ -436,6 +514,15 @@ func (s *sim) run() {
 				s.start(n, false)
 				s.logf("restart %s", n.id)
 			}
+		case evStaleCut:
+			for _, o := range s.nodes {
+				if o.idx != e.node {
+					s.cut[[2]int{e.node, o.idx}] = true
+				}
+			}
+			s.logf("%s's messages are lost", s.ids[e.node])
+		case evStaleHeal:
+			s.staleHeal(s.nodes[e.node], s.nodes[e.cl])
 		case evResume:
 			if n := s.nodes[e.node]; n.up && n.gen == e.gen && n.paused {
 				s.resume(n)
@@ -453,18 +540,24 @@ func (s *sim) run() {
 	}
 }
 
-// crash stops n: it loses everything but its disk (every record of every Ready it handled, see ready).
+// crash stops n: it loses everything but its disk, which keeps what was fsynced and, drawn from the seed, part
+// of what was written after the last fsync (disk.crash).
 func (s *sim) crash(n *simNode, why string) {
 	n.up = false
 	n.paused, n.missed, n.held = false, 0, nil
-	n.crashAfter = 0
+	n.crashAfter, n.crashPoint, n.crashInSync = 0, 0, false
+	if n.d != nil {
+		s.stats.Compactions += n.d.Stats().Compactions
+	}
+	n.d, n.log = nil, nil
+	n.disk.crash()
 	n.gen++
 	s.stats.Crashes++
 	s.logf("crash %s%s", n.id, why)
 }
 
 func (s *sim) step(n *simNode, m core.Message) {
-	if err := n.core.Step(m); err != nil {
+	if err := n.d.Step(m); err != nil {
 		panic(fmt.Sprintf("sim: %s rejected a message the cores sent: %v", n.id, err))
 	}
 }
@@ -491,11 +584,11 @@ func (s *sim) resume(n *simNode) {
 	}
 	for range min(n.missed, stallLag(s.config(n))) {
 		n.ticks++
-		n.core.Tick(s.wall(n))
+		n.d.Tick(s.wall(n))
 	}
 	s.logf("resume %s (%d messages and %d requests waited, %d ticks missed)", n.id, len(held)-len(reqs), len(reqs), n.missed)
 	n.missed = 0
-	s.ready(n)
+	s.flush(n)
 	for _, r := range reqs {
 		s.onRequest(n, r)
 	}
@@ -510,59 +603,26 @@ func (s *sim) index(id core.NodeID) int {
 	panic("sim: unknown node " + id)
 }
 
-// ready runs the driver loop for n: persist, send, apply, answer, compact.
-func (s *sim) ready(n *simNode) {
-	for n.up && n.core.HasReady() {
-		rd := n.core.Ready()
-		if rd.SoftState != nil {
-			if rd.SoftState.Leader == n.id && !n.leading {
-				s.stats.Elections++
-				s.logf("%s leads (highest ballot seen %v)", n.id, rd.SoftState.Ballot)
-			}
-			n.leading = rd.SoftState.Leader == n.id
+// flush runs n's driver: propose, confirm reads, handle every Ready (persist, send, apply, answer), compact. A
+// crash the seed armed stops it; then the node is down until a restart.
+func (s *sim) flush(n *simNode) {
+	if !n.up {
+		return
+	}
+	err := n.d.Flush()
+	switch {
+	case err == nil:
+		return
+	case errors.Is(err, driver.ErrCrashed), errors.Is(err, errSyncCrash):
+		s.crash(n, n.crashWhy)
+		// Half the time the node is back within a few ticks, before its peers' timers notice it was gone.
+		d := int64(1 + s.rnd.Intn(20))
+		if s.rnd.Intn(2) == 0 {
+			d = int64(1 + s.rnd.Intn(4))
 		}
-		if rd.Snapshot != nil {
-			st, err := kv.Restore(rd.Snapshot.Data)
-			if err != nil {
-				panic(fmt.Sprintf("sim: %s: restore snapshot at slot %d: %v", n.id, rd.Snapshot.Slot, err))
-			}
-			n.store = st
-			n.applied = rd.Snapshot.Slot
-		}
-		// The driver appends and fsyncs the records before any message of this Ready leaves, so every record
-		// of a Ready that was handled survives a crash.
-		n.disk = append(n.disk, rd.Records...)
-		crashNow := false
-		for _, m := range rd.Messages {
-			s.send(m)
-			crashNow = crashNow || (n.crashAfter != 0 && m.Type == n.crashAfter)
-		}
-		if crashNow {
-			s.crash(n, fmt.Sprintf(" right after sending a message of type %d", n.crashAfter))
-			s.push(&event{at: s.now + int64(1+s.rnd.Intn(20))*tickUnits, kind: evRestart, node: n.idx, gen: n.gen})
-			return
-		}
-		for _, e := range rd.Committed {
-			s.apply(n, e)
-		}
-		for _, r := range rd.ReadStates {
-			if req := n.reads[r.Ctx]; req != nil {
-				delete(n.reads, r.Ctx)
-				n.readWait = append(n.readWait, readWait{index: r.Index, req: req})
-			}
-		}
-		s.answerReads(n)
-		n.core.Advance()
-		if n.applied >= n.core.Status().Snapshot+s.compactEvery {
-			data, err := n.store.Snapshot()
-			if err != nil {
-				panic(err)
-			}
-			n.core.Compact(n.applied, data)
-			s.stats.Compactions++
-			// The driver rewrites its log with the minimal state (atomically, in a real one).
-			defer func() { n.disk = n.core.PersistentState() }()
-		}
+		s.push(&event{at: s.now + d*tickUnits, kind: evRestart, node: n.idx, gen: n.gen})
+	default:
+		s.failf("%s stopped: %v", n.id, err)
 	}
 }
 
@@ -574,6 +634,7 @@ func valueKey(v core.Value) string {
 	return b.String()
 }
 
+// apply checks agreement as n's driver applies slot e.
 func (s *sim) apply(n *simNode, e core.Entry) {
 	if e.Slot != n.applied+1 {
 		panic(fmt.Sprintf("sim: %s applies slot %d after %d", n.id, e.Slot, n.applied))
@@ -582,37 +643,9 @@ func (s *sim) apply(n *simNode, e core.Entry) {
 	k := valueKey(e.Value)
 	if prev, ok := s.chosen[e.Slot]; !ok {
 		s.chosen[e.Slot] = k
-	} else if prev != k && s.viol == "" {
-		s.viol = fmt.Sprintf("agreement: %s applied slot %d = %q, another node applied %q", n.id, e.Slot, k, prev)
+	} else if prev != k {
+		s.failf("agreement: %s applied slot %d = %q, another node applied %q", n.id, e.Slot, k, prev)
 	}
-	for _, c := range e.Value.Commands {
-		r := n.store.Apply(c)
-		for _, req := range n.pending[c.ID] {
-			s.respond(n, req, &response{res: r, unknown: r.Duplicate})
-		}
-		delete(n.pending, c.ID)
-	}
-}
-
-func (s *sim) answerReads(n *simNode) {
-	keep := n.readWait[:0]
-	for _, w := range n.readWait {
-		if n.applied >= w.index {
-			s.respondRead(n, w.req)
-		} else {
-			keep = append(keep, w)
-		}
-	}
-	n.readWait = keep
-}
-
-func (s *sim) respondRead(n *simNode, req *request) {
-	v, ok := n.store.Get(req.op.Key)
-	r := kv.Result{Found: ok}
-	if ok {
-		r.Value = &v
-	}
-	s.respond(n, req, &response{res: r})
 }
 
 // ---- network ----
@@ -634,9 +667,10 @@ func (s *sim) send(m core.Message) {
 	if s.cut[[2]int{from, to}] || s.rnd.Float64() < max(s.drop, s.lossy[[2]int{from, to}]) {
 		return
 	}
-	s.push(&event{at: s.now + s.delay(), kind: evMsg, node: to, msg: m})
+	extra := s.slow[[2]int{from, to}]
+	s.push(&event{at: s.now + s.delay() + extra, kind: evMsg, node: to, msg: m})
 	if s.rnd.Float64() < s.dup {
-		s.push(&event{at: s.now + s.delay(), kind: evMsg, node: to, msg: m})
+		s.push(&event{at: s.now + s.delay() + extra, kind: evMsg, node: to, msg: m})
 	}
 }
 
@@ -657,37 +691,22 @@ func (s *sim) onRequest(n *simNode, req *request) {
 		n.held = append(n.held, &event{kind: evReq, req: req})
 		return
 	}
-	notLeader := func() {
-		hint := 0
-		if l := n.core.Status().Leader; l != "" && l != n.id {
-			hint = s.index(l) + 1
-		}
-		s.respond(n, req, &response{definite: true, hint: hint})
-	}
-	switch {
-	case req.op.F == kv.FRead && s.o.Flaw == core.FlawStaleReads:
-		// FLAW(stale-reads): the driver answers reads from its local copy, without confirming it is current.
-		s.respondRead(n, req)
-		return
-	case req.op.F == kv.FRead && s.mode != core.ReadLog:
-		n.nextCtx++
-		if err := n.core.ReadIndex(n.nextCtx); err != nil {
-			notLeader()
-			return
-		}
-		n.reads[n.nextCtx] = req
-	default:
-		err := n.core.Propose(core.Command{ID: req.id, Data: kv.Encode(req.op)})
-		if err != nil {
-			if !errors.Is(err, core.ErrNotLeader) && !errors.Is(err, core.ErrTooMuchInflight) {
-				panic(err)
+	n.d.Handle(&driver.Request{Op: req.op, ID: req.id, HasID: true, Deadline: time.Duration(s.now + opTimeout),
+		Reply: func(r driver.Reply) {
+			switch r.Kind {
+			case driver.Done:
+				s.respond(n, req, &response{res: r.Res})
+			case driver.Unknown:
+				s.respond(n, req, &response{unknown: true})
+			default: // NotLeader, Failed: nothing was applied, nor will be
+				hint := 0
+				if l := r.Leader; l != "" && l != n.id {
+					hint = s.index(l) + 1
+				}
+				s.respond(n, req, &response{definite: true, hint: hint})
 			}
-			notLeader()
-			return
-		}
-		n.pending[req.id] = append(n.pending[req.id], req)
-	}
-	s.ready(n)
+		}})
+	s.flush(n)
 }
 
 // ---- clients ----
@@ -835,25 +854,29 @@ func (s *sim) next(c *simClient) {
 type fault uint8
 
 const (
-	faultHeal       fault = iota // remove every cut
-	faultIsolate                 // cut one node from all the others, both ways
-	faultSplit                   // two random sides that cannot talk
-	faultCrash                   // crash a node, or restart it if it is down
-	faultRestartAll              // restart every node that is down
-	faultWallJump                // jump a wall clock
-	faultRate                    // change a clock's rate
-	faultOneWay                  // cut a node's links in one direction only
-	faultRing                    // majorities ring: each node sees a majority, no two the same
-	faultBridge                  // two halves that cannot talk, joined by one node that talks to both
-	faultPause                   // pause a node (SIGSTOP) for a while
-	faultLossy                   // some links, in one direction, lose most of their messages
-	faultCrashPoint              // crash a node right after it sends a message of some type
+	faultHeal        fault = iota // remove every cut
+	faultIsolate                  // cut one node from all the others, both ways
+	faultSplit                    // two random sides that cannot talk
+	faultCrash                    // crash a node, or restart it if it is down
+	faultRestartAll               // restart every node that is down
+	faultWallJump                 // jump a wall clock
+	faultRate                     // change a clock's rate
+	faultOneWay                   // cut a node's links in one direction only
+	faultRing                     // majorities ring: each node sees a majority, no two the same
+	faultBridge                   // two halves that cannot talk, joined by one node that talks to both
+	faultPause                    // pause a node (SIGSTOP) for a while
+	faultLossy                    // some links, in one direction, lose most of their messages
+	faultCrashPoint               // crash a node right after it sends a message of some type
+	faultDiskCrash                // crash a node in the middle of an fsync, or between persisting and sending
+	faultSlow                     // some links, in one direction, delay every message by many ticks
+	faultStaleLeader              // cut the leader off until others elect a new one, then let it back in, maybe to a few
 	numFaults
 )
 
 // faultWeights: how often a nemesis step picks each kind, among the kinds the seed enabled.
 var faultWeights = [numFaults]int{faultHeal: 2, faultIsolate: 2, faultSplit: 1, faultCrash: 2, faultRestartAll: 1,
-	faultWallJump: 1, faultRate: 1, faultOneWay: 1, faultRing: 1, faultBridge: 1, faultPause: 1, faultLossy: 1, faultCrashPoint: 1}
+	faultWallJump: 1, faultRate: 1, faultOneWay: 1, faultRing: 1, faultBridge: 1, faultPause: 1, faultLossy: 1, faultCrashPoint: 1,
+	faultDiskCrash: 1, faultSlow: 1, faultStaleLeader: 2}
 
 // pickFaults draws the seed's fault profile: each kind but heal is on with probability 1/2 (all of them if the
 // draw leaves none), so that one run concentrates on a few kinds and their interactions while the seeds together
@@ -885,7 +908,7 @@ func (s *sim) scheduleNemesis() {
 
 func (s *sim) leaderIdx() int {
 	for _, n := range s.nodes {
-		if n.up && n.core.Role() == "leader" {
+		if n.up && n.d.Core().Status().Leader == n.id {
 			return n.idx
 		}
 	}
@@ -895,6 +918,10 @@ func (s *sim) leaderIdx() int {
 func (s *sim) nemesis() {
 	soon := false
 	defer func() {
+		if s.holdUntil > s.now {
+			s.push(&event{at: s.holdUntil, kind: evNemesis})
+			return
+		}
 		if soon {
 			// A clock fault is followed closely by the next fault, so that a clock jump and a partition can
 			// overlap (what the wallclock-lease flaw needs to show).
@@ -907,6 +934,7 @@ func (s *sim) nemesis() {
 		// Heal everything so the run can finish cleanly.
 		s.cut = map[[2]int]bool{}
 		s.lossy = nil
+		s.slow = nil
 		for _, n := range s.nodes {
 			if !n.up {
 				s.start(n, false)
@@ -934,6 +962,7 @@ func (s *sim) nemesis() {
 	case faultHeal:
 		s.cut = map[[2]int]bool{}
 		s.lossy = nil
+		s.slow = nil
 		s.logf("heal")
 	case faultLossy:
 		s.lossy = map[[2]int]float64{}
@@ -979,6 +1008,19 @@ func (s *sim) nemesis() {
 			t.crashAfter = []core.MsgType{core.MsgPromise, core.MsgAccepted, core.MsgAccept, core.MsgCommit, core.MsgHeartbeatResp}[s.rnd.Intn(5)]
 			s.logf("%s will crash after its next message of type %d", t.id, t.crashAfter)
 		}
+	case faultDiskCrash:
+		// Arm a crash inside the handling of the node's next Ready that has records: in the middle of its fsync
+		// (the disk then keeps, drawn from the seed, none, some or all of the write, maybe torn), or after the
+		// fsync and before any of the Ready's messages leaves.
+		if t.up && !t.crashInSync && t.crashPoint == 0 {
+			if s.rnd.Intn(2) == 0 {
+				t.crashInSync = true
+				s.logf("%s will crash in its next fsync", t.id)
+			} else {
+				t.crashPoint = driver.CrashAfterSync
+				s.logf("%s will crash between persisting and sending its next Ready", t.id)
+			}
+		}
 	case faultRestartAll:
 		for _, n := range s.nodes {
 			if !n.up {
@@ -986,9 +1028,83 @@ func (s *sim) nemesis() {
 				s.logf("restart %s", n.id)
 			}
 		}
+	case faultStaleLeader:
+		// A stale leader: cut the leader off both ways, long enough for the others to elect a new leader but not
+		// so long that it steps down for want of a majority (2*ElectionTicks), then let it back in, to everyone or
+		// only to one node (asymmetric: it talks to that node alone, which also talks to the new world). Meanwhile
+		// another node either crashes right after its next promise (to the new leader) and comes back, or (with
+		// 5 nodes) is cut off too, so that it stays out of the new leader's phase 1 and later catches up without
+		// raising its promise.
+		l := s.leaderIdx()
+		if l < 0 {
+			l = target
+		}
+		lt := s.nodes[l]
+		a := s.nodes[(l+1+s.rnd.Intn(len(s.nodes)-1))%len(s.nodes)]
+		cutAt := s.now
+		if s.rnd.Intn(3) == 0 {
+			// Asymmetric: what the leader hears comes 2 to 30 ticks late, and a few ticks later what it sends is
+			// lost, so it learns of the acknowledgements of its last rounds, and of the new leader, long after
+			// the fact.
+			s.cut = map[[2]int]bool{}
+			s.slow = map[[2]int]int64{}
+			late := int64(2+s.rnd.Intn(29)) * tickUnits
+			for _, o := range s.nodes {
+				if o != lt {
+					s.slow[[2]int{o.idx, lt.idx}] = late
+				}
+			}
+			cutAt = s.now + int64(1+s.rnd.Intn(5))*tickUnits
+			s.push(&event{at: cutAt, kind: evStaleCut, node: lt.idx})
+			s.logf("stale leader: %s hears everyone %d ticks late; its messages will be lost from t=%d", lt.id, late/tickUnits, cutAt/tickUnits)
+		} else {
+			s.isolate(lt)
+			if len(s.nodes) >= 5 && s.rnd.Intn(2) == 0 {
+				for _, o := range s.nodes {
+					if o != a {
+						s.cut[[2]int{a.idx, o.idx}] = true
+						s.cut[[2]int{o.idx, a.idx}] = true
+					}
+				}
+				s.logf("stale leader: %s and %s cut off", lt.id, a.id)
+			} else if a.up && a.crashAfter == 0 {
+				a.crashAfter = core.MsgPromise
+				s.logf("stale leader: %s cut off; %s will crash after its next promise", lt.id, a.id)
+			}
+		}
+		heal := cutAt + int64(12+s.rnd.Intn(8))*tickUnits
+		s.push(&event{at: heal, kind: evStaleHeal, node: lt.idx, cl: a.idx})
+		// No other fault until the scenario has played out: a heal or a new cut now would end it early.
+		s.holdUntil = heal + int64(5+s.rnd.Intn(10))*tickUnits
+	case faultSlow:
+		// Some links, in one direction, get slow: every message on them takes 5 to 30 ticks longer (a latency
+		// spike, as netem would add). Acknowledgements that come back late are what a lease timed from their
+		// arrival gets wrong.
+		// Half the time every link into one node (the leader, more often than not) is slow: it hears its peers
+		// late, acknowledgements and news of a new leader alike.
+		s.slow = map[[2]int]int64{}
+		var desc []string
+		into := -1
+		if s.rnd.Intn(2) == 0 {
+			into = target
+		}
+		for i := range s.nodes {
+			for j := range s.nodes {
+				if i != j && ((into < 0 && s.rnd.Intn(3) == 0) || j == into) {
+					d := int64(5+s.rnd.Intn(26)) * tickUnits
+					s.slow[[2]int{i, j}] = d
+					desc = append(desc, fmt.Sprintf("%s->%s +%d", s.ids[i], s.ids[j], d/tickUnits))
+				}
+			}
+		}
+		s.logf("slow links (ticks): %s", strings.Join(desc, ", "))
 	case faultWallJump:
-		// Jump the wall clock, backwards more often than not. Only the wallclock-lease flaw reads it.
+		// Jump the wall clock, backwards more often than not: by tens of ticks, or, as the harness's clock nemesis
+		// does, by seconds (1 to 5 s; a tick is 1 ms). Only the wallclock-lease flaw reads the wall clock.
 		j := int64(20+s.rnd.Intn(80)) * tickNanos
+		if s.rnd.Intn(2) == 0 {
+			j = int64(1000+s.rnd.Intn(4000)) * tickNanos
+		}
 		if s.rnd.Intn(4) > 0 {
 			j = -j
 		}
@@ -997,8 +1113,14 @@ func (s *sim) nemesis() {
 		s.jumped = t.idx + 1
 		s.logf("wall clock of %s jumps %d ticks", t.id, j/tickNanos)
 	case faultRate:
-		// Change a clock's rate, within the skew the lease's drift margin covers.
+		// Change a clock's rate: within the skew the lease's drift margin covers, or, where the store's safety
+		// does not rest on clocks, anywhere from half to twice the real rate. The wall clock stays continuous.
+		old := t.rate
 		t.rate = 1 + s.skew*(2*s.rnd.Float64()-1)
+		if s.strongClocks {
+			t.rate = math.Pow(2, 2*s.rnd.Float64()-1)
+		}
+		t.wallOffset += int64(float64(s.now)*old)*tickNanos/tickUnits - int64(float64(s.now)*t.rate)*tickNanos/tickUnits
 		s.logf("clock of %s runs at %.3f", t.id, t.rate)
 	case faultOneWay:
 		s.oneWay(t)
@@ -1016,6 +1138,25 @@ func (s *sim) nemesis() {
 			s.logf("pause %s for %d ticks", t.id, d/tickUnits)
 		}
 	}
+}
+
+// staleHeal lets the stale leader l back in: to everyone, or to a alone (asymmetric), a then talking to all.
+func (s *sim) staleHeal(l, a *simNode) {
+	if s.now > s.end {
+		return
+	}
+	s.cut = map[[2]int]bool{}
+	if s.rnd.Intn(2) == 0 {
+		s.logf("stale leader %s back, to everyone", l.id)
+		return
+	}
+	for _, o := range s.nodes {
+		if o != l && o != a {
+			s.cut[[2]int{l.idx, o.idx}] = true
+			s.cut[[2]int{o.idx, l.idx}] = true
+		}
+	}
+	s.logf("stale leader %s back, talking to %s only", l.id, a.id)
 }
 
 // isolate cuts t off from its peers, both ways (and heals every other cut).
@@ -1112,8 +1253,14 @@ func (s *sim) bridge() {
 }
 
 func (s *sim) result() Result {
+	compactions := s.stats.Compactions // of incarnations that crashed; the live ones' counts are added here
+	for _, n := range s.nodes {
+		if n.d != nil {
+			compactions += n.d.Stats().Compactions
+		}
+	}
 	r := Result{History: s.hist, Violation: s.viol, Log: s.log, Nodes: len(s.nodes), Slots: len(s.chosen), Messages: s.msgs, ReadMode: s.mode,
-		Elections: s.stats.Elections, Crashes: s.stats.Crashes, SnapshotsSent: s.stats.SnapshotsSent, Compactions: s.stats.Compactions}
+		Elections: s.stats.Elections, Crashes: s.stats.Crashes, SnapshotsSent: s.stats.SnapshotsSent, Compactions: compactions}
 	for _, o := range s.hist {
 		if o.Unknown {
 			r.Unknown++
