@@ -171,6 +171,9 @@ func RunMatrix(ctx context.Context, cfg MatrixConfig) (Matrix, error) {
 				mr.Detection = Duration(detectionTime(res))
 			}
 			c.Runs = append(c.Runs, mr)
+			if res.Runtime != "" {
+				m.Runtime = res.Runtime // the runtime used, not "auto"
+			}
 			fmt.Fprintf(out, "[%d/%d] flaw %-16s fault %-10s seed %d: %s%s\n", done, total, c.Flaw, c.Fault, t.Seed, res.Verdict,
 				map[bool]string{true: " (error: " + mr.Error + ")", false: ""}[mr.Error != ""])
 			_ = m.write(cfg.Dir) // what ran so far is on disk, whatever happens next
