@@ -65,6 +65,12 @@ func prepareNemesis(t Test, target targets.Target) (*nemesisPlan, error) {
 	if err := targets.RequireCapabilities(target, s.Needs()); err != nil {
 		return nil, configErrorf("--nemesis", "%v", err)
 	}
+	if len(t.Nemesis.Schedule) == 0 && t.Nemesis.ScheduleFile == "" {
+		// The enabled faults too, not only the ops a short run happened to draw.
+		if err := targets.RequireCapabilities(target, t.Nemesis.Options.Needs()); err != nil {
+			return nil, configErrorf("--nemesis", "%v", err)
+		}
+	}
 	return &nemesisPlan{schedule: s, options: t.Nemesis.Options}, nil
 }
 

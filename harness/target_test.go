@@ -201,3 +201,17 @@ func TestEtcdTarget(t *testing.T) {
 		})
 	}
 }
+
+// TestEnabledFaultsNeedCapabilities: a fault the target cannot take is refused even when the run is too short
+// for the seed to draw it.
+func TestEnabledFaultsNeedCapabilities(t *testing.T) {
+	tc := miniKVTest(t, RuntimeLocal) // 2 s: shorter than one nemesis interval, so no op is drawn
+	o, err := ParseNemesis(nemesis.Flags{Nemesis: "clock"})
+	require.NoError(t, err)
+	tc.Nemesis.Options = o
+	_, err = Run(context.Background(), tc)
+	var ce *ConfigError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, "--nemesis", ce.Flag)
+	assert.Contains(t, ce.Msg, `the "clock" capability, which target minikv does not declare`)
+}
