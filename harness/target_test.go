@@ -118,6 +118,14 @@ func TestRuntimeNone(t *testing.T) {
 	cmd := exec.Command(testbin.MiniKV(t), "-listen", addr, "-id", "n1")
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	// The server is running before the test points skeptic at it (as a user's cluster would be).
+	require.Eventually(t, func() bool {
+		c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	}, 20*time.Second, 50*time.Millisecond, "minikv did not come up at %s", addr)
 
 	tc := miniKVTest(t, RuntimeNone)
 	tc.Endpoints = map[string]string{"n1": addr}
