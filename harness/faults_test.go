@@ -46,7 +46,7 @@ type faultCluster struct {
 // clock and the leader, and a recorder that keeps the events for the test to read.
 func (fc *faultCluster) env() nemesis.Env {
 	return nemesis.Env{
-		Net: fc.c.Net(), Proc: fc.c.Proc(), Clock: adminClock{fc.urls}, Cluster: adminCluster{fc.ids, fc.urls},
+		Net: fc.c.Net(), Proc: fc.c.Proc(), Clock: runtimetest.AdminClock(fc.urls), Cluster: runtimetest.AdminCluster(fc.ids, fc.urls),
 		Record: func(e history.Event) error {
 			fc.mu.Lock()
 			defer fc.mu.Unlock()
@@ -54,36 +54,6 @@ func (fc *faultCluster) env() nemesis.Env {
 			return nil
 		},
 	}
-}
-
-// adminClock is nemesis.Clock through POST /admin/clock, as the harness implements it.
-type adminClock struct{ urls map[string]string }
-
-func (a adminClock) SetClock(ctx context.Context, node string, off time.Duration, rate float64) error {
-	return httpkv.SetClock(ctx, a.urls[node], off, rate)
-}
-
-// adminCluster is nemesis.Cluster through GET /admin/status: the leader a majority names.
-type adminCluster struct {
-	ids  []string
-	urls map[string]string
-}
-
-func (a adminCluster) Nodes() []string { return a.ids }
-
-func (a adminCluster) Leader(ctx context.Context) (string, error) {
-	votes := map[string]int{}
-	for _, id := range a.ids {
-		if st, err := httpkv.Status(ctx, a.urls[id]); err == nil && st.Leader != "" {
-			votes[st.Leader]++
-		}
-	}
-	for l, v := range votes {
-		if v > len(a.ids)/2 {
-			return l, nil
-		}
-	}
-	return "", fmt.Errorf("no majority names a leader: %v", votes)
 }
 
 // run applies a schedule of ops (all at once, in order) and fails the test on any error.

@@ -68,7 +68,7 @@ func start(t *testing.T, h Harness, name string, target targets.Target, bin stri
 // clock and the leader (as the harness implements them), and a recorder that keeps the events.
 func (f *fixture) env() nemesis.Env {
 	return nemesis.Env{
-		Net: f.c.Net(), Proc: f.c.Proc(), Clock: adminClock{f.urls}, Cluster: adminCluster{f.ids, f.urls},
+		Net: f.c.Net(), Proc: f.c.Proc(), Clock: AdminClock(f.urls), Cluster: AdminCluster(f.ids, f.urls),
 		Record: func(e history.Event) error {
 			f.mu.Lock()
 			defer f.mu.Unlock()
@@ -76,6 +76,15 @@ func (f *fixture) env() nemesis.Env {
 			return nil
 		},
 	}
+}
+
+// AdminClock is the nemesis's Clock through POST /admin/clock of the nodes at urls (id -> base URL), as the
+// harness implements it for a target with the clock capability.
+func AdminClock(urls map[string]string) nemesis.Clock { return adminClock{urls} }
+
+// AdminCluster is the nemesis's Cluster through GET /admin/status: the nodes ids, and the leader a majority names.
+func AdminCluster(ids []string, urls map[string]string) nemesis.Cluster {
+	return adminCluster{ids, urls}
 }
 
 // adminClock is nemesis.Clock through POST /admin/clock.
