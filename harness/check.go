@@ -37,7 +37,7 @@ func (r *run) check(ctx context.Context, res Result) (Result, error) {
 	}
 	r.con.printf("checked %d keys in %s\n", len(res.Keys), res.CheckTime.D().Round(time.Millisecond))
 	r.annotate(&res)
-	r.guard(&res)
+	r.guard(&res, events)
 	if err := writeJSON(r.dir.File(ResultsFile), res); err != nil {
 		return res, setupErr("write results.json", err)
 	}

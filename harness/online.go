@@ -207,38 +207,37 @@ func (r *run) startOnline(stopLoad func()) {
 	})
 }
 
-// recordCompletion keeps, for the availability, each client operation of the load that ended.
-func (r *run) recordCompletion(e history.Event) {
-	if e.Process == history.NemesisProcess || r.loadEnd.Load() != 0 {
-		return
-	}
-	r.complMu.Lock()
-	defer r.complMu.Unlock()
-	if e.Type == history.Invoke {
-		if r.invokedAt == nil {
-			r.invokedAt = map[history.Process]int64{}
+// loadCompletions pairs each client invocation of the load (invoked before loadEnd) with how it ended, from the
+// history the check reads back: the availability is derived after the run, off the workers' path.
+func loadCompletions(events []history.Event, loadEnd int64) []completion {
+	invoked := map[history.Process]int64{}
+	var out []completion
+	for _, e := range events {
+		if e.Process == history.NemesisProcess {
+			continue
 		}
-		r.invokedAt[e.Process] = e.Time
-		return
+		if e.Type == history.Invoke {
+			if loadEnd == 0 || e.Time < loadEnd {
+				invoked[e.Process] = e.Time
+			}
+			continue
+		}
+		if at, ok := invoked[e.Process]; ok {
+			delete(invoked, e.Process)
+			out = append(out, completion{invoked: at, ok: e.Type == history.Ok})
+		}
 	}
-	at, ok := r.invokedAt[e.Process]
-	if !ok {
-		return
-	}
-	delete(r.invokedAt, e.Process)
-	r.completions = append(r.completions, completion{invoked: at, ok: e.Type == history.Ok})
+	return out
 }
 
 // guard fills in the online check's findings and the availability, and holds a valid verdict to
 // --min-availability: a run that did almost nothing proves nothing, so below it the verdict is unknown.
-func (r *run) guard(res *Result) {
+func (r *run) guard(res *Result, events []history.Event) {
 	if r.on != nil {
 		res.Detection = r.on.first.Load()
 		res.OnlineChecked = r.on.checked.Load()
 	}
-	r.complMu.Lock()
-	a := availability(r.completions, res.Faults, r.loadEnd.Load())
-	r.complMu.Unlock()
+	a := availability(loadCompletions(events, r.loadEnd.Load()), res.Faults, r.loadEnd.Load())
 	res.Availability = &a
 	min := r.t.MinAvailability
 	if min <= 0 || res.Verdict != Valid {

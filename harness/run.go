@@ -83,12 +83,9 @@ type run struct {
 	clockOffset time.Duration
 
 	// on checks retired keys while the load goes on (online.go); loadEnd is the history time the load ended at
-	// (0 while it runs); completions are the load's ended client operations, for the availability.
-	on          *online
-	loadEnd     atomic.Int64
-	complMu     sync.Mutex
-	invokedAt   map[history.Process]int64
-	completions []completion
+	// (0 while it runs).
+	on      *online
+	loadEnd atomic.Int64
 	// ux is what the run reports to its user beyond the operations (faultlog.go, notes.go, watch.go).
 	ux runUX
 }
@@ -424,7 +421,6 @@ func (r *run) observe(e history.Event) {
 	if r.on != nil {
 		r.on.observe(e)
 	}
-	r.recordCompletion(e)
 	if e.Type == history.Invoke {
 		r.ops.Add(1)
 		r.firstOp.CompareAndSwap(0, max(e.Time, 1))
