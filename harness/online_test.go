@@ -211,7 +211,7 @@ func TestLoadCompletions(t *testing.T) {
 		{Time: 1, Process: 0, Type: history.Invoke}, {Time: 2, Process: history.NemesisProcess, Type: history.Info},
 		{Time: 3, Process: 1, Type: history.Invoke}, {Time: 4, Process: 0, Type: history.Ok},
 		{Time: 5, Process: 1, Type: history.Info}, {Time: 6, Process: 2, Type: history.Invoke},
-		{Time: 11, Process: 2, Type: history.Fail}, // invoked during the load, ended after it: counted
+		{Time: 11, Process: 2, Type: history.Fail},                                             // invoked during the load, ended after it: counted
 		{Time: 12, Process: 9, Type: history.Invoke}, {Time: 13, Process: 9, Type: history.Ok}, // a final read
 	}
 	assert.Equal(t, []completion{{1, true}, {3, false}, {6, false}}, loadCompletions(evs, 10))
