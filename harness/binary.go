@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/skeptic-dev/skeptic/internal/field"
 )
 
 // SkepticCmd is the import path of the skeptic command, the program every node of a Go target runs.
@@ -161,16 +163,16 @@ func nodeBinary(ctx context.Context, t Test, con *console) (string, error) {
 	return bin, nil
 }
 
-// givenNodeBinary returns the absolute path of --node-binary, or a *ConfigError when it is not an executable file.
+// givenNodeBinary returns the absolute path of --node-binary, or a *field.Error for "node_binary" when it is not an executable file.
 func givenNodeBinary(t Test) (string, error) {
 	p, err := filepath.Abs(t.NodeBinary)
 	if err != nil {
-		return "", configErrorf("--node-binary", "%v", err)
+		return "", field.Errorf("node_binary", "%v", err)
 	}
 	if st, err := os.Stat(p); err != nil {
-		return "", configErrorf("--node-binary", "%v", err)
+		return "", field.Errorf("node_binary", "%v", err)
 	} else if st.IsDir() || st.Mode()&0o111 == 0 {
-		return "", configErrorf("--node-binary", "%s is not an executable file", p)
+		return "", field.Errorf("node_binary", "%s is not an executable file", p)
 	}
 	return p, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/skeptic-dev/skeptic/checker"
 	"github.com/skeptic-dev/skeptic/history"
+	"github.com/skeptic-dev/skeptic/internal/field"
 	"github.com/skeptic-dev/skeptic/report"
 )
 
@@ -59,11 +60,11 @@ func checkPath(ctx context.Context, path string, o CheckOptions, dir string, res
 	cres, err := checker.CheckFile(path, checker.Options{Timeout: o.Timeout, Visualize: true, Format: o.Format, FailCAS: o.FailCAS})
 	if err != nil {
 		// The file could not be read or is not a history: the user's input, named with its line.
-		return res, &ConfigError{Flag: "FILE", Msg: err.Error()}
+		return res, &field.Error{Field: "check.file", Msg: err.Error()}
 	}
 	if len(cres.Keys) == 0 {
 		// An empty (or truncated to nothing) file would otherwise be "valid": nothing was checked.
-		return res, configErrorf("FILE", "%s holds no client operations: nothing to check", path)
+		return res, field.Errorf("check.file", "%s holds no client operations: nothing to check", path)
 	}
 	return fromChecker(res, &cres, dir)
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/skeptic-dev/skeptic/harness/docker"
+	"github.com/skeptic-dev/skeptic/internal/field"
 )
 
 // CleanOptions says what CleanRuns removes; see docker.CleanOptions.
@@ -26,7 +27,7 @@ type CleanOptions struct {
 // it removes only the runs whose harness and reaper are both gone; --run and --all choose otherwise (opts).
 func CleanRuns(ctx context.Context, opts CleanOptions, out io.Writer) error {
 	if opts.RunID != "" && opts.All {
-		return configErrorf("--all", "cannot be used with --run: --run removes one run, --all every run")
+		return field.Errorf("clean.all", "cannot be used with --run: --run removes one run, --all every run")
 	}
 	if err := docker.Available(ctx); err != nil {
 		// Only the docker runtime leaves anything behind: "or use --runtime local" is no advice here.

@@ -13,7 +13,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/skeptic-dev/skeptic/internal/field"
 	"github.com/skeptic-dev/skeptic/nemesis"
+	"github.com/skeptic-dev/skeptic/workloads"
 )
 
 // Duration is a time.Duration written in config.json as Go duration text ("60s", "1m30s"), so that the file
@@ -185,10 +187,10 @@ func Default() Test {
 		Rate:             500,
 		TimeLimit:        Duration(60 * time.Second),
 		Workload:         WorkloadKV,
-		ReadRatio:        0.5,
-		WriteRatio:       0.25,
-		CASRatio:         0.25,
-		OpsPerKey:        100,
+		ReadRatio:        workloads.DefaultReadRatio,
+		WriteRatio:       workloads.DefaultWriteRatio,
+		CASRatio:         workloads.DefaultCASRatio,
+		OpsPerKey:        workloads.DefaultOpsPerKey,
 		OpTimeout:        Duration(5 * time.Second), // above the Paxos node's own 3 s request timeout
 		CheckTimeout:     Duration(60 * time.Second),
 		Recovery:         Duration(10 * time.Second),
@@ -204,19 +206,20 @@ var (
 	optionRE   = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
 )
 
-// LoadConfig reads a run's config.json, to run the same test again. Errors are *ConfigError naming --config.
+// LoadConfig reads a run's config.json, to run the same test again, with the defaults (Default, and the nemesis's
+// for the faults it enables) filling what the file leaves out. Errors are *field.Error for the field "config".
 func LoadConfig(path string) (Test, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return Test{}, configErrorf("--config", "%v", err)
+		return Test{}, field.Errorf("config", "%v", err)
 	}
 	t := Default()
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.DisallowUnknownFields()
 	if err := d.Decode(&t); err != nil {
-		return Test{}, configErrorf("--config", "%s is not a skeptic config.json: %s", path, jsonErrLine(b, err))
+		return Test{}, field.Errorf("config", "%s is not a skeptic config.json: %s", path, jsonErrLine(b, err))
 	}
-	return t, nil
+	return t.WithDefaults(), nil
 }
 
 // jsonErrLine prefixes a JSON decoding error with its line, where the error says where it is.
@@ -255,95 +258,107 @@ func (t Test) TestName() string {
 	return strings.Join(parts, "-")
 }
 
-// Validate checks every field and returns a *ConfigError naming the flag of the first bad one, such as
-// "--concurrency: must be >= 1, got 0".
+// WithDefaults fills what a Test built by hand or read from a file may leave out and Default cannot give, because
+// it depends on other fields: the strategies and values of the enabled fault kinds (nemesis.Options.WithDefaults,
+// which also clears those of kinds not enabled). It is the one place a Test's defaults are applied after Default;
+// the CLI's flags and config.json both come through it (ParseNemesis and LoadConfig), and Run relies on it.
+func (t Test) WithDefaults() Test {
+	if len(t.Nemesis.Faults) > 0 {
+		t.Nemesis.Options = t.Nemesis.Options.WithDefaults()
+	}
+	return t
+}
+
+// Validate checks every field of a Test with its defaults applied (WithDefaults), and returns a *field.Error
+// naming the first bad one by its config.json path, such as concurrency: "must be >= 1, got 0". The nemesis's
+// fields are named under "nemesis" ("nemesis.loss_percent"), the target's options under "target_options".
 func (t Test) Validate() error {
 	if t.Name != "" && !testNameRE.MatchString(t.Name) {
-		return configErrorf("--name", "%q must start with a letter or digit and hold only letters, digits, '.', '_' and '-'", t.Name)
+		return field.Errorf("name", "%q must start with a letter or digit and hold only letters, digits, '.', '_' and '-'", t.Name)
 	}
 	if _, err := newTarget(t); err != nil {
 		return err
 	}
 	for k := range t.TargetOptions {
 		if !optionRE.MatchString(k) {
-			return configErrorf("--target-opt", "%q is not an option name (lower-case letters, digits and '-')", k)
+			return field.Errorf("target_options", "%q is not an option name (lower-case letters, digits and '-')", k)
 		}
 	}
 	if t.Nodes < 1 {
-		return configErrorf("--nodes", "must be >= 1, got %d", t.Nodes)
+		return field.Errorf("nodes", "must be >= 1, got %d", t.Nodes)
 	}
 	if t.Nodes > 9 {
-		return configErrorf("--nodes", "must be <= 9 on one machine, got %d", t.Nodes)
+		return field.Errorf("nodes", "must be <= 9 on one machine, got %d", t.Nodes)
 	}
 	if t.Concurrency < 1 {
-		return configErrorf("--concurrency", "must be >= 1, got %d", t.Concurrency)
+		return field.Errorf("concurrency", "must be >= 1, got %d", t.Concurrency)
 	}
 	if t.Concurrency > 1000 {
-		return configErrorf("--concurrency", "must be <= 1000, got %d", t.Concurrency)
+		return field.Errorf("concurrency", "must be <= 1000, got %d", t.Concurrency)
 	}
 	if t.Rate < 0 {
-		return configErrorf("--rate", "must be >= 0 (0 means as fast as possible), got %g", t.Rate)
+		return field.Errorf("rate", "must be >= 0 (0 means as fast as possible), got %g", t.Rate)
 	}
 	if t.TimeLimit.D() <= 0 {
-		return configErrorf("--time-limit", "must be > 0, got %s", t.TimeLimit.D())
+		return field.Errorf("time_limit", "must be > 0, got %s", t.TimeLimit.D())
 	}
 	switch t.Workload {
 	case WorkloadRegister, WorkloadKV:
 	default:
-		return configErrorf("--workload", "unknown workload %q (want register or kv)", t.Workload)
+		return field.Errorf("workload", "unknown workload %q (want register or kv)", t.Workload)
 	}
 	for _, r := range []struct {
-		flag string
-		v    float64
-	}{{"--read-ratio", t.ReadRatio}, {"--write-ratio", t.WriteRatio}, {"--cas-ratio", t.CASRatio}} {
+		field string
+		v     float64
+	}{{"read_ratio", t.ReadRatio}, {"write_ratio", t.WriteRatio}, {"cas_ratio", t.CASRatio}} {
 		if math.IsNaN(r.v) || r.v < 0 || r.v > 1 {
-			return configErrorf(r.flag, "must be between 0 and 1, got %g", r.v)
+			return field.Errorf(r.field, "must be between 0 and 1, got %g", r.v)
 		}
 	}
 	if t.ReadRatio+t.WriteRatio+t.CASRatio <= 0 {
-		return configErrorf("--read-ratio", "the read, write and cas ratios are all 0; at least one must be > 0")
+		return field.Errorf("read_ratio", "the read, write and cas ratios are all 0; at least one must be > 0")
 	}
 	if t.OpsPerKey < 1 {
-		return configErrorf("--ops-per-key", "must be >= 1, got %d", t.OpsPerKey)
+		return field.Errorf("ops_per_key", "must be >= 1, got %d", t.OpsPerKey)
 	}
 	if t.WorkersPerKey < 0 {
-		return configErrorf("--workers-per-key", "must be >= 0 (0 means one per node), got %d", t.WorkersPerKey)
+		return field.Errorf("workers_per_key", "must be >= 0 (0 means one per node), got %d", t.WorkersPerKey)
 	}
 	if t.MaxOps < 0 {
-		return configErrorf("--max-ops", "must be >= 0 (0 means no limit but the time limit), got %d", t.MaxOps)
+		return field.Errorf("max_ops", "must be >= 0 (0 means no limit but the time limit), got %d", t.MaxOps)
 	}
 	if math.IsNaN(t.MinAvailability) || t.MinAvailability < 0 || t.MinAvailability > 1 {
-		return configErrorf("--min-availability", "must be a fraction between 0 and 1, got %g", t.MinAvailability)
+		return field.Errorf("min_availability", "must be a fraction between 0 and 1, got %g", t.MinAvailability)
 	}
 	if t.OpTimeout.D() <= 0 {
-		return configErrorf("--op-timeout", "must be > 0, got %s", t.OpTimeout.D())
+		return field.Errorf("op_timeout", "must be > 0, got %s", t.OpTimeout.D())
 	}
 	if t.CheckTimeout.D() <= 0 {
-		return configErrorf("--check-timeout", "must be > 0, got %s", t.CheckTimeout.D())
+		return field.Errorf("check_timeout", "must be > 0, got %s", t.CheckTimeout.D())
 	}
 	if t.Recovery.D() < 0 {
-		return configErrorf("--recovery", "must be >= 0, got %s", t.Recovery.D())
+		return field.Errorf("recovery", "must be >= 0, got %s", t.Recovery.D())
 	}
 	if t.FinalReadTimeout.D() <= 0 {
-		return configErrorf("--final-read-timeout", "must be > 0, got %s", t.FinalReadTimeout.D())
+		return field.Errorf("final_read_timeout", "must be > 0, got %s", t.FinalReadTimeout.D())
 	}
 	if len(t.Nemesis.Faults) > 0 {
-		if err := t.Nemesis.Options.WithDefaults().Validate(); err != nil {
-			return asConfigError(err)
+		if err := t.Nemesis.Options.Validate(); err != nil {
+			return nemesisError(err)
 		}
 	}
 	if t.Nemesis.ScheduleFile != "" {
 		if len(t.Nemesis.Faults) > 0 && len(t.Nemesis.Schedule) == 0 {
-			return configErrorf("--nemesis-schedule", "replays a schedule; it cannot be combined with --nemesis %s", strings.Join(t.Nemesis.Faults, ","))
+			return field.Errorf("nemesis.schedule_file", "replays a schedule; it cannot be combined with --nemesis %s", strings.Join(t.Nemesis.Faults, ","))
 		}
 		if _, err := os.Stat(t.Nemesis.ScheduleFile); err != nil {
-			return configErrorf("--nemesis-schedule", "%v", err)
+			return field.Errorf("nemesis.schedule_file", "%v", err)
 		}
 	}
 	switch t.Runtime {
 	case RuntimeAuto, RuntimeDocker, RuntimeLocal, RuntimeNone:
 	default:
-		return configErrorf("--runtime", "unknown runtime %q (want auto, docker, local or none)", t.Runtime)
+		return field.Errorf("runtime", "unknown runtime %q (want auto, docker, local or none)", t.Runtime)
 	}
 	if err := t.validateExternal(); err != nil {
 		return err
@@ -351,21 +366,21 @@ func (t Test) Validate() error {
 	if t.Subnet != "" {
 		p, err := netip.ParsePrefix(t.Subnet)
 		if err != nil || !p.Addr().Is4() {
-			return configErrorf("--subnet", "%q is not an IPv4 CIDR such as 10.88.0.0/24", t.Subnet)
+			return field.Errorf("subnet", "%q is not an IPv4 CIDR such as 10.88.0.0/24", t.Subnet)
 		}
 		if p.Bits() > 24 {
 			// The docker runtime gives node i the address .10+i of the subnet's first /24.
-			return configErrorf("--subnet", "%q is too small; use a /24 or larger, such as 10.201.7.0/24", t.Subnet)
+			return field.Errorf("subnet", "%q is too small; use a /24 or larger, such as 10.201.7.0/24", t.Subnet)
 		}
 		if p != p.Masked() {
-			return configErrorf("--subnet", "%q has host bits set; did you mean %s?", t.Subnet, p.Masked())
+			return field.Errorf("subnet", "%q has host bits set; did you mean %s?", t.Subnet, p.Masked())
 		}
 	}
 	if t.Store == "" {
-		return configErrorf("--store", "must not be empty")
+		return field.Errorf("store", "must not be empty")
 	}
 	if t.TestCount < 1 {
-		return configErrorf("--test-count", "must be >= 1, got %d", t.TestCount)
+		return field.Errorf("test_count", "must be >= 1, got %d", t.TestCount)
 	}
 	return nil
 }

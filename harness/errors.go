@@ -2,8 +2,8 @@ package harness
 
 import (
 	"errors"
-	"fmt"
-	"strings"
+
+	"github.com/skeptic-dev/skeptic/internal/field"
 )
 
 // Exit codes, as Jepsen's (shared/ARCHITECTURE.md).
@@ -14,33 +14,12 @@ const (
 	ExitInvalid = 1
 	// ExitUnknown means the checker could not decide (it timed out) and nothing was found invalid.
 	ExitUnknown = 2
-	// ExitBadConfig means bad arguments or a bad config; the message names the flag.
+	// ExitBadConfig means bad arguments or a bad config (a *field.Error); the message names the field, which the
+	// CLI shows as the flag that fills it.
 	ExitBadConfig = 254
 	// ExitError means a setup or internal error; the message says what failed.
 	ExitError = 255
 )
-
-// ConfigError is a bad value in a Test or on the command line. Flag names the command-line flag the value comes
-// from, such as "--concurrency", so that the message tells the user exactly what to change.
-type ConfigError struct {
-	// Flag is the flag (or argument) at fault, with its dashes.
-	Flag string
-	// Msg says what is wrong with it, and what is allowed.
-	Msg string
-}
-
-// Error returns "--flag: message".
-func (e *ConfigError) Error() string {
-	if e.Flag == "" {
-		return e.Msg
-	}
-	return e.Flag + ": " + e.Msg
-}
-
-// configErrorf builds a ConfigError for flag.
-func configErrorf(flag, format string, args ...any) *ConfigError {
-	return &ConfigError{Flag: flag, Msg: fmt.Sprintf(format, args...)}
-}
 
 // SetupError is a failure to prepare or run the test itself (no Docker daemon, a node that does not start, a
 // full disk), as opposed to a finding about the system under test. Stage says which step failed.
@@ -65,19 +44,18 @@ func setupErr(stage string, err error) error {
 	if errors.As(err, &se) {
 		return err
 	}
-	var ce *ConfigError
-	if errors.As(err, &ce) {
+	if _, ok := field.As(err); ok {
 		return err
 	}
 	return &SetupError{Stage: stage, Err: err}
 }
 
-// ExitCode maps the outcome of Run (or of an offline check) to the process exit code: a *ConfigError anywhere in
-// err's chain gives ExitBadConfig, any other error ExitError, and otherwise the verdict decides.
+// ExitCode maps the outcome of Run (or of an offline check) to the process exit code: a *field.Error anywhere
+// in err's chain (a bad value of the configuration) gives ExitBadConfig, any other error ExitError, and otherwise
+// the verdict decides. It looks at the error's type only, never at its text.
 func ExitCode(v Verdict, err error) int {
 	if err != nil {
-		var ce *ConfigError
-		if errors.As(err, &ce) {
+		if _, ok := field.As(err); ok {
 			return ExitBadConfig
 		}
 		return ExitError
@@ -104,13 +82,9 @@ func WorstExit(codes ...int) int {
 	return worst
 }
 
-// asConfigError turns an error of the form "--flag: message" into a *ConfigError.
-func asConfigError(err error) error {
-	s := err.Error()
-	if strings.HasPrefix(s, "--") {
-		if i := strings.Index(s, ": "); i > 0 {
-			return &ConfigError{Flag: s[:i], Msg: s[i+2:]}
-		}
-	}
-	return &ConfigError{Msg: s}
+// IsConfigError reports whether err is, or wraps, a bad value of the configuration (a *field.Error): the user's
+// input is at fault, and running again with the same input cannot help.
+func IsConfigError(err error) bool {
+	_, ok := field.As(err)
+	return ok
 }

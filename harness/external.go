@@ -13,14 +13,16 @@ import (
 
 	"github.com/skeptic-dev/skeptic/harness/cluster"
 	"github.com/skeptic-dev/skeptic/harness/docker"
+	"github.com/skeptic-dev/skeptic/internal/field"
 	"github.com/skeptic-dev/skeptic/nemesis"
 	"github.com/skeptic-dev/skeptic/targets"
 )
 
 var nodeIDRE = regexp.MustCompile(`^[a-z][a-z0-9_-]*$`)
 
-// ParseNodeMap reads id=VALUE,... (the form of --endpoints and --attach), for flag; errors are *ConfigError.
-func ParseNodeMap(flag, s string) (map[string]string, error) {
+// ParseNodeMap reads id=VALUE,... (the form of --endpoints and --attach) for the Test field name ("endpoints"
+// or "attach"); errors are *field.Error for that field.
+func ParseNodeMap(name, s string) (map[string]string, error) {
 	m := map[string]string{}
 	for _, part := range strings.Split(s, ",") {
 		part = strings.TrimSpace(part)
@@ -29,18 +31,18 @@ func ParseNodeMap(flag, s string) (map[string]string, error) {
 		}
 		id, v, ok := strings.Cut(part, "=")
 		if !ok || id == "" || v == "" {
-			return nil, configErrorf(flag, "%q is not ID=VALUE (for example n1=%s)", part, map[string]string{"--endpoints": "127.0.0.1:8080", "--attach": "mycluster-n1-1"}[flag])
+			return nil, field.Errorf(name, "%q is not ID=VALUE (for example n1=%s)", part, map[string]string{"endpoints": "127.0.0.1:8080", "attach": "mycluster-n1-1"}[name])
 		}
 		if !nodeIDRE.MatchString(id) {
-			return nil, configErrorf(flag, "node id %q must start with a lower-case letter and hold only lower-case letters, digits, '_' and '-'", id)
+			return nil, field.Errorf(name, "node id %q must start with a lower-case letter and hold only lower-case letters, digits, '_' and '-'", id)
 		}
 		if _, dup := m[id]; dup {
-			return nil, configErrorf(flag, "node %s is given twice", id)
+			return nil, field.Errorf(name, "node %s is given twice", id)
 		}
 		m[id] = v
 	}
 	if len(m) == 0 {
-		return nil, configErrorf(flag, "names no node; want ID=VALUE,...")
+		return nil, field.Errorf(name, "names no node; want ID=VALUE,...")
 	}
 	return m, nil
 }
@@ -48,29 +50,29 @@ func ParseNodeMap(flag, s string) (map[string]string, error) {
 // validateExternal checks --endpoints and --attach against the runtime, the node count and the nemesis.
 func (t Test) validateExternal() error {
 	if len(t.Endpoints) > 0 && len(t.Attach) > 0 {
-		return configErrorf("--attach", "tests containers through Docker; --endpoints tests a cluster skeptic cannot touch; give one")
+		return field.Errorf("attach", "tests containers through Docker; --endpoints tests a cluster skeptic cannot touch; give one")
 	}
 	if t.Runtime == RuntimeNone {
 		if len(t.Endpoints) == 0 {
-			return configErrorf("--runtime", "none tests a running cluster: give its client addresses with --endpoints n1=HOST:PORT,...")
+			return field.Errorf("runtime", "none tests a running cluster: give its client addresses with --endpoints n1=HOST:PORT,...")
 		}
 		if t.Nemesis.Enabled() {
-			return configErrorf("--nemesis", "--runtime none starts nothing and applies no faults; use --attach for containers skeptic may fault")
+			return field.Errorf("nemesis", "--runtime none starts nothing and applies no faults; use --attach for containers skeptic may fault")
 		}
 		for id, ep := range t.Endpoints {
 			if _, _, err := net.SplitHostPort(strings.TrimPrefix(ep, "http://")); err != nil {
-				return configErrorf("--endpoints", "%s=%s: want HOST:PORT (%v)", id, ep, err)
+				return field.Errorf("endpoints", "%s=%s: want HOST:PORT (%v)", id, ep, err)
 			}
 		}
 	} else if len(t.Endpoints) > 0 {
-		return configErrorf("--endpoints", "names a running cluster; it goes with --runtime none")
+		return field.Errorf("endpoints", "names a running cluster; it goes with --runtime none")
 	}
 	if len(t.Attach) > 0 && t.Runtime != RuntimeDocker && t.Runtime != RuntimeAuto {
-		return configErrorf("--attach", "attaches Docker containers; it goes with --runtime docker, not %s", t.Runtime)
+		return field.Errorf("attach", "attaches Docker containers; it goes with --runtime docker, not %s", t.Runtime)
 	}
 	for _, m := range []map[string]string{t.Endpoints, t.Attach} {
 		if len(m) > 0 && len(m) != t.Nodes {
-			return configErrorf("--nodes", "is %d, but %d nodes are named; leave --nodes out", t.Nodes, len(m))
+			return field.Errorf("nodes", "is %d, but %d nodes are named; leave --nodes out", t.Nodes, len(m))
 		}
 	}
 	return nil

@@ -9,28 +9,31 @@ import (
 	"strings"
 	"time"
 
+	"github.com/skeptic-dev/skeptic/internal/field"
 	"github.com/skeptic-dev/skeptic/nemesis"
 )
 
-// ParseConcurrency reads --concurrency: an integer, or Jepsen's "Kn", K times the number of nodes.
+// ParseConcurrency reads --concurrency: an integer, or Jepsen's "Kn", K times the number of nodes. Errors are
+// *field.Error for "concurrency".
 func ParseConcurrency(s string, nodes int) (int, error) {
 	s = strings.TrimSpace(s)
 	if strings.HasSuffix(s, "n") {
 		k, err := strconv.Atoi(strings.TrimSuffix(s, "n"))
 		if err != nil || k < 1 {
-			return 0, configErrorf("--concurrency", "%q is neither an integer nor Kn (K times --nodes, such as 2n)", s)
+			return 0, field.Errorf("concurrency", "%q is neither an integer nor Kn (K times --nodes, such as 2n)", s)
 		}
 		return k * nodes, nil
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil {
-		return 0, configErrorf("--concurrency", "%q is neither an integer nor Kn (K times --nodes, such as 2n)", s)
+		return 0, field.Errorf("concurrency", "%q is neither an integer nor Kn (K times --nodes, such as 2n)", s)
 	}
 	return n, nil
 }
 
 // ParseNemesis reads the nemesis flags into options with their defaults filled in. A strategy flag (--partition
-// majority) enables its fault kind even when --nemesis does not name it. Errors are *ConfigError naming the flag.
+// majority) enables its fault kind even when --nemesis does not name it. Errors are *field.Error under
+// "nemesis" ("nemesis.partition").
 func ParseNemesis(f nemesis.Flags) (nemesis.Options, error) {
 	kinds := map[string]string{nemesis.FaultPartition: f.Partition, nemesis.FaultKill: f.Kill,
 		nemesis.FaultPause: f.Pause, nemesis.FaultClock: f.Clock}
@@ -41,7 +44,7 @@ func ParseNemesis(f nemesis.Flags) (nemesis.Options, error) {
 	}
 	o, err := nemesis.ParseOptions(f)
 	if err != nil {
-		return nemesis.Options{}, asConfigError(err)
+		return nemesis.Options{}, nemesisError(err)
 	}
 	return o, nil
 }

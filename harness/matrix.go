@@ -17,6 +17,7 @@ import (
 
 	"github.com/skeptic-dev/skeptic/checker"
 	"github.com/skeptic-dev/skeptic/history"
+	"github.com/skeptic-dev/skeptic/internal/field"
 	"github.com/skeptic-dev/skeptic/nemesis"
 )
 
@@ -103,10 +104,10 @@ func RunMatrix(ctx context.Context, cfg MatrixConfig) (Matrix, error) {
 		}
 	}
 	if len(cfg.Faults) == 0 && len(cfg.Cells) == 0 {
-		return Matrix{}, configErrorf("--faults", "names no fault")
+		return Matrix{}, field.Errorf("matrix.faults", "names no fault")
 	}
 	if cfg.Runs < 1 || cfg.CorrectRuns < 1 {
-		return Matrix{}, configErrorf("--runs", "must be >= 1")
+		return Matrix{}, field.Errorf("matrix.runs", "must be >= 1")
 	}
 	m := Matrix{Target: tg.Name(), Date: time.Now().UTC(), TimeLimit: base.TimeLimit, Nodes: base.Nodes, Runtime: base.Runtime}
 	if len(cfg.Cells) > 0 {
@@ -135,7 +136,7 @@ func RunMatrix(ctx context.Context, cfg MatrixConfig) (Matrix, error) {
 			return m, err
 		}
 		t.Nemesis = NemesisConfig{Options: o}
-		if err := t.Validate(); err != nil {
+		if t, err = prepare(t); err != nil {
 			return m, err
 		}
 		tests[c] = t
@@ -145,7 +146,7 @@ func RunMatrix(ctx context.Context, cfg MatrixConfig) (Matrix, error) {
 		out = io.Discard
 	}
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
-		return m, configErrorf("--out", "%v", err)
+		return m, field.Errorf("matrix.dir", "%v", err)
 	}
 	total := 0
 	for _, c := range m.Cells {
@@ -157,7 +158,7 @@ func RunMatrix(ctx context.Context, cfg MatrixConfig) (Matrix, error) {
 			t := tests[c]
 			t.Seed = base.Seed + int64(i)
 			t.Out = io.Discard
-			res, err := Run(ctx, t)
+			res, err := runPrepared(ctx, t)
 			done++
 			mr := MatrixRun{Seed: t.Seed, Verdict: res.Verdict, Dir: res.Dir, Command: rerunCommand(t)}
 			if err != nil {

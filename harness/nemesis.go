@@ -7,12 +7,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"time"
 
 	"github.com/skeptic-dev/skeptic/harness/cluster"
 	"github.com/skeptic-dev/skeptic/harness/docker"
 	"github.com/skeptic-dev/skeptic/history"
+	"github.com/skeptic-dev/skeptic/internal/field"
 	"github.com/skeptic-dev/skeptic/nemesis"
 	"github.com/skeptic-dev/skeptic/targets"
 	"github.com/skeptic-dev/skeptic/targets/httpkv"
@@ -33,7 +35,7 @@ func (p *nemesisPlan) raw() nemesis.Schedule {
 }
 
 // prepareNemesis builds (or loads) the schedule before anything starts, so that config.json records it, and
-// refuses (with a *ConfigError) a fault that needs a capability the target lacks.
+// refuses (with a *field.Error) a fault that needs a capability the target lacks.
 func prepareNemesis(t Test, target targets.Target) (*nemesisPlan, error) {
 	if !t.Nemesis.Enabled() {
 		return nil, nil
@@ -45,30 +47,48 @@ func prepareNemesis(t Test, target targets.Target) (*nemesisPlan, error) {
 	)
 	switch {
 	case t.Nemesis.ScheduleFile != "":
-		s, err = nemesis.LoadSchedule(t.Nemesis.ScheduleFile, nodes)
+		return loadSchedule(t, target, nodes)
 	case len(t.Nemesis.Schedule) > 0:
 		// A config.json being re-run: replay its schedule.
 		s = t.Nemesis.Schedule
-		if err = s.Validate(nodes); err != nil {
-			err = fmt.Errorf("--config: the recorded schedule: %w", err)
+		if err := s.Validate(nodes); err != nil {
+			return nil, field.Errorf("nemesis.schedule", "the recorded schedule: %v", err)
 		}
 	default:
 		if targets.Has(target, targets.CapStatus) {
 			// The target names its leader: the default strategies aim at it too.
 			t.Nemesis.Options = t.Nemesis.Options.WithLeader()
 		}
-		s, err = nemesis.Generate(t.Seed, nodes, t.TimeLimit.D(), t.Nemesis.Options)
+		if s, err = nemesis.Generate(t.Seed, nodes, t.TimeLimit.D(), t.Nemesis.Options); err != nil {
+			return nil, nemesisError(err)
+		}
 	}
+	return planFor(t, target, s)
+}
+
+// loadSchedule reads the schedule of --nemesis-schedule (a JSON list of ops, or a run's config.json) for the
+// run's nodes. Errors are *field.Error for "nemesis.schedule_file", with the file and the line at fault.
+func loadSchedule(t Test, target targets.Target, nodes []string) (*nemesisPlan, error) {
+	b, err := os.ReadFile(t.Nemesis.ScheduleFile)
 	if err != nil {
-		return nil, asConfigError(err)
+		return nil, field.Errorf("nemesis.schedule_file", "%v", err)
 	}
+	s, err := nemesis.ParseSchedule(b, nodes)
+	if err != nil {
+		return nil, field.Errorf("nemesis.schedule_file", "%s: %v", t.Nemesis.ScheduleFile, err)
+	}
+	return planFor(t, target, s)
+}
+
+// planFor checks that the target can serve schedule s (and, for a generated one, every enabled fault).
+func planFor(t Test, target targets.Target, s nemesis.Schedule) (*nemesisPlan, error) {
 	if err := targets.RequireCapabilities(target, s.Needs()); err != nil {
-		return nil, configErrorf("--nemesis", "%v", err)
+		return nil, field.Errorf("nemesis", "%v", err)
 	}
 	if len(t.Nemesis.Schedule) == 0 && t.Nemesis.ScheduleFile == "" {
 		// The enabled faults too, not only the ops a short run happened to draw.
 		if err := targets.RequireCapabilities(target, t.Nemesis.Options.Needs()); err != nil {
-			return nil, configErrorf("--nemesis", "%v", err)
+			return nil, field.Errorf("nemesis", "%v", err)
 		}
 	}
 	return &nemesisPlan{schedule: s, options: t.Nemesis.Options}, nil
@@ -77,7 +97,7 @@ func prepareNemesis(t Test, target targets.Target) (*nemesisPlan, error) {
 // preflight refuses, before anything is created, what the chosen runtime cannot do: a --subnet the docker
 // runtime cannot use (not /24 or larger, or overlapping an existing network), a --node-binary it cannot run
 // (not executable; for docker, not static), and a delay fault on a runtime that cannot delay (docker on a
-// kernel without sch_netem). Both are *ConfigError: the user's choice is at fault.
+// kernel without sch_netem). Each is a *field.Error: the user's choice is at fault.
 func (r *run) preflight(ctx context.Context, rt cluster.Runtime, plan *nemesisPlan) error {
 	t := r.t
 	if t.Subnet != "" {
@@ -88,7 +108,7 @@ func (r *run) preflight(ctx context.Context, rt cluster.Runtime, plan *nemesisPl
 			defer cancel()
 			if err := c.CheckSubnet(cctx, t.Subnet); err != nil {
 				if errors.Is(err, docker.ErrSubnet) {
-					return configErrorf("--subnet", "%v", err)
+					return field.Errorf("subnet", "%v", err)
 				}
 				return setupErr("check --subnet", err)
 			}
@@ -103,14 +123,14 @@ func (r *run) preflight(ctx context.Context, rt cluster.Runtime, plan *nemesisPl
 		}
 		if c, ok := rt.(interface{ CheckBinary(string) error }); ok {
 			if err := c.CheckBinary(bin); err != nil {
-				return configErrorf("--node-binary", "%v", err)
+				return field.Errorf("node_binary", "%v", err)
 			}
 		}
 	}
 	if plan.needsDelay(t) {
 		if p, ok := rt.(nemesis.DelayProber); ok {
 			if err := p.CanDelay(); err != nil {
-				return configErrorf("--nemesis", "the %s runtime cannot apply the delay fault: %v", rt.Name(), err)
+				return field.Errorf("nemesis", "the %s runtime cannot apply the delay fault: %v", rt.Name(), err)
 			}
 		}
 	}
@@ -154,13 +174,13 @@ func (r *run) startNemesis(ctx context.Context, plan *nemesisPlan) <-chan error 
 }
 
 // bindNemesis connects plan to the running cluster, and checks that the runtime can apply every fault of the
-// schedule (a *ConfigError when it cannot).
+// schedule (a *field.Error when it cannot).
 func (r *run) bindNemesis(plan *nemesisPlan) error {
 	if plan == nil {
 		return nil
 	}
 	if err := plan.schedule.Preflight(r.clu.Net()); err != nil {
-		return configErrorf("--nemesis", "runtime %s: %v", r.rt, err)
+		return field.Errorf("nemesis", "runtime %s: %v", r.rt, err)
 	}
 	nodes := r.clu.Nodes()
 	plan.nem = nemesis.New(nemesis.Env{

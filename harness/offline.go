@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/skeptic-dev/skeptic/history"
+	"github.com/skeptic-dev/skeptic/internal/field"
 )
 
 // CheckOptions configures an offline check (CheckFile).
@@ -33,7 +34,8 @@ type CheckOptions struct {
 
 // CheckFile checks the history at path: a skeptic history.jsonl, or a Jepsen history (.edn or .log). It writes
 // results.json and the visualizations of the keys that are not valid into the output folder, and prints each
-// key's verdict. A file that cannot be read or parsed is a *ConfigError naming the file and line.
+// key's verdict. A file that cannot be read or parsed is a *field.Error for "check.file", naming the file and line; a bad
+// timeout one for "check.timeout".
 func CheckFile(ctx context.Context, path string, o CheckOptions) (Result, error) {
 	res := Result{Verdict: Unknown}
 	out := o.Out
@@ -41,12 +43,12 @@ func CheckFile(ctx context.Context, path string, o CheckOptions) (Result, error)
 		out = os.Stdout
 	}
 	if o.Timeout <= 0 {
-		return res, configErrorf("--check-timeout", "must be > 0, got %s", o.Timeout)
+		return res, field.Errorf("check.timeout", "must be > 0, got %s", o.Timeout)
 	}
 	if st, err := os.Stat(path); err != nil {
-		return res, &ConfigError{Flag: "FILE", Msg: err.Error()}
+		return res, &field.Error{Field: "check.file", Msg: err.Error()}
 	} else if st.IsDir() {
-		return res, configErrorf("FILE", "%s is a folder; give a history.jsonl, .edn or .log file", path)
+		return res, field.Errorf("check.file", "%s is a folder; give a history.jsonl, .edn or .log file", path)
 	}
 	dir := o.OutDir
 	if dir == "" {

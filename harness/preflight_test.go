@@ -3,7 +3,6 @@ package harness
 import (
 	"bytes"
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,33 +11,32 @@ import (
 
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/skeptic-dev/skeptic/harness/docker"
 	"github.com/skeptic-dev/skeptic/history"
+	"github.com/skeptic-dev/skeptic/internal/field"
 	"github.com/skeptic-dev/skeptic/nemesis"
 	"github.com/skeptic-dev/skeptic/nemesis/nft"
 )
 
-// refusedBeforeStart runs tc, and checks that it is refused as bad input (exit 254) with a message holding want,
-// and that nothing was created: no run folder, no container or network of skeptic.
-func refusedBeforeStart(t *testing.T, tc Test, want string) {
+// refusedBeforeStart runs tc, and checks that it is refused as bad input (exit 254): a *field.Error for
+// wantField whose message holds want; and that nothing was created: no run folder, no container or network of
+// skeptic.
+func refusedBeforeStart(t *testing.T, tc Test, wantField, want string) {
 	t.Helper()
 	var out bytes.Buffer
 	tc.Out = &out
 	res, err := Run(context.Background(), tc)
-	var ce *ConfigError
-	if !errors.As(err, &ce) || !strings.Contains(err.Error(), want) {
-		t.Fatalf("Run returned %v, want a *ConfigError saying %q; output:\n%s", err, want, out.String())
-	}
-	if code := ExitCode(res.Verdict, err); code != ExitBadConfig {
-		t.Fatalf("exit %d, want %d", code, ExitBadConfig)
-	}
-	if strings.Contains(out.String(), "starting") {
-		t.Errorf("the cluster was started before the refusal:\n%s", out.String())
-	}
-	if ents, _ := os.ReadDir(tc.Store); len(ents) > 0 {
-		t.Errorf("the refused run left %v in the store", ents)
-	}
+	fe, ok := field.As(err)
+	require.True(t, ok, "Run returned %v, want a *field.Error; output:\n%s", err, out.String())
+	assert.Equal(t, wantField, fe.Field)
+	assert.Contains(t, fe.Msg, want, "output:\n%s", out.String())
+	assert.Equal(t, ExitBadConfig, ExitCode(res.Verdict, err))
+	assert.NotContains(t, out.String(), "starting", "the cluster was started before the refusal")
+	ents, _ := os.ReadDir(tc.Store)
+	assert.Empty(t, ents, "the refused run left something in the store")
 }
 
 // TestBadScheduleRefusedBeforeTheRunFolder: a --nemesis-schedule that does not parse is reported with its file
@@ -50,11 +48,9 @@ func TestBadScheduleRefusedBeforeTheRunFolder(t *testing.T) {
 	tc.Store = t.TempDir()
 	tc.Seed = 1
 	sched := filepath.Join(t.TempDir(), "schedule.json")
-	if err := os.WriteFile(sched, []byte("[\n {\"at\":\"1s\",\"f\":\"kill\",\"value\":{\"nodes\":[\"n1\"]}},\n {\"at\":\"2s\",\"f\":\"kill\",\"value\":{\"nodes\":[\"n7\"]}}\n]\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(sched, []byte("[\n {\"at\":\"1s\",\"f\":\"kill\",\"value\":{\"nodes\":[\"n1\"]}},\n {\"at\":\"2s\",\"f\":\"kill\",\"value\":{\"nodes\":[\"n7\"]}}\n]\n"), 0o644))
 	tc.Nemesis.ScheduleFile = sched
-	refusedBeforeStart(t, tc, `--nemesis-schedule `+sched+`: line 3: op 1 (at 2s, kill): nodes: unknown node "n7"`)
+	refusedBeforeStart(t, tc, "nemesis.schedule_file", sched+`: line 3: op 1 (at 2s, kill): nodes: unknown node "n7"`)
 }
 
 // TestBadStoreIsBadInput: a --store that cannot hold a folder (under a file) is the user's choice at fault: exit
@@ -62,18 +58,17 @@ func TestBadScheduleRefusedBeforeTheRunFolder(t *testing.T) {
 func TestBadStoreIsBadInput(t *testing.T) {
 	skipE2E(t)
 	file := filepath.Join(t.TempDir(), "file")
-	if err := os.WriteFile(file, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(file, nil, 0o644))
 	tc := Default()
 	tc.Runtime = RuntimeLocal
 	tc.Store = filepath.Join(file, "store")
 	tc.Out = &bytes.Buffer{}
 	res, err := Run(context.Background(), tc)
-	var ce *ConfigError
-	if !errors.As(err, &ce) || ce.Flag != "--store" || strings.Count(err.Error(), "create store folder") != 1 || ExitCode(res.Verdict, err) != ExitBadConfig {
-		t.Fatalf("Run with --store under a file: %v", err)
-	}
+	fe, ok := field.As(err)
+	require.True(t, ok, "Run with --store under a file: %v", err)
+	assert.Equal(t, "store", fe.Field)
+	assert.Equal(t, 1, strings.Count(err.Error(), "create store folder"), err.Error())
+	assert.Equal(t, ExitBadConfig, ExitCode(res.Verdict, err))
 }
 
 // TestDockerRefusesDelayAndABadSubnetBeforeStart: on docker, a delay fault on a kernel without sch_netem, and a
@@ -98,50 +93,38 @@ func TestDockerRefusesDelayAndABadSubnetBeforeStart(t *testing.T) {
 		// A short run whose generated schedule holds no delay op at all is refused too: delay was asked for.
 		tc.TimeLimit = Duration(time.Second)
 		o, err := ParseNemesis(nemesis.Flags{Nemesis: "delay"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		tc.Nemesis.Options = o
-		refusedBeforeStart(t, tc, "sch_netem")
+		refusedBeforeStart(t, tc, "nemesis", "sch_netem")
 	})
 	t.Run("node binary that is no ELF program", func(t *testing.T) {
 		tc := base()
 		script := filepath.Join(t.TempDir(), "node.sh")
-		if err := os.WriteFile(script, []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.WriteFile(script, []byte("#!/bin/sh\nexit 0\n"), 0o755))
 		tc.NodeBinary = script
-		refusedBeforeStart(t, tc, "--node-binary: node binary "+script+" is not an ELF executable the docker runtime can pack")
+		refusedBeforeStart(t, tc, "node_binary", "node binary "+script+" is not an ELF executable the docker runtime can pack")
 	})
 	t.Run("overlapping subnet", func(t *testing.T) {
 		rt, err := docker.New()
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		defer rt.Close()
 		cli := rt.Client()
 		ctx := context.Background()
 		const subnet, name = "10.201.251.0/24", "skeptic-test-overlap"
 		_, err = cli.NetworkCreate(ctx, name, network.CreateOptions{Driver: "bridge",
 			IPAM: &network.IPAM{Config: []network.IPAMConfig{{Subnet: subnet}}}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		defer cli.NetworkRemove(ctx, name)
 		tc := base()
 		tc.Subnet = subnet
-		refusedBeforeStart(t, tc, "--subnet: unusable subnet: "+subnet+" overlaps the subnet "+subnet+" of the Docker network "+name)
+		refusedBeforeStart(t, tc, "subnet", "unusable subnet: "+subnet+" overlaps the subnet "+subnet+" of the Docker network "+name)
 		// Other packages' tests run clusters at the same time: only a network of the refused run, which would have
 		// the requested subnet, counts.
 		nets, err := cli.NetworkList(ctx, network.ListOptions{Filters: filters.NewArgs(filters.Arg("label", docker.LabelSkeptic+"=1"))})
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		for _, n := range nets {
 			for _, c := range n.IPAM.Config {
-				if c.Subnet == subnet {
-					t.Errorf("the refused run created network %s with subnet %s", n.Name, subnet)
-				}
+				assert.NotEqual(t, subnet, c.Subnet, "the refused run created network %s with subnet %s", n.Name, subnet)
 			}
 		}
 	})
@@ -156,13 +139,11 @@ func TestLeaveDBRunningHealsOnEveryPath(t *testing.T) {
 	tc.TimeLimit = Duration(2 * time.Second)
 	tc.LeaveDBRunning = true
 	sched := filepath.Join(t.TempDir(), "schedule.json")
-	if err := os.WriteFile(sched, []byte(`[
+	require.NoError(t, os.WriteFile(sched, []byte(`[
  {"at":"200ms","f":"pause","value":{"nodes":["n1"]}},
  {"at":"200ms","f":"kill","value":{"nodes":["n2"]}},
  {"at":"200ms","f":"start-partition","value":{"strategy":"one","grudge":{"n3":["n1","n2"],"n1":["n3"],"n2":["n3"]}}}
-]`), 0o644); err != nil {
-		t.Fatal(err)
-	}
+]`), 0o644))
 	tc.Nemesis.ScheduleFile = sched
 	var out bytes.Buffer
 	tc.Out = &out
@@ -173,37 +154,27 @@ func TestLeaveDBRunningHealsOnEveryPath(t *testing.T) {
 	if res.RunID != "" {
 		t.Cleanup(func() { _, _ = docker.Clean(context.Background(), res.RunID) })
 	}
-	if err == nil || !strings.Contains(err.Error(), "test panic after the load") {
-		t.Fatalf("Run returned %v, want the panic", err)
-	}
+	require.ErrorContains(t, err, "test panic after the load", "Run returns the panic")
 	rt, derr := docker.New()
-	if derr != nil {
-		t.Fatal(derr)
-	}
+	require.NoError(t, derr)
 	defer rt.Close()
 	for _, n := range []string{"n1", "n2", "n3"} {
 		name := "skeptic-" + res.RunID + "-" + n
 		j, err := rt.Client().ContainerInspect(context.Background(), name)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		if !j.State.Running || j.State.Paused {
-			t.Errorf("%s left running %v, paused %v: a fault outlived the run", name, j.State.Running, j.State.Paused)
-		}
+		require.NoError(t, err, name)
+		assert.True(t, j.State.Running && !j.State.Paused, "%s left running %v, paused %v: a fault outlived the run", name, j.State.Running, j.State.Paused)
 	}
 	events, herr := history.ReadFile(filepath.Join(res.Dir, HistoryFile))
-	if herr != nil {
-		t.Fatal(herr)
-	}
+	require.NoError(t, herr)
 	var heal *history.Event
 	for i := range events {
 		if events[i].F == nemesis.FHeal {
 			heal = &events[i]
 		}
 	}
-	if heal == nil || heal.Error != "" || !strings.Contains(string(heal.Value), `"net":true`) {
-		t.Fatalf("no clean heal event in the history: %+v", heal)
-	}
+	require.NotNil(t, heal, "a heal event in the history")
+	assert.Empty(t, heal.Error, "the heal is clean")
+	assert.Contains(t, string(heal.Value), `"net":true`)
 }
 
 // TestHealFailureIsReported: when a killed node cannot be restarted at the end of the load (its program is
@@ -217,17 +188,11 @@ func TestHealFailureIsReported(t *testing.T) {
 	tc.FinalReadTimeout = Duration(2 * time.Second)
 	bin := filepath.Join(t.TempDir(), "node")
 	b, err := os.ReadFile(tc.NodeBinary)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(bin, b, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(bin, b, 0o755))
 	tc.NodeBinary = bin
 	sched := filepath.Join(t.TempDir(), "schedule.json")
-	if err := os.WriteFile(sched, []byte(`[{"at":"300ms","f":"kill","value":{"nodes":["n1"]}}]`), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(sched, []byte(`[{"at":"300ms","f":"kill","value":{"nodes":["n1"]}}]`), 0o644))
 	tc.Nemesis.ScheduleFile = sched
 	var out bytes.Buffer
 	tc.Out = &out
@@ -235,17 +200,10 @@ func TestHealFailureIsReported(t *testing.T) {
 	defer func() { testHookLoadDone = func() {} }()
 	res, err := Run(context.Background(), tc)
 	t.Logf("output:\n%s", out.String())
-	if err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-	if !strings.Contains(res.HealError, "start n1") {
-		t.Errorf("results heal_error %q, want the failed restart of n1", res.HealError)
-	}
-	if !strings.Contains(out.String(), "warning: not every fault was undone before the final reads") {
-		t.Error("the summary does not warn about the failed heal")
-	}
+	require.NoError(t, err, "Run")
+	assert.Contains(t, res.HealError, "start n1", "results heal_error: the failed restart of n1")
+	assert.Contains(t, out.String(), "warning: not every fault was undone before the final reads", "the summary warns about the failed heal")
 	raw, err := os.ReadFile(filepath.Join(res.Dir, ResultsFile))
-	if err != nil || !strings.Contains(string(raw), `"heal_error"`) {
-		t.Errorf("results.json lacks heal_error: %v\n%s", err, raw)
-	}
+	require.NoError(t, err)
+	assert.Contains(t, string(raw), `"heal_error"`, "results.json has heal_error")
 }

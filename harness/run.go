@@ -18,6 +18,7 @@ import (
 	"github.com/skeptic-dev/skeptic/harness/cluster"
 	"github.com/skeptic-dev/skeptic/harness/docker"
 	"github.com/skeptic-dev/skeptic/history"
+	"github.com/skeptic-dev/skeptic/internal/field"
 	"github.com/skeptic-dev/skeptic/nemesis"
 	"github.com/skeptic-dev/skeptic/targets"
 )
@@ -95,12 +96,25 @@ type run struct {
 // down, checks the history and writes results.json. The teardown happens on every path out: success, error,
 // panic and ctx's end.
 //
-// The error is a *ConfigError for a bad Test, ErrInterrupted (wrapped) when ctx ended first, and otherwise a
+// The error is a *field.Error for a bad Test, ErrInterrupted (wrapped) when ctx ended first, and otherwise a
 // *SetupError naming the step that failed; ExitCode maps it, with the verdict, to the exit code.
 func Run(ctx context.Context, t Test) (res Result, err error) {
-	if err := t.Validate(); err != nil {
+	t, err = prepare(t)
+	if err != nil {
 		return Result{Verdict: Unknown}, err
 	}
+	return runPrepared(ctx, t)
+}
+
+// prepare applies the Test's defaults (WithDefaults) and validates it: what every entry point (Run, RunTests,
+// RunMatrix, Shrink) does once, before it runs the test once or many times with runPrepared.
+func prepare(t Test) (Test, error) {
+	t = t.WithDefaults()
+	return t, t.Validate()
+}
+
+// runPrepared is Run for a Test that prepare has passed.
+func runPrepared(ctx context.Context, t Test) (res Result, err error) {
 	out := t.Out
 	if out == nil {
 		out = os.Stdout
@@ -164,7 +178,7 @@ func (r *run) run(ctx context.Context) (Result, error) {
 	}
 	r.target = target
 	if !target.Spec().RunsOn(rt.Name()) && rt.Name() != RuntimeNone && len(t.Attach) == 0 {
-		return res, configErrorf("--runtime", "target %s does not run on the %s runtime (it runs on %s)", target.Name(), rt.Name(), strings.Join(target.Spec().Runtimes, ", "))
+		return res, field.Errorf("runtime", "target %s does not run on the %s runtime (it runs on %s)", target.Name(), rt.Name(), strings.Join(target.Spec().Runtimes, ", "))
 	}
 	wl, err := newWorkload(*t)
 	if err != nil {
@@ -184,7 +198,7 @@ func (r *run) run(ctx context.Context) (Result, error) {
 	r.dir, err = CreateRunDir(t.Store, t.TestName(), time.Now(), t.nodeIDs())
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.ENOTDIR) {
-			return res, configErrorf("--store", "%s: %v", t.Store, err)
+			return res, field.Errorf("store", "%s: %v", t.Store, err)
 		}
 		return res, setupErr("store", err)
 	}
@@ -221,8 +235,7 @@ func (r *run) run(ctx context.Context) (Result, error) {
 	if !t.external() {
 		bin, image, err := nodeProgram(ctx, *t, target, r.con)
 		if err != nil {
-			var ce *ConfigError
-			if errors.As(err, &ce) {
+			if IsConfigError(err) {
 				return res, err
 			}
 			return res, setupErr("node binary", err)
@@ -236,7 +249,7 @@ func (r *run) run(ctx context.Context) (Result, error) {
 			return r.interrupted(res)
 		}
 		if errors.Is(err, docker.ErrSubnet) {
-			return res, configErrorf("--subnet", "%v", err)
+			return res, field.Errorf("subnet", "%v", err)
 		}
 		return res, setupErr("start cluster", err)
 	}

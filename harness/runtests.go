@@ -14,7 +14,8 @@ import (
 // (WorstExit). Run i uses seed t.Seed+i, so the first run uses t.Seed itself, and each run's config.json
 // records the seed it used. It stops early when ctx ends. The error joins the errors of the runs that failed.
 func RunTests(ctx context.Context, t Test) ([]Result, int, error) {
-	if err := t.Validate(); err != nil {
+	t, err := prepare(t)
+	if err != nil {
 		return nil, ExitBadConfig, err
 	}
 	var (
@@ -29,7 +30,7 @@ func RunTests(ctx context.Context, t Test) ([]Result, int, error) {
 			// Said on Run's second line: its first one is always the runtime's.
 			ti.of = fmt.Sprintf(" (test %d of %d)", i+1, t.TestCount)
 		}
-		res, err := Run(ctx, ti)
+		res, err := runPrepared(ctx, ti)
 		results = append(results, res)
 		codes = append(codes, ExitCode(res.Verdict, err))
 		if err != nil {
@@ -38,8 +39,7 @@ func RunTests(ctx context.Context, t Test) ([]Result, int, error) {
 		if ctx.Err() != nil || errors.Is(err, ErrInterrupted) {
 			break
 		}
-		var ce *ConfigError
-		if errors.As(err, &ce) {
+		if IsConfigError(err) {
 			break
 		}
 	}

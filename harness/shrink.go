@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/skeptic-dev/skeptic/internal/field"
 	"github.com/skeptic-dev/skeptic/nemesis"
 )
 
@@ -132,10 +133,11 @@ func scheduleOf(fs []fault) nemesis.Schedule {
 func Shrink(ctx context.Context, cfg ShrinkConfig) (ShrinkResult, error) {
 	t, err := LoadConfig(filepath.Join(cfg.RunDir, ConfigFile))
 	if err != nil {
-		return ShrinkResult{}, configErrorf("RUN_DIR", "%v", err)
+		fe, _ := field.As(err) // LoadConfig's errors are all for "config": the run folder's config.json
+		return ShrinkResult{}, field.Errorf("shrink.run_dir", "%s", fe.Msg)
 	}
 	if len(t.Nemesis.Schedule) == 0 {
-		return ShrinkResult{}, configErrorf("RUN_DIR", "%s ran no fault schedule: nothing to shrink", cfg.RunDir)
+		return ShrinkResult{}, field.Errorf("shrink.run_dir", "%s ran no fault schedule: nothing to shrink", cfg.RunDir)
 	}
 	if cfg.Repeats < 1 {
 		cfg.Repeats = 1
@@ -153,8 +155,12 @@ func Shrink(ctx context.Context, cfg ShrinkConfig) (ShrinkResult, error) {
 	t.Name = t.TestName() + "-shrink"
 	t.TestCount = 1
 	t.LeaveDBRunning = false
+	// Validated once here; the tries change only the schedule, which each run checks against the nodes.
+	if t, err = prepare(t); err != nil {
+		return ShrinkResult{}, err
+	}
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
-		return ShrinkResult{}, configErrorf("--out", "%v", err)
+		return ShrinkResult{}, field.Errorf("shrink.dir", "%v", err)
 	}
 	res := ShrinkResult{Original: t.Nemesis.Schedule}
 	deadline := time.Now().Add(cfg.Budget)
@@ -176,10 +182,9 @@ func Shrink(ctx context.Context, cfg ShrinkConfig) (ShrinkResult, error) {
 		ti.Nemesis.Schedule = scheduleOf(fs)
 		for k := 0; k < cfg.Repeats && !try.Failed; k++ {
 			ti.Out = io.Discard
-			r, err := Run(ctx, ti)
+			r, err := runPrepared(ctx, ti)
 			res.Runs++
-			var ce *ConfigError
-			if errors.As(err, &ce) || errors.Is(err, ErrInterrupted) {
+			if IsConfigError(err) || errors.Is(err, ErrInterrupted) {
 				return false, err
 			}
 			try.Verdicts = append(try.Verdicts, r.Verdict)
@@ -274,7 +279,7 @@ func Shrink(ctx context.Context, cfg ShrinkConfig) (ShrinkResult, error) {
 	ti.Nemesis.Schedule = res.Smallest
 	for k := 0; k < cfg.Repeats && ctx.Err() == nil; k++ {
 		ti.Out = io.Discard
-		r, err := Run(ctx, ti)
+		r, err := runPrepared(ctx, ti)
 		res.Runs++
 		res.FinalRuns++
 		if err == nil && r.Verdict == Invalid {

@@ -15,21 +15,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/skeptic-dev/skeptic/internal/field"
 	"github.com/skeptic-dev/skeptic/targets"
 	"github.com/skeptic-dev/skeptic/targets/spec"
 )
-
-// optionFlags maps the target options that have flags of their own to those flags; any other option is given
-// with --target-opt NAME=VALUE.
-var optionFlags = map[string]string{"flaw": "--flaw", "read": "--read", "etcd-read": "--etcd-read"}
-
-// optionFlag returns the flag an option is given with.
-func optionFlag(name string) string {
-	if f, ok := optionFlags[name]; ok {
-		return f
-	}
-	return "--target-opt"
-}
 
 // targetOptions returns the options given for the target: --target-opt, then the options' own flags.
 func (t Test) targetOptions() map[string]string {
@@ -51,21 +40,22 @@ func (t Test) loadSpec() (*spec.Spec, error) {
 	if t.TargetSpec != "" {
 		s, err := spec.ParseFile(t.TargetSpec)
 		if err != nil {
-			return nil, configErrorf("--target-spec", "%v", err)
+			return nil, field.Errorf("target_spec", "%v", err)
 		}
 		if t.Target != "" && t.Target != s.Name && t.Target != Default().Target {
-			return nil, configErrorf("--target", "%q and --target-spec (which describes %q) name different targets; give one", t.Target, s.Name)
+			return nil, field.Errorf("target", "%q and --target-spec (which describes %q) name different targets; give one", t.Target, s.Name)
 		}
 		return s, nil
 	}
 	s, err := spec.Builtin(t.Target)
 	if err != nil {
-		return nil, configErrorf("--target", "%v", err)
+		return nil, field.Errorf("target", "%v", err)
 	}
 	return s, nil
 }
 
-// newTarget builds the system under test from the config. A bad option is a *ConfigError naming its flag.
+// newTarget builds the system under test from the config. A bad option is a *field.Error for
+// "target_options.NAME" (the CLI shows --flaw, --read, --etcd-read or --target-opt for it).
 func newTarget(t Test) (*spec.Target, error) {
 	s, err := t.loadSpec()
 	if err != nil {
@@ -73,11 +63,10 @@ func newTarget(t Test) (*spec.Target, error) {
 	}
 	tg, err := spec.New(s, t.targetOptions(), t.OpTimeout.D())
 	if err != nil {
-		var oe *spec.OptionError
-		if errors.As(err, &oe) {
-			return nil, configErrorf(optionFlag(oe.Option), "%s", oe.Msg)
+		if _, ok := field.As(err); ok {
+			return nil, field.In("target_options", err)
 		}
-		return nil, configErrorf("--target", "%v", err)
+		return nil, field.Errorf("target", "%v", err)
 	}
 	return tg, nil
 }
@@ -113,20 +102,20 @@ func nodeProgram(ctx context.Context, t Test, tg *spec.Target, con *console) (bi
 		if tg.Name() == "etcd" {
 			hint = " (Debian's etcd-server package installs it: apt-get install etcd-server)"
 		}
-		return "", "", configErrorf(targetFlag(t), "target %s: its binary %s: %v%s", tg.Name(), p, errors.Unwrap(err), hint)
+		return "", "", field.Errorf(targetField(t), "target %s: its binary %s: %v%s", tg.Name(), p, errors.Unwrap(err), hint)
 	}
 	if st.IsDir() || st.Mode()&0o111 == 0 {
-		return "", "", configErrorf(targetFlag(t), "target %s: its binary %s is not an executable file", tg.Name(), p)
+		return "", "", field.Errorf(targetField(t), "target %s: its binary %s is not an executable file", tg.Name(), p)
 	}
 	return p, "", nil
 }
 
-// targetFlag is the flag that chose the target.
-func targetFlag(t Test) string {
+// targetField is the field that chose the target.
+func targetField(t Test) string {
 	if t.TargetSpec != "" {
-		return "--target-spec"
+		return "target_spec"
 	}
-	return "--target"
+	return "target"
 }
 
 // awaitReadyHTTP waits, for a spec with a ready.http path, until every node answers it with a 2xx status.

@@ -3,7 +3,6 @@ package harness
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -16,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/skeptic-dev/skeptic/history"
+	"github.com/skeptic-dev/skeptic/internal/field"
 	"github.com/skeptic-dev/skeptic/internal/testbin"
 	"github.com/skeptic-dev/skeptic/nemesis"
 )
@@ -92,19 +92,20 @@ func TestSpecCapabilitiesRefused(t *testing.T) {
 	tc.Nemesis.Options = nemesis.Options{Faults: []string{nemesis.FaultClock}}
 	tc.Nemesis.Options = tc.Nemesis.Options.WithDefaults()
 	_, err := Run(context.Background(), tc)
-	var ce *ConfigError
-	require.ErrorAs(t, err, &ce)
-	assert.Equal(t, "--nemesis", ce.Flag)
-	assert.Contains(t, ce.Msg, `"clock" capability, which target minikv does not declare`)
+	fe, ok := field.As(err)
+	require.True(t, ok, "want a *field.Error, got %v", err)
+	assert.Equal(t, "nemesis", fe.Field)
+	assert.Contains(t, fe.Msg, `"clock" capability, which target minikv does not declare`)
 	ents, _ := os.ReadDir(tc.Store)
 	assert.Empty(t, ents, "nothing created")
 
 	tc = miniKVTest(t, RuntimeLocal)
 	tc.Flaw = "stale-reads"
 	_, err = Run(context.Background(), tc)
-	require.ErrorAs(t, err, &ce)
-	assert.Equal(t, "--flaw", ce.Flag)
-	assert.Equal(t, `target minikv has no option "flaw" (its options: stale-every)`, ce.Msg)
+	fe, ok = field.As(err)
+	require.True(t, ok, "want a *field.Error, got %v", err)
+	assert.Equal(t, "target_options.flaw", fe.Field)
+	assert.Equal(t, `target minikv has no option "flaw" (its options: stale-every)`, fe.Msg)
 }
 
 // TestRuntimeNone tests a running server skeptic did not start: no lifecycle, no faults. The server keeps
@@ -145,9 +146,9 @@ func TestRuntimeNone(t *testing.T) {
 	// Faults are refused: skeptic may not touch this cluster.
 	tc.Nemesis.Options = nemesis.Options{Faults: []string{nemesis.FaultKill}}
 	_, err = Run(context.Background(), tc)
-	var ce *ConfigError
-	require.True(t, errors.As(err, &ce), "%v", err)
-	assert.Equal(t, "--nemesis", ce.Flag)
+	fe, ok := field.As(err)
+	require.True(t, ok, "want a *field.Error, got %v", err)
+	assert.Equal(t, "nemesis", fe.Field)
 	// And an endpoint that does not answer is a setup error that names it.
 	tc = miniKVTest(t, RuntimeNone)
 	tc.Endpoints = map[string]string{"n1": "127.0.0.1:1"}
@@ -218,8 +219,8 @@ func TestEnabledFaultsNeedCapabilities(t *testing.T) {
 	require.NoError(t, err)
 	tc.Nemesis.Options = o
 	_, err = Run(context.Background(), tc)
-	var ce *ConfigError
-	require.ErrorAs(t, err, &ce)
-	assert.Equal(t, "--nemesis", ce.Flag)
-	assert.Contains(t, ce.Msg, `the "clock" capability, which target minikv does not declare`)
+	fe, ok := field.As(err)
+	require.True(t, ok, "want a *field.Error, got %v", err)
+	assert.Equal(t, "nemesis", fe.Field)
+	assert.Contains(t, fe.Msg, `the "clock" capability, which target minikv does not declare`)
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/skeptic-dev/skeptic/history"
+	"github.com/skeptic-dev/skeptic/internal/field"
 	"github.com/skeptic-dev/skeptic/targets"
 )
 
@@ -20,10 +21,9 @@ const (
 
 // Defaults used when a Config field is zero.
 const (
-	// DefaultOpsPerKey is the kv workload's operations per key (Jepsen's :ops-per-key).
-	DefaultOpsPerKey = 200
-	// DefaultWorkersPerKey is the kv workload's group size: how many workers share a key at once.
-	DefaultWorkersPerKey = 5
+	// DefaultOpsPerKey is the kv workload's operations per key (Jepsen's :ops-per-key), and skeptic run's
+	// default (harness.Default): short-lived keys keep each key's history small, and its check fast.
+	DefaultOpsPerKey = 100
 	// RegisterKey is the key of the register workload, and the key Jepsen histories are imported under.
 	RegisterKey = "r"
 )
@@ -41,11 +41,14 @@ type Config struct {
 	Seed int64 `json:"seed"`
 	// Workers is the number of workers (at least 1).
 	Workers int `json:"workers"`
+	// Nodes is the number of nodes the workers are bound to, round robin; it sets the default WorkersPerKey.
+	Nodes int `json:"nodes,omitempty"`
 	// OpsPerKey is, for kv, how many operations a group of workers performs on a key before moving to a fresh
 	// one; 0 means DefaultOpsPerKey. The register workload has one key and ignores it.
 	OpsPerKey int `json:"ops_per_key,omitempty"`
-	// WorkersPerKey is, for kv, how many workers share a key at once; 0 means DefaultWorkersPerKey, and it is
-	// capped at Workers. The register workload puts every worker on its one key.
+	// WorkersPerKey is, for kv, how many workers share a key at once; 0 means one per node, min(Nodes,
+	// Workers), so that every key is read and written through every node (with Nodes 0 too, every worker shares
+	// each key). It is capped at Workers. The register workload puts every worker on its one key.
 	WorkersPerKey int `json:"workers_per_key,omitempty"`
 	// ReadRatio, WriteRatio and CASRatio weigh the mix of operations. Each is between 0 and 1; they are
 	// normalized by their sum. All three zero select the defaults (0.5, 0.25, 0.25).
@@ -54,23 +57,26 @@ type Config struct {
 	CASRatio   float64 `json:"cas_ratio"`
 }
 
-// Validate returns an error naming the first bad field by its command-line flag.
+// Validate returns a *field.Error naming the first bad field by its JSON name ("ops_per_key").
 func (c Config) Validate() error {
 	if c.Workers < 1 {
-		return fmt.Errorf("--workers: must be at least 1, got %d", c.Workers)
+		return field.Errorf("workers", "must be at least 1, got %d", c.Workers)
+	}
+	if c.Nodes < 0 {
+		return field.Errorf("nodes", "must be >= 0, got %d", c.Nodes)
 	}
 	if c.OpsPerKey < 0 {
-		return fmt.Errorf("--ops-per-key: must be positive (or 0 for the default %d), got %d", DefaultOpsPerKey, c.OpsPerKey)
+		return field.Errorf("ops_per_key", "must be positive (or 0 for the default %d), got %d", DefaultOpsPerKey, c.OpsPerKey)
 	}
 	if c.WorkersPerKey < 0 {
-		return fmt.Errorf("--workers-per-key: must be positive (or 0 for the default %d), got %d", DefaultWorkersPerKey, c.WorkersPerKey)
+		return field.Errorf("workers_per_key", "must be positive (or 0 for one per node), got %d", c.WorkersPerKey)
 	}
 	for _, r := range []struct {
-		flag string
+		name string
 		v    float64
-	}{{"--read-ratio", c.ReadRatio}, {"--write-ratio", c.WriteRatio}, {"--cas-ratio", c.CASRatio}} {
+	}{{"read_ratio", c.ReadRatio}, {"write_ratio", c.WriteRatio}, {"cas_ratio", c.CASRatio}} {
 		if math.IsNaN(r.v) || r.v < 0 || r.v > 1 {
-			return fmt.Errorf("%s: must be between 0 and 1, got %v", r.flag, r.v)
+			return field.Errorf(r.name, "must be between 0 and 1, got %v", r.v)
 		}
 	}
 	return nil
@@ -82,7 +88,10 @@ func (c Config) withDefaults() Config {
 		c.OpsPerKey = DefaultOpsPerKey
 	}
 	if c.WorkersPerKey == 0 {
-		c.WorkersPerKey = DefaultWorkersPerKey
+		c.WorkersPerKey = c.Workers
+		if c.Nodes > 0 {
+			c.WorkersPerKey = c.Nodes
+		}
 	}
 	c.WorkersPerKey = min(c.WorkersPerKey, c.Workers)
 	if c.ReadRatio == 0 && c.WriteRatio == 0 && c.CASRatio == 0 {
@@ -113,7 +122,8 @@ type WorkerGen interface {
 	Observe(op targets.Op, out targets.Outcome)
 }
 
-// New returns the named workload ("register" or "kv"), or an error naming the bad argument.
+// New returns the named workload ("register" or "kv"), or a *field.Error naming the bad field ("workload" for
+// the name).
 func New(name string, cfg Config) (Workload, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -125,7 +135,7 @@ func New(name string, cfg Config) (Workload, error) {
 	case NameKV:
 		return &workload{name: name, cfg: cfg}, nil
 	}
-	return nil, fmt.Errorf("--workload: unknown workload %q (want %q or %q)", name, NameRegister, NameKV)
+	return nil, field.Errorf("workload", "unknown workload %q (want %q or %q)", name, NameRegister, NameKV)
 }
 
 type workload struct {

@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/skeptic-dev/skeptic/history"
+	"github.com/skeptic-dev/skeptic/internal/field"
 	"github.com/skeptic-dev/skeptic/targets"
 )
 
@@ -197,21 +199,26 @@ func TestMix(t *testing.T) {
 
 func TestConfigErrors(t *testing.T) {
 	for _, c := range []struct {
-		name string
-		cfg  Config
-		want string
+		name  string
+		cfg   Config
+		field string
+		want  string
 	}{
-		{"register", Config{Workers: 0}, "--workers: must be at least 1"},
-		{"kv", Config{Workers: 1, ReadRatio: 1.5}, "--read-ratio: must be between 0 and 1"},
-		{"kv", Config{Workers: 1, WriteRatio: -0.1}, "--write-ratio: must be between 0 and 1"},
-		{"kv", Config{Workers: 1, CASRatio: 2}, "--cas-ratio: must be between 0 and 1"},
-		{"kv", Config{Workers: 1, OpsPerKey: -1}, "--ops-per-key: must be positive"},
-		{"kv", Config{Workers: 1, WorkersPerKey: -3}, "--workers-per-key: must be positive"},
-		{"bank", Config{Workers: 1}, `--workload: unknown workload "bank"`},
+		{"register", Config{Workers: 0}, "workers", "must be at least 1"},
+		{"kv", Config{Workers: 1, Nodes: -1}, "nodes", "must be >= 0"},
+		{"kv", Config{Workers: 1, ReadRatio: 1.5}, "read_ratio", "must be between 0 and 1"},
+		{"kv", Config{Workers: 1, WriteRatio: -0.1}, "write_ratio", "must be between 0 and 1"},
+		{"kv", Config{Workers: 1, CASRatio: 2}, "cas_ratio", "must be between 0 and 1"},
+		{"kv", Config{Workers: 1, OpsPerKey: -1}, "ops_per_key", "must be positive"},
+		{"kv", Config{Workers: 1, WorkersPerKey: -3}, "workers_per_key", "must be positive"},
+		{"bank", Config{Workers: 1}, "workload", `unknown workload "bank"`},
 	} {
 		t.Run(fmt.Sprintf("%s %+v", c.name, c.cfg), func(t *testing.T) {
 			_, err := New(c.name, c.cfg)
-			require.ErrorContains(t, err, c.want)
+			fe, ok := field.As(err)
+			require.True(t, ok, "want a *field.Error, got %v", err)
+			assert.Equal(t, c.field, fe.Field)
+			assert.Contains(t, fe.Msg, c.want)
 		})
 	}
 }
@@ -221,7 +228,15 @@ func TestDefaults(t *testing.T) {
 	require.NoError(t, err)
 	c := w.Config()
 	require.Equal(t, DefaultOpsPerKey, c.OpsPerKey)
-	require.Equal(t, 2, c.WorkersPerKey) // capped at Workers
+	require.Equal(t, 2, c.WorkersPerKey) // with no nodes given, every worker on each key
 	require.Equal(t, DefaultReadRatio, c.ReadRatio)
 	require.Equal(t, NameKV, w.Name())
+
+	// 0 workers per key means one per node, as the harness's Test says; capped at the workers.
+	w, err = New(NameKV, Config{Workers: 10, Nodes: 3})
+	require.NoError(t, err)
+	require.Equal(t, 3, w.Config().WorkersPerKey)
+	w, err = New(NameKV, Config{Workers: 2, Nodes: 5})
+	require.NoError(t, err)
+	require.Equal(t, 2, w.Config().WorkersPerKey)
 }

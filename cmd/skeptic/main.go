@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/skeptic-dev/skeptic/harness"
+	"github.com/skeptic-dev/skeptic/internal/field"
 )
 
 func main() {
@@ -141,8 +142,16 @@ error, an interrupted run (SIGINT, SIGTERM), or a cluster that vanished under th
 	return root
 }
 
-// codeFor ends a command with the exit code for verdict v and err.
+// codeFor ends a command with the exit code for verdict v and err. A bad value of the configuration (a
+// *field.Error) is shown with the flag that fills its field (badConfig); an *exitError passes as it is.
 func codeFor(v harness.Verdict, err error) error {
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return err
+	}
+	if _, ok := field.As(err); ok {
+		return badConfig(err)
+	}
 	code := harness.ExitCode(v, err)
 	if code == 0 {
 		return nil

@@ -58,7 +58,7 @@ Each run's command in matrix.json re-runs it alone. Exit code 1 when the correct
 				}
 				flaw, fault, ok := strings.Cut(c, "=")
 				if !ok || flaw == "" || fault == "" {
-					return codeFor(harness.Unknown, &harness.ConfigError{Flag: "--cells", Msg: fmt.Sprintf("%q is not FLAW=FAULT (such as stale-reads=partition)", c)})
+					return badArg("--cells", fmt.Sprintf("%q is not FLAW=FAULT (such as stale-reads=partition)", c))
 				}
 				cfg.Cells = append(cfg.Cells, [2]string{flaw, strings.ReplaceAll(fault, "+", ",")})
 			}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -11,8 +10,8 @@ import (
 )
 
 // addNodeCmd mounts `skeptic node`, the Paxos node that the runtimes start in each container or process. Its
-// errors get the same exit codes as the other commands: a bad flag value ("--peers: ...") 254, anything else
-// (a port in use, a broken data folder) 255.
+// errors get the same exit codes as the other commands: a bad flag value (a *node.FlagError) 254, anything
+// else (a port in use, a broken data folder) 255.
 func addNodeCmd(root *cobra.Command) {
 	cmd := node.Command()
 	cmd.SilenceErrors = true // executeContext prints every error once
@@ -26,7 +25,8 @@ func addNodeCmd(root *cobra.Command) {
 			if errors.As(err, &ee) {
 				return err
 			}
-			if strings.HasPrefix(err.Error(), "--") {
+			var fe *node.FlagError
+			if errors.As(err, &fe) {
 				return &exitError{code: harness.ExitBadConfig, err: err}
 			}
 			return &exitError{code: harness.ExitError, err: err}

@@ -31,11 +31,11 @@ run does: 0 valid, 1 invalid, 2 unknown, 254 a bad folder, 255 an internal error
 				if err != nil && !errors.Is(err, os.ErrNotExist) {
 					msg = err.Error()
 				}
-				return codeFor(harness.Unknown, &harness.ConfigError{Flag: "DIR", Msg: msg})
+				return badArg("DIR", msg)
 			}
 			s, err := report.Write(dir, nil, opts)
 			if err != nil {
-				return codeFor(harness.Unknown, &harness.ConfigError{Flag: "DIR", Msg: err.Error()})
+				return badArg("DIR", err.Error())
 			}
 			out := cmd.OutOrStdout()
 			for i, a := range s.Anomalies {
@@ -62,12 +62,12 @@ func checkJUnitPath(path string) error {
 	}
 	dir := filepath.Dir(path)
 	if st, err := os.Stat(dir); err != nil {
-		return &harness.ConfigError{Flag: "--junit", Msg: err.Error()}
+		return badArg("--junit", err.Error())
 	} else if !st.IsDir() {
-		return &harness.ConfigError{Flag: "--junit", Msg: dir + " is not a folder"}
+		return badArg("--junit", dir+" is not a folder")
 	}
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		return &harness.ConfigError{Flag: "--junit", Msg: path + " is a folder"}
+		return badArg("--junit", path+" is a folder")
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/skeptic-dev/skeptic/harness"
+	"github.com/skeptic-dev/skeptic/internal/field"
 	"github.com/skeptic-dev/skeptic/nemesis"
 	"github.com/skeptic-dev/skeptic/targets/spec"
 )
@@ -25,7 +26,7 @@ func targetFlags(t *harness.Test, f *pflag.FlagSet, opts []string, etcdRead, end
 	for _, o := range opts {
 		k, v, ok := strings.Cut(o, "=")
 		if !ok || k == "" {
-			return &harness.ConfigError{Flag: "--target-opt", Msg: fmt.Sprintf("%q is not NAME=VALUE", o)}
+			return field.Errorf("target_options", "%q is not NAME=VALUE", o)
 		}
 		t.TargetOptions[k] = v
 	}
@@ -35,8 +36,8 @@ func targetFlags(t *harness.Test, f *pflag.FlagSet, opts []string, etcdRead, end
 	for _, m := range []struct {
 		flag, val string
 		dst       *map[string]string
-	}{{"--endpoints", endpoints, &t.Endpoints}, {"--attach", attach, &t.Attach}} {
-		if !f.Changed(strings.TrimPrefix(m.flag, "--")) {
+	}{{"endpoints", endpoints, &t.Endpoints}, {"attach", attach, &t.Attach}} {
+		if !f.Changed(m.flag) {
 			continue
 		}
 		nm, err := harness.ParseNodeMap(m.flag, m.val)
@@ -91,7 +92,7 @@ down and checks the history. Everything lands in --store/<test>/<timestamp>/ (st
 				t = b
 				for name, v := range given {
 					if err := f.Set(name, v); err != nil {
-						return codeFor(harness.Unknown, &harness.ConfigError{Flag: "--" + name, Msg: err.Error()})
+						return badArg("--"+name, err.Error())
 					}
 				}
 				base = &b
@@ -119,10 +120,10 @@ down and checks the history. Everything lands in --store/<test>/<timestamp>/ (st
 			if base == nil || nemesisGiven {
 				// Zero means "not given" to the nemesis package; typed explicitly, it is a mistake, not the default.
 				if f.Changed("nemesis-interval") && nem.Interval == 0 {
-					return codeFor(harness.Unknown, &harness.ConfigError{Flag: "--nemesis-interval", Msg: "must be > 0, got 0s"})
+					return codeFor(harness.Unknown, field.Errorf("nemesis.interval", "must be > 0, got 0s"))
 				}
 				if f.Changed("loss") && nem.Loss == 0 {
-					return codeFor(harness.Unknown, &harness.ConfigError{Flag: "--loss", Msg: "must be a percentage in (0, 100], got 0"})
+					return codeFor(harness.Unknown, field.Errorf("nemesis.loss_percent", "must be a percentage in (0, 100], got 0"))
 				}
 				o, err := harness.ParseNemesis(nem)
 				if err != nil {
@@ -134,18 +135,17 @@ down and checks the history. Everything lands in --store/<test>/<timestamp>/ (st
 				// The recorded schedule was made for the recorded seed, nodes and time limit.
 				t.Nemesis.Schedule = nil
 			}
-			if base != nil {
-				// A bad value that the command line did not give comes from the file: say so.
-				var ce *harness.ConfigError
-				if err := t.Validate(); errors.As(err, &ce) && (ce.Flag == "" || !f.Changed(strings.TrimPrefix(ce.Flag, "--"))) {
-					return codeFor(harness.Unknown, &harness.ConfigError{Flag: "--config", Msg: configPath + ": the recorded " + ce.Error()})
-				}
-			}
 			if err := checkJUnitPath(junitPath); err != nil {
 				return codeFor(harness.Unknown, err)
 			}
 			t.Out = cmd.OutOrStdout()
 			results, code, err := harness.RunTests(cmd.Context(), t)
+			if fe, ok := field.As(err); ok && base != nil && !typed(f, fe.Field) {
+				// A bad value that the command line did not give comes from the file: say so.
+				err = errors.New("--config: " + configPath + ": the recorded " + flagText(fe))
+			} else {
+				err = shown(err)
+			}
 			code, err = writeJUnit(junitPath, results, code, err)
 			if doShrink && code == harness.ExitInvalid {
 				for _, r := range results {

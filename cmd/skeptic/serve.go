@@ -27,12 +27,12 @@ Ctrl-C.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			srv, err := report.NewServer(store)
 			if err != nil {
-				return codeFor(harness.Unknown, &harness.ConfigError{Flag: "--store", Msg: err.Error()})
+				return badArg("--store", err.Error())
 			}
 			defer srv.Close()
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
-				return codeFor(harness.Unknown, &harness.ConfigError{Flag: "--addr", Msg: err.Error()})
+				return badArg("--addr", err.Error())
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "serving %s at http://%s/\n", store, ln.Addr())
 			if ta, ok := ln.Addr().(*net.TCPAddr); ok && !ta.IP.IsLoopback() {

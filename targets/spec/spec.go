@@ -15,6 +15,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/skeptic-dev/skeptic/internal/field"
 	"github.com/skeptic-dev/skeptic/targets"
 )
 
@@ -317,7 +318,8 @@ func (s *Spec) validate() error {
 }
 
 // Resolve returns the target's options: each declared option's default, overridden by given. A given option the
-// spec does not declare, or a value outside its values, is an *OptionError.
+// spec does not declare, or a value outside its values, is a *field.Error named by the option ("flaw"); the
+// harness puts it under "target_options".
 func (s *Spec) Resolve(given map[string]string) (map[string]string, error) {
 	out := map[string]string{}
 	for name, o := range s.Options {
@@ -334,23 +336,15 @@ func (s *Spec) Resolve(given map[string]string) (map[string]string, error) {
 			} else {
 				msg += " (it has no options)"
 			}
-			return nil, &OptionError{Option: name, Msg: msg}
+			return nil, &field.Error{Field: name, Msg: msg}
 		}
 		if len(o.Values) > 0 && !contains(o.Values, v) {
-			return nil, &OptionError{Option: name, Msg: fmt.Sprintf("unknown %s %q for target %s (want %s)", name, v, s.Name, strings.Join(o.Values, ", "))}
+			return nil, &field.Error{Field: name, Msg: fmt.Sprintf("unknown %s %q for target %s (want %s)", name, v, s.Name, strings.Join(o.Values, ", "))}
 		}
 		out[name] = v
 	}
 	return out, nil
 }
-
-// OptionError is a target option the target does not have, or a value it does not take.
-type OptionError struct {
-	Option string
-	Msg    string
-}
-
-func (e *OptionError) Error() string { return e.Msg }
 
 // BinaryPath returns the spec's binary, resolved against the spec file's folder; "" for an image target, and
 // SkepticBinary unchanged.

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/skeptic-dev/skeptic/internal/field"
 	"github.com/skeptic-dev/skeptic/targets"
 	"github.com/skeptic-dev/skeptic/targets/paxos/core"
 )
@@ -158,13 +159,15 @@ func TestResolveOptions(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, map[string]string{"mode": "fast"}, o)
 	_, err = s.Resolve(map[string]string{"mode": "reckless"})
-	var oe *OptionError
-	require.ErrorAs(t, err, &oe)
-	assert.Equal(t, "mode", oe.Option)
-	assert.Equal(t, `unknown mode "reckless" for target mykv (want fast, safe)`, err.Error())
+	fe, ok := field.As(err)
+	require.True(t, ok, "a bad option is a *field.Error: %v", err)
+	assert.Equal(t, "mode", fe.Field)
+	assert.Equal(t, `unknown mode "reckless" for target mykv (want fast, safe)`, fe.Msg)
 	_, err = s.Resolve(map[string]string{"flaw": "stale-reads"})
-	require.ErrorAs(t, err, &oe)
-	assert.Equal(t, `target mykv has no option "flaw" (its options: mode)`, err.Error())
+	fe, ok = field.As(err)
+	require.True(t, ok, "a bad option is a *field.Error: %v", err)
+	assert.Equal(t, "flaw", fe.Field)
+	assert.Equal(t, `target mykv has no option "flaw" (its options: mode)`, fe.Msg)
 }
 
 func TestBuiltins(t *testing.T) {

@@ -20,7 +20,7 @@ type Target struct {
 
 var _ targets.Target = (*Target)(nil)
 
-// New returns the target s describes with the given options (see Spec.Resolve; errors are *OptionError).
+// New returns the target s describes with the given options (see Spec.Resolve; a bad option is a *field.Error).
 // opTimeout bounds each client operation.
 func New(s *Spec, given map[string]string, opTimeout time.Duration) (*Target, error) {
 	opts, err := s.Resolve(given)

@@ -57,11 +57,11 @@ func Command() *cobra.Command {
 			}
 			if read != "" {
 				if cfg.Read, err = parseReadMode(read); err != nil {
-					return fmt.Errorf("--read: %w", err)
+					return flagErrorf("--read", "%v", err)
 				}
 			}
 			if cfg.Flaw, err = core.ParseFlaw(flaw); err != nil {
-				return fmt.Errorf("--flaw: %w", err)
+				return flagErrorf("--flaw", "%v", err)
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
@@ -100,7 +100,7 @@ func applyEnv(fs *pflag.FlagSet) error {
 			return
 		}
 		if e := fs.Set(f.Name, v); e != nil {
-			err = fmt.Errorf("--%s (from %s=%q): %w", f.Name, env, v, e)
+			err = &FlagError{Msg: fmt.Sprintf("--%s (from %s=%q): %v", f.Name, env, v, e)}
 		}
 	})
 	return err

@@ -1,7 +1,6 @@
 package node
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -52,6 +51,27 @@ type Config struct {
 	onSend      func(core.Message)
 }
 
+// FlagError is a bad value of the node's flags (or of the Config they fill): the caller's input is at fault, as
+// opposed to a node that cannot start (a port in use, a broken data folder). The CLI exits 254 for it.
+type FlagError struct {
+	// Flag is the flag at fault, with its dashes ("--peers"); empty when the message names several.
+	Flag string
+	// Msg says what is wrong, and what is allowed.
+	Msg string
+}
+
+// Error returns "--flag: message", or the message alone.
+func (e *FlagError) Error() string {
+	if e.Flag == "" {
+		return e.Msg
+	}
+	return e.Flag + ": " + e.Msg
+}
+
+func flagErrorf(flag, format string, args ...any) *FlagError {
+	return &FlagError{Flag: flag, Msg: fmt.Sprintf(format, args...)}
+}
+
 // Defaults for Config's zero fields.
 const (
 	DefaultTick           = 10 * time.Millisecond
@@ -62,39 +82,39 @@ const (
 	DefaultCompactBytes   = 32 << 20
 )
 
-// withDefaults fills zero fields and validates; each error names the flag that is wrong.
+// withDefaults fills zero fields and validates; each error is a *FlagError naming the flag that is wrong.
 func (c Config) withDefaults() (Config, error) {
 	if c.ID == "" {
-		return c, errors.New("--id: a node id is required")
+		return c, flagErrorf("--id", "a node id is required")
 	}
 	if len(c.Peers) == 0 {
-		return c, errors.New("--peers: at least this node's own entry is required (id=host:port,...)")
+		return c, flagErrorf("--peers", "at least this node's own entry is required (id=host:port,...)")
 	}
 	if _, ok := c.Peers[c.ID]; !ok {
-		return c, fmt.Errorf("--peers: has no entry for this node's id %q (it lists %s)", c.ID, strings.Join(sortedKeys(c.Peers), ","))
+		return c, flagErrorf("--peers", "has no entry for this node's id %q (it lists %s)", c.ID, strings.Join(sortedKeys(c.Peers), ","))
 	}
 	for id, u := range c.PeerClientURLs {
 		if _, ok := c.Peers[id]; !ok {
-			return c, fmt.Errorf("--peer-client-urls: node %q is not in --peers", id)
+			return c, flagErrorf("--peer-client-urls", "node %q is not in --peers", id)
 		}
 		if _, err := url.Parse(u); err != nil {
-			return c, fmt.Errorf("--peer-client-urls: node %s: %w", id, err)
+			return c, flagErrorf("--peer-client-urls", "node %s: %v", id, err)
 		}
 	}
 	if c.ClientAddr == "" {
-		return c, errors.New("--client-addr: a listen address is required (host:port)")
+		return c, flagErrorf("--client-addr", "a listen address is required (host:port)")
 	}
 	if c.PeerAddr == "" {
-		return c, errors.New("--peer-addr: a listen address is required (host:port)")
+		return c, flagErrorf("--peer-addr", "a listen address is required (host:port)")
 	}
 	if c.Flaw == "" {
 		c.Flaw = core.FlawNone
 	}
 	if _, err := core.ParseFlaw(string(c.Flaw)); err != nil {
-		return c, fmt.Errorf("--flaw: %w", err)
+		return c, flagErrorf("--flaw", "%v", err)
 	}
 	if c.DataDir == "" && c.Flaw != core.FlawForgetPromises {
-		return c, errors.New("--data: a data directory is required")
+		return c, flagErrorf("--data", "a data directory is required")
 	}
 	if c.Read == "" {
 		c.Read = core.ReadIndex
@@ -103,13 +123,13 @@ func (c Config) withDefaults() (Config, error) {
 		}
 	}
 	if _, err := parseReadMode(string(c.Read)); err != nil {
-		return c, fmt.Errorf("--read: %w", err)
+		return c, flagErrorf("--read", "%v", err)
 	}
 	if c.Tick == 0 {
 		c.Tick = DefaultTick
 	}
 	if c.Tick < time.Millisecond {
-		return c, fmt.Errorf("--tick: must be at least 1ms, got %s", c.Tick)
+		return c, flagErrorf("--tick", "must be at least 1ms, got %s", c.Tick)
 	}
 	if c.HeartbeatTicks == 0 {
 		c.HeartbeatTicks = DefaultHeartbeatTicks
@@ -122,23 +142,23 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	switch {
 	case c.HeartbeatTicks < 0 || c.ElectionTicks < 0 || c.LeaseTicks < 0:
-		return c, fmt.Errorf("--heartbeat-ticks, --election-ticks and --lease-ticks must be positive (got %d, %d, %d)", c.HeartbeatTicks, c.ElectionTicks, c.LeaseTicks)
+		return c, &FlagError{Msg: fmt.Sprintf("--heartbeat-ticks, --election-ticks and --lease-ticks must be positive (got %d, %d, %d)", c.HeartbeatTicks, c.ElectionTicks, c.LeaseTicks)}
 	case c.HeartbeatTicks >= c.ElectionTicks:
-		return c, fmt.Errorf("--heartbeat-ticks (%d) must be below --election-ticks (%d)", c.HeartbeatTicks, c.ElectionTicks)
+		return c, &FlagError{Msg: fmt.Sprintf("--heartbeat-ticks (%d) must be below --election-ticks (%d)", c.HeartbeatTicks, c.ElectionTicks)}
 	case c.LeaseTicks >= c.ElectionTicks:
-		return c, fmt.Errorf("--lease-ticks (%d) must be below --election-ticks (%d)", c.LeaseTicks, c.ElectionTicks)
+		return c, &FlagError{Msg: fmt.Sprintf("--lease-ticks (%d) must be below --election-ticks (%d)", c.LeaseTicks, c.ElectionTicks)}
 	}
 	if c.RequestTimeout == 0 {
 		c.RequestTimeout = DefaultRequestTimeout
 	}
 	if c.RequestTimeout < 0 {
-		return c, fmt.Errorf("--request-timeout: must be positive, got %s", c.RequestTimeout)
+		return c, flagErrorf("--request-timeout", "must be positive, got %s", c.RequestTimeout)
 	}
 	if c.CompactBytes == 0 {
 		c.CompactBytes = DefaultCompactBytes
 	}
 	if c.CompactBytes < 4096 {
-		return c, fmt.Errorf("--compact-bytes: must be at least 4096, got %d", c.CompactBytes)
+		return c, flagErrorf("--compact-bytes", "must be at least 4096, got %d", c.CompactBytes)
 	}
 	return c, nil
 }
@@ -151,7 +171,7 @@ func parseReadMode(s string) (core.ReadMode, error) {
 	return "", fmt.Errorf("unknown read mode %q (want index, log or lease)", s)
 }
 
-// ParseMap parses "n1=v1,n2=v2" (the form of --peers and --peer-client-urls). flag names the flag in errors.
+// ParseMap parses "n1=v1,n2=v2" (the form of --peers and --peer-client-urls). Errors are *FlagError for flag.
 func ParseMap(flag, s string) (map[string]string, error) {
 	out := map[string]string{}
 	if strings.TrimSpace(s) == "" {
@@ -160,10 +180,10 @@ func ParseMap(flag, s string) (map[string]string, error) {
 	for i, part := range strings.Split(s, ",") {
 		id, v, ok := strings.Cut(strings.TrimSpace(part), "=")
 		if !ok || id == "" || v == "" {
-			return nil, fmt.Errorf("%s: entry %d %q is not id=value", flag, i+1, part)
+			return nil, flagErrorf(flag, "entry %d %q is not id=value", i+1, part)
 		}
 		if _, dup := out[id]; dup {
-			return nil, fmt.Errorf("%s: node %q appears twice", flag, id)
+			return nil, flagErrorf(flag, "node %q appears twice", id)
 		}
 		out[id] = v
 	}
