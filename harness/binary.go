@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"debug/buildinfo"
-	"debug/elf"
 	"errors"
 	"fmt"
 	"os"
@@ -14,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/skeptic-dev/skeptic/harness/docker"
 	"github.com/skeptic-dev/skeptic/internal/field"
 )
 
@@ -37,7 +37,7 @@ const skepticModule = "github.com/skeptic-dev/skeptic"
 // Concurrent callers, in one process or several, serialize on a lock file in cacheDir.
 func StaticBinary(ctx context.Context, cacheDir string) (string, error) {
 	if p := os.Getenv(NodeBinaryEnv); p != "" {
-		if err := checkStatic(p); err != nil {
+		if err := docker.CheckStatic(p); err != nil {
 			return "", fmt.Errorf("%s=%s: %w", NodeBinaryEnv, p, err)
 		}
 		return p, nil
@@ -48,7 +48,7 @@ func StaticBinary(ctx context.Context, cacheDir string) (string, error) {
 		why = append(why, fmt.Sprintf("os.Executable: %v", err))
 	} else if bi, err := buildinfo.ReadFile(exe); err != nil || bi.Path != SkepticCmd {
 		why = append(why, fmt.Sprintf("this program (%s) is not %s", exe, SkepticCmd))
-	} else if err := checkStatic(exe); err != nil {
+	} else if err := docker.CheckStatic(exe); err != nil {
 		why = append(why, fmt.Sprintf("this program: %v", err))
 		dynamicSelf = exe
 	} else {
@@ -102,7 +102,7 @@ func buildStatic(ctx context.Context, root, cacheDir string) (string, error) {
 	if err := cmd.Run(); err != nil {
 		return "", fmt.Errorf("CGO_ENABLED=0 go build %s in %s: %v: %s", SkepticCmd, root, err, strings.TrimSpace(stderr.String()))
 	}
-	if err := checkStatic(out); err != nil {
+	if err := docker.CheckStatic(out); err != nil {
 		return "", err
 	}
 	return out, nil
@@ -127,21 +127,6 @@ func moduleRoot() (string, error) {
 			return "", fmt.Errorf("no go.mod of module %s in %s or above it", skepticModule, wd)
 		}
 	}
-}
-
-// checkStatic returns an error unless path is an ELF executable without a program interpreter.
-func checkStatic(path string) error {
-	f, err := elf.Open(path)
-	if err != nil {
-		return fmt.Errorf("%s is not an ELF executable: %w", path, err)
-	}
-	defer f.Close()
-	for _, p := range f.Progs {
-		if p.Type == elf.PT_INTERP {
-			return fmt.Errorf("%s is dynamically linked", path)
-		}
-	}
-	return nil
 }
 
 // nodeBinary returns the program the nodes run: --node-binary, or a static build of skeptic itself

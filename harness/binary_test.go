@@ -5,9 +5,13 @@ import (
 	"debug/buildinfo"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/skeptic-dev/skeptic/harness/docker"
 )
 
 func TestStaticBinaryBuildsOnceUnderALock(t *testing.T) {
@@ -30,43 +34,37 @@ func TestStaticBinaryBuildsOnceUnderALock(t *testing.T) {
 	}
 	wg.Wait()
 	for i := range paths {
-		if errs[i] != nil {
-			t.Fatal(errs[i])
-		}
+		require.NoError(t, errs[i])
 	}
 	want := filepath.Join(cache, "skeptic-static")
-	if paths[0] != want || paths[1] != want {
-		t.Fatalf("StaticBinary = %v, want %s", paths, want)
-	}
-	if err := checkStatic(want); err != nil {
-		t.Fatal(err)
-	}
+	assert.Equal(t, []string{want, want}, paths)
+	require.NoError(t, docker.CheckStatic(want))
 	bi, err := buildinfo.ReadFile(want)
-	if err != nil || bi.Path != SkepticCmd {
-		t.Fatalf("built %v (%v), want %s", bi, err, SkepticCmd)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, SkepticCmd, bi.Path)
 	// The override names a static file: used as it is.
 	t.Setenv(NodeBinaryEnv, want)
-	if p, err := StaticBinary(ctx, t.TempDir()); err != nil || p != want {
-		t.Fatalf("with %s set: %q, %v", NodeBinaryEnv, p, err)
-	}
+	p, err := StaticBinary(ctx, t.TempDir())
+	require.NoError(t, err, "with %s set", NodeBinaryEnv)
+	assert.Equal(t, want, p)
 }
 
 func TestStaticBinaryErrors(t *testing.T) {
 	ctx := context.Background()
 	t.Setenv(NodeBinaryEnv, "/bin/sh")
-	if _, err := StaticBinary(ctx, t.TempDir()); err == nil || !strings.Contains(err.Error(), "dynamically linked") || !strings.Contains(err.Error(), NodeBinaryEnv) {
-		t.Errorf("dynamic override: %v", err)
-	}
+	_, err := StaticBinary(ctx, t.TempDir())
+	require.Error(t, err, "dynamic override")
+	assert.Contains(t, err.Error(), "dynamically linked")
+	assert.Contains(t, err.Error(), NodeBinaryEnv)
 	t.Setenv(NodeBinaryEnv, filepath.Join(t.TempDir(), "missing"))
-	if _, err := StaticBinary(ctx, t.TempDir()); err == nil || !strings.Contains(err.Error(), NodeBinaryEnv) {
-		t.Errorf("missing override: %v", err)
-	}
+	_, err = StaticBinary(ctx, t.TempDir())
+	require.Error(t, err, "missing override")
+	assert.Contains(t, err.Error(), NodeBinaryEnv)
 	// Outside the module, with no static skeptic running, there is nothing to use and nothing to build.
 	t.Setenv(NodeBinaryEnv, "")
 	t.Chdir(os.TempDir())
-	_, err := StaticBinary(ctx, t.TempDir())
-	if err == nil || !strings.Contains(err.Error(), "cannot find a static skeptic binary") || !strings.Contains(err.Error(), "--node-binary") {
-		t.Errorf("outside the module: %v", err)
-	}
+	_, err = StaticBinary(ctx, t.TempDir())
+	require.Error(t, err, "outside the module")
+	assert.Contains(t, err.Error(), "cannot find a static skeptic binary")
+	assert.Contains(t, err.Error(), "--node-binary")
 }

@@ -19,33 +19,9 @@ import (
 )
 
 // Duration is a time.Duration written in config.json as Go duration text ("60s", "1m30s"), so that the file
-// reads like the command line that made it.
-type Duration time.Duration
-
-// MarshalJSON writes d as a string such as "10s".
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
-
-// UnmarshalJSON accepts a duration string ("10s") or a number of nanoseconds.
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err == nil {
-		v, err := time.ParseDuration(s)
-		if err != nil {
-			return err
-		}
-		*d = Duration(v)
-		return nil
-	}
-	var n int64
-	if err := json.Unmarshal(b, &n); err != nil {
-		return fmt.Errorf("duration must be a string like \"10s\" or integer nanoseconds, got %s", b)
-	}
-	*d = Duration(n)
-	return nil
-}
-
-// D returns d as a time.Duration.
-func (d Duration) D() time.Duration { return time.Duration(d) }
+// reads like the command line that made it; it also reads a number of nanoseconds. It is the nemesis's
+// Duration, so that config.json writes every duration, the Test's and its nemesis's, one way.
+type Duration = nemesis.Duration
 
 // Workload names.
 const (

@@ -161,7 +161,7 @@ func TestDynamicBinaryRunsInScratchImage(t *testing.T) {
 			deps, err := elfpack.Resolve(p.path)
 			require.NoError(t, err)
 			require.False(t, deps.Static(), "%s is dynamically linked", p.path)
-			require.Error(t, checkStatic(p.path))
+			require.Error(t, CheckStatic(p.path))
 			require.NoError(t, checkPackable(p.path))
 
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
