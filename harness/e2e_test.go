@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -22,6 +21,8 @@ import (
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/client"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/skeptic-dev/skeptic/harness/docker"
 	"github.com/skeptic-dev/skeptic/history"
@@ -50,9 +51,7 @@ func requireRuntime(t *testing.T, rt string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := docker.Available(ctx); err != nil {
-		if os.Getenv("SKEPTIC_REQUIRE_DOCKER") == "1" {
-			t.Fatalf("SKEPTIC_REQUIRE_DOCKER=1 but: %v", err)
-		}
+		require.NotEqual(t, "1", os.Getenv("SKEPTIC_REQUIRE_DOCKER"), "SKEPTIC_REQUIRE_DOCKER=1 but: %v", err)
 		t.Skipf("no Docker: %v", err)
 	}
 }
@@ -71,9 +70,7 @@ var testBinary = sync.OnceValues(func() (string, error) {
 func nodeBinaryForTest(t *testing.T) string {
 	t.Helper()
 	bin, err := testBinary()
-	if err != nil {
-		t.Fatalf("static skeptic binary: %v", err)
-	}
+	require.NoError(t, err, "static skeptic binary")
 	return bin
 }
 
@@ -114,31 +111,21 @@ func TestRunEndToEnd(t *testing.T) {
 				tc := e2eTest(t, rt)
 				tc.Flaw = flaw
 				sched := filepath.Join(t.TempDir(), "schedule.json")
-				if err := os.WriteFile(sched, []byte(isolateN3), 0o644); err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, os.WriteFile(sched, []byte(isolateN3), 0o644))
 				tc.Nemesis.ScheduleFile = sched
 				var out bytes.Buffer
 				tc.Out = &out
 				res, err := Run(context.Background(), tc)
 				t.Logf("output:\n%s", out.String())
-				if err != nil {
-					t.Fatalf("Run: %v", err)
-				}
+				require.NoError(t, err, "Run")
 				want := Valid
 				if flaw != "" {
 					want = Invalid
 				}
-				if res.Verdict != want {
-					t.Fatalf("verdict %s, want %s", res.Verdict, want)
-				}
-				if code := ExitCode(res.Verdict, nil); code != map[Verdict]int{Valid: 0, Invalid: 1}[want] {
-					t.Fatalf("exit code %d", code)
-				}
+				require.Equal(t, want, res.Verdict)
+				require.Equal(t, map[Verdict]int{Valid: 0, Invalid: 1}[want], ExitCode(res.Verdict, nil), "exit code")
 				first := strings.SplitN(out.String(), "\n", 2)[0]
-				if !strings.HasPrefix(first, "runtime: "+rt+" (") {
-					t.Fatalf("first line %q does not say the runtime and why", first)
-				}
+				require.Regexp(t, `^runtime: `+rt+` \(`, first, "the first line says the runtime and why")
 				checkRunFolder(t, tc, res)
 			})
 		}
@@ -150,94 +137,72 @@ func checkRunFolder(t *testing.T, tc Test, res Result) {
 	t.Helper()
 	dir := res.Dir
 	latest, err := filepath.EvalSymlinks(filepath.Join(tc.Store, LatestLink))
-	if err != nil {
-		t.Fatalf("store/latest: %v", err)
-	}
-	if real, _ := filepath.EvalSymlinks(dir); latest != real {
-		t.Fatalf("store/latest -> %s, want %s", latest, real)
-	}
+	require.NoError(t, err, "store/latest")
+	real, _ := filepath.EvalSymlinks(dir)
+	require.Equal(t, real, latest, "store/latest")
 	var cfg Test
 	readJSON(t, filepath.Join(dir, ConfigFile), &cfg)
-	if cfg.Seed != tc.Seed || cfg.Nodes != tc.Nodes || cfg.RuntimeUsed != tc.Runtime || len(cfg.Nemesis.Schedule) != 2 {
-		t.Fatalf("config.json does not record the run: %+v", cfg)
-	}
+	require.Equal(t, tc.Seed, cfg.Seed, "config.json records the seed")
+	require.Equal(t, tc.Nodes, cfg.Nodes, "config.json records the nodes")
+	require.Equal(t, tc.Runtime, cfg.RuntimeUsed, "config.json records the runtime used")
+	require.Len(t, cfg.Nemesis.Schedule, 2, "config.json records the schedule")
 	evs, err := history.ReadFile(filepath.Join(dir, HistoryFile))
-	if err != nil {
-		t.Fatalf("history.jsonl: %v", err)
-	}
+	require.NoError(t, err, "history.jsonl")
 	open := map[history.Process]bool{}
 	var nemesisEvents, finalReads int
 	for i, e := range evs {
-		if e.Index != int64(i) {
-			t.Fatalf("event %d has index %d", i, e.Index)
-		}
+		require.Equal(t, int64(i), e.Index, "event %d's index", i)
 		if e.Process == history.NemesisProcess {
 			nemesisEvents++
 			continue
 		}
 		if e.Type == history.Invoke {
-			if open[e.Process] {
-				t.Fatalf("process %d invoked twice without a completion (event %d)", e.Process, i)
-			}
+			require.False(t, open[e.Process], "process %d invoked twice without a completion (event %d)", e.Process, i)
 			open[e.Process] = true
 			if int(e.Process) >= tc.Concurrency && e.F == "read" {
 				finalReads++
 			}
 		} else {
-			if !open[e.Process] {
-				t.Fatalf("completion of process %d without an invocation (event %d)", e.Process, i)
-			}
+			require.True(t, open[e.Process], "completion of process %d without an invocation (event %d)", e.Process, i)
 			open[e.Process] = false
 		}
 	}
 	for p, o := range open {
-		if o {
-			t.Fatalf("process %d's last operation has no completion", p)
-		}
+		require.False(t, o, "process %d's last operation has no completion", p)
 	}
-	if nemesisEvents < 4 {
-		t.Fatalf("%d nemesis events, want the partition's start and stop (2 each) and the heal", nemesisEvents)
-	}
-	if finalReads < tc.Nodes {
-		t.Fatalf("%d final reads, want at least one per node", finalReads)
-	}
+	require.GreaterOrEqual(t, nemesisEvents, 4, "nemesis events: the partition's start and stop (2 each) and the heal")
+	require.GreaterOrEqual(t, finalReads, tc.Nodes, "final reads: at least one per node")
 	var rj Result
 	readJSON(t, filepath.Join(dir, ResultsFile), &rj)
-	if rj.Verdict != res.Verdict || len(rj.Keys) == 0 || rj.Counts["read"]["ok"] == 0 {
-		t.Fatalf("results.json: %+v", rj)
-	}
+	require.Equal(t, res.Verdict, rj.Verdict, "results.json's verdict")
+	require.NotEmpty(t, rj.Keys, "results.json's keys")
+	require.NotZero(t, rj.Counts["read"]["ok"], "results.json's ok reads")
 	for _, k := range rj.Keys {
 		if k.Verdict == Invalid {
-			if k.Visualization == "" {
-				t.Fatalf("invalid key %s has no visualization", k.Key)
-			}
-			if _, err := os.Stat(k.Visualization); err != nil {
-				t.Fatalf("visualization of %s: %v", k.Key, err)
-			}
-		} else if k.Visualization != "" {
-			t.Fatalf("valid key %s has a visualization", k.Key)
+			require.NotEmpty(t, k.Visualization, "invalid key %s has a visualization", k.Key)
+			require.FileExists(t, k.Visualization, "visualization of %s", k.Key)
+		} else {
+			require.Empty(t, k.Visualization, "valid key %s has no visualization", k.Key)
 		}
 	}
-	if b, err := os.ReadFile(filepath.Join(dir, LogFile)); err != nil || !bytes.HasPrefix(bytes.SplitN(b, []byte("\n"), 2)[0][13:], []byte("runtime: ")) {
-		t.Fatalf("skeptic.log does not start with the runtime line: %v\n%.300s", err, b)
-	}
+	b, err := os.ReadFile(filepath.Join(dir, LogFile))
+	require.NoError(t, err)
+	first := bytes.SplitN(b, []byte("\n"), 2)[0]
+	require.Greater(t, len(first), 13, "skeptic.log's first line: %.300s", b)
+	require.True(t, bytes.HasPrefix(first[13:], []byte("runtime: ")), "skeptic.log starts with the runtime line:\n%.300s", b)
 	for i := 1; i <= tc.Nodes; i++ {
 		p := filepath.Join(dir, NodesDir, fmt.Sprintf("n%d", i), "node.log")
-		if st, err := os.Stat(p); err != nil || st.Size() == 0 {
-			t.Fatalf("%s: %v (empty: %v)", p, err, err == nil)
-		}
+		st, err := os.Stat(p)
+		require.NoError(t, err)
+		require.NotZero(t, st.Size(), "%s is empty", p)
 	}
 }
 
 func readJSON(t *testing.T, path string, v any) {
 	t.Helper()
 	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, v), path)
 }
 
 // TestRunInterrupted cancels Run's context in the middle of the load, as SIGINT does in the CLI: Run must
@@ -273,27 +238,19 @@ func TestRunInterrupted(t *testing.T) {
 	select {
 	case got = <-done:
 	case <-time.After(60 * time.Second):
-		t.Fatal("Run did not return within 60s of the cancel")
+		require.FailNow(t, "Run did not return within 60s of the cancel")
 	}
 	t.Logf("output:\n%s", strings.Join(lines, "\n"))
-	if !errors.Is(got.err, ErrInterrupted) {
-		t.Fatalf("Run error = %v, want ErrInterrupted", got.err)
-	}
-	if code := ExitCode(got.res.Verdict, got.err); code != ExitError {
-		t.Fatalf("exit code %d, want %d", code, ExitError)
-	}
+	require.ErrorIs(t, got.err, ErrInterrupted)
+	require.Equal(t, ExitError, ExitCode(got.res.Verdict, got.err), "exit code")
 	var rj Result
 	readJSON(t, filepath.Join(got.res.Dir, ResultsFile), &rj)
-	if !rj.Interrupted || rj.Verdict != Unknown {
-		t.Fatalf("results.json of an interrupted run: %+v", rj)
-	}
+	require.True(t, rj.Interrupted, "results.json of an interrupted run: %+v", rj)
+	require.Equal(t, Unknown, rj.Verdict, "results.json of an interrupted run")
 	evs, err := history.ReadFile(filepath.Join(got.res.Dir, HistoryFile))
-	if err != nil || len(evs) < 10 {
-		t.Fatalf("history: %d events, %v", len(evs), err)
-	}
-	if left := processesIn(got.res.Dir); len(left) > 0 {
-		t.Fatalf("node processes left running in %s: %v", got.res.Dir, left)
-	}
+	require.NoError(t, err, "history")
+	require.GreaterOrEqual(t, len(evs), 10, "history events")
+	require.Empty(t, processesIn(got.res.Dir), "node processes left running in %s", got.res.Dir)
 }
 
 // processesIn lists the pids whose working directory is inside dir (the local runtime runs each node in its
@@ -332,12 +289,8 @@ func TestSIGINTLeavesNothing(t *testing.T) {
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
 			stdout, err := cmd.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
+			require.NoError(t, cmd.Start())
 			defer cmd.Process.Kill()
 			var runID string
 			var lines []string
@@ -366,33 +319,25 @@ func TestSIGINTLeavesNothing(t *testing.T) {
 			select {
 			case err = <-waitErr:
 			case <-time.After(90 * time.Second):
-				t.Fatal("skeptic did not exit within 90s of SIGINT")
+				require.FailNow(t, "skeptic did not exit within 90s of SIGINT")
 			}
 			t.Logf("stdout:\n%s\nstderr:\n%s", strings.Join(lines, "\n"), stderr.String())
 			var ee *exec.ExitError
-			if !errors.As(err, &ee) || ee.ExitCode() != ExitError {
-				t.Fatalf("exit: %v, want code %d", err, ExitError)
-			}
-			if !signalled || runID == "" {
-				t.Fatal("the run never reached its load")
-			}
+			require.ErrorAs(t, err, &ee, "skeptic exits with a code")
+			require.Equal(t, ExitError, ee.ExitCode(), "exit code")
+			require.True(t, signalled && runID != "", "the run reached its load")
 			want := "interrupted"
 			if c.signals > 1 {
 				want = "forcing teardown"
 			}
-			if !strings.Contains(stderr.String(), want) {
-				t.Fatalf("stderr does not say %q", want)
-			}
+			require.Contains(t, stderr.String(), want)
 			run := filepath.Join(store, "latest")
-			if _, err := history.ReadFile(filepath.Join(run, HistoryFile)); err != nil {
-				t.Fatalf("history of the interrupted run: %v", err)
-			}
+			_, err = history.ReadFile(filepath.Join(run, HistoryFile))
+			require.NoError(t, err, "history of the interrupted run")
 			if rt == RuntimeDocker {
-				if left := dockerObjects(t, runID); len(left) > 0 {
-					t.Fatalf("left behind by run %s: %v", runID, left)
-				}
-			} else if left := processesIn(run); len(left) > 0 {
-				t.Fatalf("node processes left running: %v", left)
+				require.Empty(t, dockerObjects(t, runID), "left behind by run %s", runID)
+			} else {
+				require.Empty(t, processesIn(run), "node processes left running")
 			}
 		})
 	}
@@ -402,31 +347,23 @@ func TestSIGINTLeavesNothing(t *testing.T) {
 func dockerObjects(t *testing.T, runID string) []string {
 	t.Helper()
 	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer cli.Close()
 	ctx := context.Background()
 	f := filters.NewArgs(filters.Arg("label", docker.LabelRun+"="+runID))
 	var out []string
 	cs, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: f})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for _, c := range cs {
 		out = append(out, "container "+strings.Join(c.Names, ","))
 	}
 	ns, err := cli.NetworkList(ctx, network.ListOptions{Filters: f})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for _, n := range ns {
 		out = append(out, "network "+n.Name)
 	}
 	vs, err := cli.VolumeList(ctx, volume.ListOptions{Filters: f})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for _, v := range vs.Volumes {
 		out = append(out, "volume "+v.Name)
 	}
@@ -445,25 +382,20 @@ func TestRunTestsCount(t *testing.T) {
 	tc.Out = &out
 	results, code, err := RunTests(context.Background(), tc)
 	t.Logf("output:\n%s", out.String())
-	if err != nil || code != ExitValid || len(results) != 2 {
-		t.Fatalf("RunTests = %d results, exit %d, %v", len(results), code, err)
-	}
-	if results[0].Dir == results[1].Dir || results[0].Seed != tc.Seed || results[1].Seed != tc.Seed+1 {
-		t.Fatalf("runs: %+v / %+v", results[0], results[1])
-	}
+	require.NoError(t, err)
+	require.Equal(t, ExitValid, code)
+	require.Len(t, results, 2)
+	assert.NotEqual(t, results[0].Dir, results[1].Dir, "two run folders")
+	assert.Equal(t, tc.Seed, results[0].Seed)
+	assert.Equal(t, tc.Seed+1, results[1].Seed)
 	for _, r := range results {
 		var cfg Test
 		readJSON(t, filepath.Join(r.Dir, ConfigFile), &cfg)
-		if cfg.Seed != r.Seed {
-			t.Fatalf("config.json of %s records seed %d, want %d", r.Dir, cfg.Seed, r.Seed)
-		}
+		assert.Equal(t, r.Seed, cfg.Seed, "config.json of %s records the seed", r.Dir)
 	}
-	if !strings.HasPrefix(out.String(), "runtime: local") || !strings.Contains(out.String(), "(test 2 of 2): seed 8,") {
-		t.Fatalf("the first line is not the runtime's, or a run does not say which it is")
-	}
-	if !strings.Contains(out.String(), "2 runs: #1 valid (exit 0) #2 valid (exit 0)") {
-		t.Fatalf("no summary of the runs")
-	}
+	assert.Regexp(t, `^runtime: local`, out.String(), "the first line is the runtime's")
+	assert.Contains(t, out.String(), "(test 2 of 2): seed 8,", "a run says which it is")
+	assert.Contains(t, out.String(), "2 runs: #1 valid (exit 0) #2 valid (exit 0)", "a summary of the runs")
 }
 
 // TestRunPanicTearsDown makes Run panic once its cluster is up: Run must recover, tear the cluster down, close
@@ -478,35 +410,23 @@ func TestRunPanicTearsDown(t *testing.T) {
 	res, err := Run(context.Background(), tc)
 	t.Logf("output:\n%s", out.String())
 	var se *SetupError
-	if !errors.As(err, &se) || !strings.Contains(err.Error(), "panic: test panic with the cluster up") {
-		t.Fatalf("Run error = %v, want an internal error that names the panic", err)
-	}
-	if code := ExitCode(res.Verdict, err); code != ExitError {
-		t.Fatalf("exit code %d", code)
-	}
+	require.ErrorAs(t, err, &se, "an internal error")
+	require.ErrorContains(t, err, "panic: test panic with the cluster up")
+	require.Equal(t, ExitError, ExitCode(res.Verdict, err), "exit code")
 	dir, derr := filepath.EvalSymlinks(filepath.Join(tc.Store, LatestLink))
-	if derr != nil {
-		t.Fatal(derr)
-	}
-	if left := processesIn(dir); len(left) > 0 {
-		t.Fatalf("node processes left running after the panic: %v", left)
-	}
-	if _, err := history.ReadFile(filepath.Join(dir, HistoryFile)); err != nil {
-		t.Fatalf("history after the panic: %v", err)
-	}
+	require.NoError(t, derr)
+	assert.Empty(t, processesIn(dir), "node processes left running after the panic")
+	_, err = history.ReadFile(filepath.Join(dir, HistoryFile))
+	assert.NoError(t, err, "history after the panic")
 	log, _ := os.ReadFile(filepath.Join(dir, LogFile))
-	if !bytes.Contains(log, []byte("teardown done")) {
-		t.Fatalf("skeptic.log does not record the teardown:\n%s", log)
-	}
+	assert.Contains(t, string(log), "teardown done", "skeptic.log records the teardown")
 }
 
 // TestConsoleSurvivesPanickingWriter checks that console output whose writer panics is dropped, not raised: the
 // console is used on the way out of a panic.
 func TestConsoleSurvivesPanickingWriter(t *testing.T) {
 	c := newConsole(panicOut{})
-	if err := c.openLog(filepath.Join(t.TempDir(), LogFile)); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, c.openLog(filepath.Join(t.TempDir(), LogFile)))
 	c.printf("one\n")
 	c.printf("two\n")
 	c.close()
@@ -527,13 +447,8 @@ func TestRunCheckTimeoutUnknown(t *testing.T) {
 	tc.Out = &out
 	res, err := Run(context.Background(), tc)
 	t.Logf("output:\n%s", out.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Verdict != Unknown || ExitCode(res.Verdict, err) != ExitUnknown {
-		t.Fatalf("verdict %s with a 1ns check timeout, want unknown", res.Verdict)
-	}
-	if !strings.Contains(out.String(), "verdict: unknown") {
-		t.Fatal("the summary does not say unknown")
-	}
+	require.NoError(t, err)
+	require.Equal(t, Unknown, res.Verdict, "verdict with a 1ns check timeout")
+	require.Equal(t, ExitUnknown, ExitCode(res.Verdict, err))
+	assert.Contains(t, out.String(), "verdict: unknown", "the summary says unknown")
 }

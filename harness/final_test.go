@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/skeptic-dev/skeptic/harness/cluster"
 	"github.com/skeptic-dev/skeptic/history"
 	"github.com/skeptic-dev/skeptic/nemesis"
@@ -54,9 +57,7 @@ func (c slowClient) Close() error { c.t.closed.Add(1); return nil }
 // starts, so nothing is recorded into the history after it returned (the run closes the history next).
 func TestFinalReadClientErrorLeavesNoReader(t *testing.T) {
 	rec, err := history.Create(filepath.Join(t.TempDir(), HistoryFile), time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer rec.Close()
 	var recorded atomic.Int32
 	rec.OnRecord(func(history.Event) { recorded.Add(1) })
@@ -69,18 +70,12 @@ func TestFinalReadClientErrorLeavesNoReader(t *testing.T) {
 		target: tg,
 		rec:    rec,
 	}
-	if err := r.finalRead(context.Background()); err == nil {
-		t.Fatal("finalRead succeeded without a client for node bad")
-	}
+	require.Error(t, r.finalRead(context.Background()), "finalRead fails without a client for node bad")
 	atReturn := recorded.Load()
 	time.Sleep(300 * time.Millisecond)
-	if n := recorded.Load(); n != atReturn || n != 0 {
-		t.Fatalf("%d events recorded by the time finalRead returned, %d after: a reader outlived it", atReturn, n)
-	}
-	if tg.calls.Load() != 0 {
-		t.Fatalf("%d reads sent, want none", tg.calls.Load())
-	}
-	if tg.closed.Load() != 1 {
-		t.Fatalf("%d clients closed, want the one made", tg.closed.Load())
-	}
+	n := recorded.Load()
+	assert.Zero(t, atReturn, "events recorded by the time finalRead returned")
+	assert.Zero(t, n, "events recorded after finalRead returned: a reader outlived it")
+	assert.Zero(t, tg.calls.Load(), "reads sent")
+	assert.Equal(t, int32(1), tg.closed.Load(), "clients closed: the one made")
 }

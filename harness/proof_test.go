@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/skeptic-dev/skeptic/history"
 	"github.com/skeptic-dev/skeptic/nemesis"
 )
@@ -39,25 +42,17 @@ func TestNemesisProofs(t *testing.T) {
 				tc.TimeLimit = Duration(c.limit)
 				tc.Recovery = Duration(2 * time.Second)
 				opts, err := nemesis.ParseOptions(c.flags)
-				if err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, err)
 				tc.Nemesis.Options = opts
 				var out bytes.Buffer
 				tc.Out = &out
 				res, err := Run(context.Background(), tc)
-				if err != nil {
-					t.Fatalf("Run: %v\noutput:\n%s", err, out.String())
-				}
-				if res.Verdict != c.want {
-					t.Fatalf("verdict %s, want %s (seed %d; replay with skeptic run --config %s/config.json)\noutput:\n%s",
-						res.Verdict, c.want, tc.Seed, res.Dir, out.String())
-				}
+				require.NoError(t, err, "Run; output:\n%s", out.String())
+				require.Equal(t, c.want, res.Verdict, "seed %d; replay with skeptic run --config %s/config.json\noutput:\n%s",
+					tc.Seed, res.Dir, out.String())
 				// The faults really ran: the history holds the nemesis's events, the ones this case asked for.
 				evs, err := history.ReadFile(res.Dir + "/" + HistoryFile)
-				if err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, err)
 				fs := map[string]int{}
 				for _, e := range evs {
 					if e.Process == history.NemesisProcess {
@@ -69,9 +64,7 @@ func TestNemesisProofs(t *testing.T) {
 					"forget-promises-kill":  {"kill", "start"},
 					"correct-all":           {"start-partition", "kill"},
 				}[c.name] {
-					if fs[f] == 0 {
-						t.Errorf("no nemesis %q event in the history; nemesis events: %v", f, fs)
-					}
+					assert.NotZero(t, fs[f], "no nemesis %q event in the history; nemesis events: %v", f, fs)
 				}
 				t.Logf("%s: %s; nemesis events %v", c.name, res.Verdict, fmt.Sprint(fs))
 			})

@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/skeptic-dev/skeptic/history"
 	"github.com/skeptic-dev/skeptic/targets"
 	"github.com/skeptic-dev/skeptic/targets/httpkv"
@@ -69,9 +72,7 @@ func TestWorkerRetiresProcessAfterInfo(t *testing.T) {
 	defer hs.Close()
 	path := filepath.Join(t.TempDir(), HistoryFile)
 	rec, err := history.Create(path, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	node := targets.Node{ID: "n2", ClientURL: hs.URL}
 	w := &worker{index: 1, concurrency: 3, node: node, client: httpkv.New(hs.URL), rec: rec,
 		opTimeout: 200 * time.Millisecond, process: 1}
@@ -80,12 +81,8 @@ func TestWorkerRetiresProcessAfterInfo(t *testing.T) {
 	mustDo := func(op targets.Op, want history.Type) {
 		t.Helper()
 		out, err := w.do(ctx, op)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if out.Type != want {
-			t.Fatalf("%s %s: outcome %+v, want %s", op.F, op.Key, out, want)
-		}
+		require.NoError(t, err)
+		require.Equal(t, want, out.Type, "%s %s: outcome %+v", op.F, op.Key, out)
 	}
 	mustDo(targets.Op{F: targets.FWrite, Key: "k1", Value: 5}, history.Ok)
 	srv.setHang(true)
@@ -96,14 +93,10 @@ func TestWorkerRetiresProcessAfterInfo(t *testing.T) {
 	mustDo(targets.Op{F: targets.FRead, Key: "k1"}, history.Info)
 	srv.setHang(false)
 	mustDo(targets.Op{F: targets.FRead, Key: "k2"}, history.Ok)
-	if err := rec.Close(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, rec.Close())
 
 	evs, err := history.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	want := []struct {
 		p    history.Process
 		typ  history.Type
@@ -116,14 +109,14 @@ func TestWorkerRetiresProcessAfterInfo(t *testing.T) {
 		{4, history.Invoke, "null", false}, {4, history.Info, "null", true},
 		{7, history.Invoke, "null", false}, {7, history.Ok, "null", false},
 	}
-	if len(evs) != len(want) {
-		t.Fatalf("%d events, want %d: %+v", len(evs), len(want), evs)
-	}
+	require.Len(t, evs, len(want), "events: %+v", evs)
 	for i, w := range want {
 		e := evs[i]
-		if e.Process != w.p || e.Type != w.typ || string(e.Value) != w.val || (e.Error != "") != w.errs || e.Node != "n2" {
-			t.Errorf("event %d = %+v, want process %d %s value %s (error: %v)", i, e, w.p, w.typ, w.val, w.errs)
-		}
+		assert.Equal(t, w.p, e.Process, "event %d: %+v", i, e)
+		assert.Equal(t, w.typ, e.Type, "event %d: %+v", i, e)
+		assert.Equal(t, w.val, string(e.Value), "event %d: %+v", i, e)
+		assert.Equal(t, w.errs, e.Error != "", "event %d has an error: %+v", i, e)
+		assert.Equal(t, "n2", e.Node, "event %d: %+v", i, e)
 	}
 }
 
@@ -138,37 +131,25 @@ func TestPacerSpacesOperations(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for j := 0; j < 10; j++ {
-				if err := p.wait(context.Background(), stop); err != nil {
-					t.Error(err)
-				}
+				assert.NoError(t, p.wait(context.Background(), stop))
 			}
 		}()
 	}
 	wg.Wait()
-	if el := time.Since(t0); el < 190*time.Millisecond {
-		t.Fatalf("40 slots at 200/s took %s, want >= 195ms", el)
-	}
+	assert.GreaterOrEqual(t, time.Since(t0), 190*time.Millisecond, "40 slots at 200/s take about 195ms")
 	slow := newPacer(0.1)
 	slow.wait(context.Background(), stop) // first slot is now
 	close(stop)
-	if err := slow.wait(context.Background(), stop); err != errStopped {
-		t.Fatalf("wait after stop = %v, want errStopped", err)
-	}
-	if newPacer(0) != nil {
-		t.Fatal("rate 0 must not pace")
-	}
+	assert.Equal(t, errStopped, slow.wait(context.Background(), stop), "wait after stop")
+	assert.Nil(t, newPacer(0), "rate 0 must not pace")
 }
 
 func TestOpBudget(t *testing.T) {
 	b := newOpBudget(2)
 	got := []bool{b.take(), b.take(), b.take()}
-	if !got[0] || !got[1] || got[2] {
-		t.Fatalf("budget of 2 allowed %v, want exactly the first 2", got)
-	}
+	assert.Equal(t, []bool{true, true, false}, got, "a budget of 2 allows exactly the first 2")
 	var unbounded *opBudget
-	if !unbounded.take() {
-		t.Fatal("nil budget refused")
-	}
+	assert.True(t, unbounded.take(), "a nil budget is unbounded")
 }
 
 // TestWorkerLoopStopsByItself runs a worker's loop with a real kv workload against a real HTTP store, and
@@ -178,9 +159,7 @@ func TestWorkerLoopStopsByItself(t *testing.T) {
 	hs := httptest.NewServer(srv)
 	defer hs.Close()
 	wl, err := workloads.New(workloads.NameKV, workloads.Config{Seed: 1, Workers: 1, ReadRatio: 0.5, WriteRatio: 0.5})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for _, c := range []struct {
 		name     string
 		deadline time.Duration
@@ -190,29 +169,20 @@ func TestWorkerLoopStopsByItself(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), HistoryFile)
 			rec, err := history.Create(path, time.Now())
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			w := &worker{index: 0, concurrency: 1, node: targets.Node{ID: "n1", ClientURL: hs.URL},
 				client: httpkv.New(hs.URL), gen: genAdapter{wl.Worker(0)}, rec: rec, opTimeout: time.Second,
 				pace: newPacer(100), budget: newOpBudget(c.budget), deadline: time.Now().Add(c.deadline)}
 			t0 := time.Now()
-			if err := w.run(context.Background(), make(chan struct{})); err != nil {
-				t.Fatal(err)
-			}
-			if el := time.Since(t0); el > c.deadline+time.Second {
-				t.Fatalf("loop ran %s past a deadline of %s", el, c.deadline)
-			}
+			require.NoError(t, w.run(context.Background(), make(chan struct{})))
+			assert.LessOrEqual(t, time.Since(t0), c.deadline+time.Second, "the loop ends by itself near its deadline of %s", c.deadline)
 			rec.Close()
 			evs, err := history.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(evs)%2 != 0 || len(evs) == 0 {
-				t.Fatalf("%d events: want whole operations", len(evs))
-			}
-			if c.wantOps > 0 && len(evs)/2 != c.wantOps {
-				t.Fatalf("%d operations, want the budget's %d", len(evs)/2, c.wantOps)
+			require.NoError(t, err)
+			require.NotEmpty(t, evs)
+			require.Zero(t, len(evs)%2, "%d events: want whole operations", len(evs))
+			if c.wantOps > 0 {
+				assert.Equal(t, c.wantOps, len(evs)/2, "operations: the budget's")
 			}
 		})
 	}

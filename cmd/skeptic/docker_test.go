@@ -11,6 +11,8 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/skeptic-dev/skeptic/harness"
 	"github.com/skeptic-dev/skeptic/harness/cluster"
@@ -27,15 +29,11 @@ func requireDocker(t *testing.T) *docker.Runtime {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := docker.Available(ctx); err != nil {
-		if os.Getenv("SKEPTIC_REQUIRE_DOCKER") == "1" {
-			t.Fatalf("SKEPTIC_REQUIRE_DOCKER=1 but: %v", err)
-		}
+		require.NotEqual(t, "1", os.Getenv("SKEPTIC_REQUIRE_DOCKER"), "SKEPTIC_REQUIRE_DOCKER=1 but: %v", err)
 		t.Skipf("no Docker: %v", err)
 	}
 	rt, err := docker.New()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() { rt.Close() })
 	return rt
 }
@@ -47,9 +45,7 @@ func staticSkeptic(t *testing.T) string {
 		cache = os.TempDir()
 	}
 	bin, err := harness.StaticBinary(context.Background(), filepath.Join(cache, "skeptic"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return bin
 }
 
@@ -58,29 +54,18 @@ func TestImage(t *testing.T) {
 	rt := requireDocker(t)
 	bin := staticSkeptic(t)
 	var out, errb bytes.Buffer
-	if code := executeContext(context.Background(), []string{"image", "--node-binary", bin}, &out, &errb); code != 0 {
-		t.Fatalf("image exit %d: %s", code, errb.String())
-	}
+	code := executeContext(context.Background(), []string{"image", "--node-binary", bin}, &out, &errb)
+	require.Equal(t, 0, code, "image: %s", errb.String())
 	tag := strings.TrimSpace(out.String())
 	want, err := docker.ImageTag(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if tag != want {
-		t.Fatalf("image printed %q, want %q", tag, want)
-	}
+	require.NoError(t, err)
+	require.Equal(t, want, tag, "the image printed")
 	ctx := context.Background()
 	a, err := rt.Client().ImageInspect(ctx, tag)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	b, err := rt.Client().ImageInspect(ctx, harness.LatestImage)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if a.ID != b.ID {
-		t.Fatalf("%s is %s, but %s is %s", harness.LatestImage, b.ID, tag, a.ID)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, a.ID, b.ID, "%s is the image %s", harness.LatestImage, tag)
 }
 
 // TestClean starts a cluster as a crashed run would leave it, and checks that `skeptic clean --run` removes it
@@ -89,34 +74,23 @@ func TestClean(t *testing.T) {
 	rt := requireDocker(t)
 	bin := staticSkeptic(t)
 	target, err := paxos.New(paxos.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	runID := "cleantest-" + strings.ToLower(time.Now().UTC().Format("150405.000"))
 	runID = strings.ReplaceAll(runID, ".", "-")
 	ctx := context.Background()
 	clu, err := rt.Start(ctx, cluster.Spec{RunID: runID, Target: target, Nodes: 1, Binary: bin, RunDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer clu.Teardown(ctx)
 	var out, errb bytes.Buffer
-	if code := executeContext(ctx, []string{"clean", "--run", runID}, &out, &errb); code != 0 {
-		t.Fatalf("clean exit %d: %s", code, errb.String())
-	}
-	if !strings.Contains(out.String(), "removed container skeptic-"+runID+"-n1") {
-		t.Fatalf("clean did not say it removed the container:\n%s", out.String())
-	}
+	code := executeContext(ctx, []string{"clean", "--run", runID}, &out, &errb)
+	require.Equal(t, 0, code, "clean: %s", errb.String())
+	require.Contains(t, out.String(), "removed container skeptic-"+runID+"-n1", "clean says it removed the container")
 	cs, err := rt.Client().ContainerList(ctx, container.ListOptions{All: true,
 		Filters: filters.NewArgs(filters.Arg("label", docker.LabelRun+"="+runID))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(cs) > 0 {
-		t.Fatalf("containers left after clean: %v", cs[0].Names)
-	}
+	require.NoError(t, err)
+	require.Empty(t, cs, "containers left after clean")
 	out.Reset()
-	if code := executeContext(ctx, []string{"clean", "--run", runID}, &out, &errb); code != 0 || !strings.Contains(out.String(), "nothing of run") {
-		t.Fatalf("second clean: exit %d, %q", code, out.String())
-	}
+	code = executeContext(ctx, []string{"clean", "--run", runID}, &out, &errb)
+	assert.Equal(t, 0, code, "second clean")
+	assert.Contains(t, out.String(), "nothing of run", "second clean")
 }

@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/skeptic-dev/skeptic/internal/vectorstest"
 )
 
@@ -54,24 +57,17 @@ func TestBadArgumentsExit254(t *testing.T) {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
 			var out, errb bytes.Buffer
 			code := executeContext(context.Background(), c.args, &out, &errb)
-			if code != 254 {
-				t.Fatalf("exit %d, want 254; stderr:\n%s", code, errb.String())
-			}
-			if !strings.Contains(errb.String(), c.want) {
-				t.Fatalf("stderr %q does not say %q", errb.String(), c.want)
-			}
+			require.Equal(t, 254, code, "stderr:\n%s", errb.String())
+			require.Contains(t, errb.String(), c.want)
 		})
 	}
 }
 
 func TestVersion(t *testing.T) {
 	var out, errb bytes.Buffer
-	if code := executeContext(context.Background(), []string{"version"}, &out, &errb); code != 0 {
-		t.Fatalf("version exit %d: %s", code, errb.String())
-	}
-	if !strings.HasPrefix(out.String(), "skeptic ") {
-		t.Fatalf("version printed %q", out.String())
-	}
+	code := executeContext(context.Background(), []string{"version"}, &out, &errb)
+	require.Equal(t, 0, code, "version: %s", errb.String())
+	assert.Regexp(t, `^skeptic `, out.String())
 }
 
 // TestCheckExitCodes re-checks Jepsen histories with known verdicts, in both of Jepsen's formats, and a
@@ -96,18 +92,15 @@ func TestCheckExitCodes(t *testing.T) {
 			args := append([]string{"check", "--out", out, filepath.Join(dir, c.file)}, c.extra...)
 			var stdout, stderr bytes.Buffer
 			code := executeContext(context.Background(), args, &stdout, &stderr)
-			if code != c.code {
-				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, c.code, stdout.String(), stderr.String())
-			}
-			if !strings.Contains(stdout.String(), c.say) || !strings.Contains(stdout.String(), "key r ") {
-				t.Fatalf("stdout does not give the verdict %q and the key:\n%s", c.say, stdout.String())
-			}
-			if _, err := os.Stat(filepath.Join(out, "results.json")); err != nil {
-				t.Fatal(err)
-			}
+			require.Equal(t, c.code, code, "stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+			assert.Contains(t, stdout.String(), c.say, "the verdict")
+			assert.Contains(t, stdout.String(), "key r ", "the key")
+			assert.FileExists(t, filepath.Join(out, "results.json"))
 			html, _ := filepath.Glob(filepath.Join(out, "*.html"))
-			if (c.code == 1) != (len(html) == 1) {
-				t.Fatalf("visualizations %v for exit %d", html, c.code)
+			if c.code == 1 {
+				assert.Len(t, html, 1, "the invalid key's visualization")
+			} else {
+				assert.Empty(t, html, "no visualization for exit %d", c.code)
 			}
 		})
 	}
@@ -117,14 +110,12 @@ func TestCheckExitCodes(t *testing.T) {
 func TestCheckBadFile(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "history.jsonl")
 	good := `{"index":0,"time":1,"process":0,"type":"invoke","f":"read","key":"k","value":null}`
-	if err := os.WriteFile(p, []byte(good+"\n"+`{"index":1,"time":2,"process":0,"type":"done","f":"read"}`+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(p, []byte(good+"\n"+`{"index":1,"time":2,"process":0,"type":"done","f":"read"}`+"\n"), 0o644))
 	var stdout, stderr bytes.Buffer
 	code := executeContext(context.Background(), []string{"check", "--out", t.TempDir(), p}, &stdout, &stderr)
-	if code != 254 || !strings.Contains(stderr.String(), p+":2:") || !strings.Contains(stderr.String(), `"type"`) {
-		t.Fatalf("exit %d, stderr %q; want 254 naming %s:2 and the field", code, stderr.String(), p)
-	}
+	assert.Equal(t, 254, code)
+	assert.Contains(t, stderr.String(), p+":2:", "the file and line")
+	assert.Contains(t, stderr.String(), `"type"`, "the field")
 }
 
 // TestCheckTornTail checks a history whose last line a crash cut off mid-write: the whole lines are checked (a
@@ -138,14 +129,11 @@ func TestCheckTornTail(t *testing.T) {
 		`{"index":3,"time":4,"process":1,"type":"ok","f":"read","key":"k","value":null}`,
 		`{"index":4,"time":5,"process":0,"type":"invoke","f":"wri`,
 	}
-	if err := os.WriteFile(p, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(p, []byte(strings.Join(lines, "\n")), 0o644))
 	var stdout, stderr bytes.Buffer
 	code := executeContext(context.Background(), []string{"check", "--out", t.TempDir(), p}, &stdout, &stderr)
-	if code != 1 || !strings.Contains(stdout.String(), "warning: "+p+":5: torn final line") {
-		t.Fatalf("exit %d, stdout %q, stderr %q; want 1 (the stale read) and a warning naming %s:5", code, stdout.String(), stderr.String(), p)
-	}
+	assert.Equal(t, 1, code, "the stale read; stderr %q", stderr.String())
+	assert.Contains(t, stdout.String(), "warning: "+p+":5: torn final line")
 }
 
 // TestNoDockerDaemon points DOCKER_HOST at nothing: --runtime docker must exit 255 saying where it looked and
@@ -154,17 +142,15 @@ func TestNoDockerDaemon(t *testing.T) {
 	t.Setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
 	var out, errb bytes.Buffer
 	code := executeContext(context.Background(), []string{"run", "--runtime", "docker", "--store", t.TempDir()}, &out, &errb)
-	if code != 255 || !strings.Contains(errb.String(), "no Docker daemon at unix:///nonexistent/docker.sock") ||
-		!strings.Contains(errb.String(), "use --runtime local") {
-		t.Fatalf("exit %d, stderr %q", code, errb.String())
-	}
+	assert.Equal(t, 255, code)
+	assert.Contains(t, errb.String(), "no Docker daemon at unix:///nonexistent/docker.sock")
+	assert.Contains(t, errb.String(), "use --runtime local")
 	// clean has no --runtime: its message must not suggest one.
 	errb.Reset()
 	code = executeContext(context.Background(), []string{"clean"}, &out, &errb)
-	if code != 255 || !strings.Contains(errb.String(), "no Docker daemon at unix:///nonexistent/docker.sock") ||
-		strings.Contains(errb.String(), "--runtime") {
-		t.Fatalf("clean: exit %d, stderr %q", code, errb.String())
-	}
+	assert.Equal(t, 255, code, "clean")
+	assert.Contains(t, errb.String(), "no Docker daemon at unix:///nonexistent/docker.sock", "clean")
+	assert.NotContains(t, errb.String(), "--runtime", "clean has no --runtime")
 	if testing.Short() || os.Getenv("SKEPTIC_SKIP_E2E") == "1" {
 		return
 	}
@@ -173,9 +159,8 @@ func TestNoDockerDaemon(t *testing.T) {
 	code = executeContext(context.Background(), []string{"run", "--nodes", "1", "--time-limit", "1s", "--recovery", "0s",
 		"--node-binary", staticSkeptic(t), "--store", t.TempDir()}, &out, &errb)
 	first := strings.SplitN(out.String(), "\n", 2)[0]
-	if code != 0 || !strings.HasPrefix(first, "runtime: local (no Docker daemon at unix:///nonexistent/docker.sock") {
-		t.Fatalf("exit %d, first line %q\n%s\n%s", code, first, out.String(), errb.String())
-	}
+	require.Equal(t, 0, code, "%s\n%s", out.String(), errb.String())
+	assert.True(t, strings.HasPrefix(first, "runtime: local (no Docker daemon at unix:///nonexistent/docker.sock"), "first line %q", first)
 }
 
 // TestRunFromConfig runs a short local test with a partition nemesis, then `run --config` of its config.json
@@ -191,56 +176,40 @@ func TestRunFromConfig(t *testing.T) {
 	code := executeContext(context.Background(), []string{"run", "--runtime", "local", "--nodes", "3", "--time-limit", "2s",
 		"--recovery", "0s", "--seed", "5", "--nemesis", "partition", "--nemesis-interval", "500ms", "--node-binary", bin,
 		"--store", store}, &out, &errb)
-	if code != 0 {
-		t.Fatalf("first run: exit %d\n%s\n%s", code, out.String(), errb.String())
-	}
+	require.Equal(t, 0, code, "first run\n%s\n%s", out.String(), errb.String())
 	first, err := filepath.EvalSymlinks(filepath.Join(store, "latest"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(out.String(), "re-run: skeptic run --config "+filepath.Join(store, "paxos-kv")) {
-		t.Fatalf("no re-run line:\n%s", out.String())
-	}
+	require.NoError(t, err)
+	require.Contains(t, out.String(), "re-run: skeptic run --config "+filepath.Join(store, "paxos-kv"), "the re-run line")
 	out.Reset()
 	code = executeContext(context.Background(), []string{"run", "--config", filepath.Join(first, "config.json"), "--rate", "300"}, &out, &errb)
-	if code != 0 {
-		t.Fatalf("re-run: exit %d\n%s\n%s", code, out.String(), errb.String())
-	}
+	require.Equal(t, 0, code, "re-run\n%s\n%s", out.String(), errb.String())
 	second, _ := filepath.EvalSymlinks(filepath.Join(store, "latest"))
-	if second == first {
-		t.Fatal("the re-run did not make its own run folder")
-	}
+	require.NotEqual(t, first, second, "the re-run makes its own run folder")
 	var a, b map[string]json.RawMessage
 	for _, c := range []struct {
 		dir string
 		m   *map[string]json.RawMessage
 	}{{first, &a}, {second, &b}} {
 		raw, err := os.ReadFile(filepath.Join(c.dir, "config.json"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := json.Unmarshal(raw, c.m); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
+		require.NoError(t, json.Unmarshal(raw, c.m))
 	}
 	for k := range a {
-		same := bytes.Equal(a[k], b[k])
-		if k == "rate" && same || k != "rate" && !same {
-			t.Errorf("config.json field %q: first %s, re-run %s", k, a[k], b[k])
+		if k == "rate" {
+			assert.NotEqual(t, string(a[k]), string(b[k]), "config.json field %q changes", k)
+		} else {
+			assert.Equal(t, string(a[k]), string(b[k]), "config.json field %q", k)
 		}
 	}
-	if !bytes.Contains(a["nemesis"], []byte(`"start-partition"`)) {
-		t.Fatalf("the first run recorded no schedule: %s", a["nemesis"])
-	}
+	assert.Contains(t, string(a["nemesis"]), `"start-partition"`, "the first run recorded its schedule")
 }
 
 // TestSecondsFlag checks that duration flags take Jepsen's bare seconds as well as Go durations.
 func TestSecondsFlag(t *testing.T) {
 	for in, want := range map[string]time.Duration{"60": time.Minute, "1.5": 1500 * time.Millisecond, "90s": 90 * time.Second, "2m": 2 * time.Minute} {
 		var d time.Duration
-		if err := (seconds{&d}).Set(in); err != nil || d != want {
-			t.Errorf("Set(%q) = %s, %v; want %s", in, d, err, want)
-		}
+		assert.NoError(t, (seconds{&d}).Set(in), in)
+		assert.Equal(t, want, d, "Set(%q)", in)
 	}
 }
 
@@ -248,14 +217,12 @@ func TestSecondsFlag(t *testing.T) {
 func TestNodeExitCodes(t *testing.T) {
 	var out, errb bytes.Buffer
 	code := executeContext(context.Background(), []string{"node", "--id", "n1", "--peers", "garbage"}, &out, &errb)
-	if code != 254 || !strings.Contains(errb.String(), "--peers") {
-		t.Fatalf("bad --peers: exit %d, stderr %q", code, errb.String())
-	}
+	assert.Equal(t, 254, code, "bad --peers")
+	assert.Contains(t, errb.String(), "--peers")
 	errb.Reset()
 	code = executeContext(context.Background(), []string{"node", "--bogus"}, &out, &errb)
-	if code != 254 || !strings.Contains(errb.String(), "unknown flag: --bogus") {
-		t.Fatalf("unknown flag: exit %d, stderr %q", code, errb.String())
-	}
+	assert.Equal(t, 254, code, "unknown flag")
+	assert.Contains(t, errb.String(), "unknown flag: --bogus")
 }
 
 // TestBadConfigFileNamesFileAndLine: a corrupt or wrong --config file exits 254 with the file named, and the line
@@ -265,9 +232,7 @@ func TestBadConfigFileNamesFileAndLine(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, text string) string {
 		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.WriteFile(p, []byte(text), 0o644))
 		return p
 	}
 	trunc := write("trunc.json", "{\n  \"nodes\": 3,\n")
@@ -286,9 +251,8 @@ func TestBadConfigFileNamesFileAndLine(t *testing.T) {
 	} {
 		var out, errb bytes.Buffer
 		code := executeContext(context.Background(), c.args, &out, &errb)
-		if code != 254 || !strings.Contains(errb.String(), c.want) {
-			t.Errorf("%v: exit %d, stderr %q; want 254 and %q", c.args, code, errb.String(), c.want)
-		}
+		assert.Equal(t, 254, code, "%v", c.args)
+		assert.Contains(t, errb.String(), c.want, "%v", c.args)
 	}
 }
 
@@ -301,14 +265,11 @@ func TestCheckEmptyHistoryIsNotValid(t *testing.T) {
 		"nemesis.jsonl": `{"index":0,"time":1,"process":"nemesis","type":"info","f":"kill","value":{"nodes":["n1"]}}` + "\n",
 	} {
 		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.WriteFile(p, []byte(text), 0o644))
 		var stdout, stderr bytes.Buffer
 		code := executeContext(context.Background(), []string{"check", "--out", t.TempDir(), p}, &stdout, &stderr)
-		if code != 254 || !strings.Contains(stderr.String(), "FILE: "+p+" holds no client operations: nothing to check") {
-			t.Errorf("%s: exit %d, stdout %q, stderr %q; want 254 saying there is nothing to check", name, code, stdout.String(), stderr.String())
-		}
+		assert.Equal(t, 254, code, "%s: stdout %q", name, stdout.String())
+		assert.Contains(t, stderr.String(), "FILE: "+p+" holds no client operations: nothing to check", name)
 	}
 }
 
@@ -320,9 +281,7 @@ func TestCheckJepsenFormats(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, text string) string {
 		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.WriteFile(p, []byte(text), 0o644))
 		return p
 	}
 	stale := write("stale.txt", "{:type :invoke, :f :write, :value 1, :process 0, :index 0}\n"+
@@ -353,9 +312,8 @@ func TestCheckJepsenFormats(t *testing.T) {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			code := executeContext(context.Background(), append([]string{"check", "--out", t.TempDir()}, c.args...), &stdout, &stderr)
-			if code != c.code || !strings.Contains(stdout.String()+stderr.String(), c.say) {
-				t.Fatalf("exit %d (want %d)\nstdout:\n%s\nstderr:\n%s\nwant it to say %q", code, c.code, stdout.String(), stderr.String(), c.say)
-			}
+			require.Equal(t, c.code, code, "stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+			require.Contains(t, stdout.String()+stderr.String(), c.say)
 		})
 	}
 }

@@ -2,12 +2,14 @@ package cluster
 
 import (
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/skeptic-dev/skeptic/targets"
 )
@@ -21,24 +23,16 @@ func (nopTarget) Env(targets.NodeArgs) ([]string, error)         { return nil, n
 func (nopTarget) NewClient(targets.Node) (targets.Client, error) { return nil, nil }
 
 func TestNodeIDs(t *testing.T) {
-	if got := strings.Join(NodeIDs(12), ","); got != "n1,n2,n3,n4,n5,n6,n7,n8,n9,n10,n11,n12" {
-		t.Fatalf("NodeIDs(12) = %s", got)
-	}
+	assert.Equal(t, "n1,n2,n3,n4,n5,n6,n7,n8,n9,n10,n11,n12", strings.Join(NodeIDs(12), ","))
 }
 
 func TestValidateNamesTheField(t *testing.T) {
 	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	ok := Spec{RunID: "r1", Target: nopTarget{}, Nodes: 3, Binary: exe, RunDir: t.TempDir()}
-	if err := ok.Validate(); err != nil {
-		t.Fatalf("valid spec: %v", err)
-	}
+	require.NoError(t, ok.Validate(), "valid spec")
 	notExec := filepath.Join(t.TempDir(), "f")
-	if err := os.WriteFile(notExec, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(notExec, nil, 0o644))
 	cases := []struct {
 		edit func(*Spec)
 		want string
@@ -57,34 +51,28 @@ func TestValidateNamesTheField(t *testing.T) {
 	for _, tc := range cases {
 		s := ok
 		tc.edit(&s)
-		if err := s.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("Validate() = %v, want an error containing %q", err, tc.want)
-		}
+		assert.ErrorContains(t, s.Validate(), tc.want)
 	}
 }
 
 func TestGateLetsOneInAtATime(t *testing.T) {
 	g := NewGate()
 	leave, err := g.Enter(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
-	if _, err := g.Enter(ctx); !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "teardown in progress") {
-		t.Fatalf("second Enter while the first is inside: %v", err)
-	}
+	_, err = g.Enter(ctx)
+	require.ErrorIs(t, err, context.DeadlineExceeded, "second Enter while the first is inside")
+	require.ErrorContains(t, err, "teardown in progress")
 	entered := make(chan func())
 	go func() {
 		l, err := g.Enter(context.Background())
-		if err != nil {
-			t.Error(err)
-		}
+		assert.NoError(t, err)
 		entered <- l
 	}()
 	select {
 	case <-entered:
-		t.Fatal("entered while the first was inside")
+		require.FailNow(t, "entered while the first was inside")
 	case <-time.After(20 * time.Millisecond):
 	}
 	leave()

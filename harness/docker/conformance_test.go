@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/skeptic-dev/skeptic/harness/cluster"
 	"github.com/skeptic-dev/skeptic/internal/netnstest"
 	"github.com/skeptic-dev/skeptic/internal/runtimetest"
@@ -22,7 +24,7 @@ func TestConformance(t *testing.T) {
 	rt := requireDocker(t)
 	if os.Geteuid() != 0 {
 		if os.Getenv("SKEPTIC_REQUIRE_DOCKER") == "1" {
-			t.Fatal("SKEPTIC_REQUIRE_DOCKER=1 but not root: the probes enter the containers' network namespaces")
+			require.FailNow(t, "SKEPTIC_REQUIRE_DOCKER=1 but not root: the probes enter the containers' network namespaces")
 		}
 		t.Skip("needs root to probe inside the containers' network namespaces")
 	}
