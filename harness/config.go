@@ -100,7 +100,8 @@ type Test struct {
 	CASRatio   float64 `json:"cas_ratio"`
 	// OpsPerKey is how many operations a kv key receives before it is retired (--ops-per-key).
 	OpsPerKey int `json:"ops_per_key"`
-	// WorkersPerKey is how many kv workers share a key at once (--workers-per-key). 0 means one per node, so that
+	// WorkersPerKey is how many kv workers share a key at once (--workers-per-key). 0 means one per node (as
+	// workloads.Config.WorkersPerKey 0 does, given the nodes), so that
 	// (workers being bound to nodes round robin) every key is read and written through every node: a node that
 	// serves stale data then shows on the same key as the writes it missed.
 	WorkersPerKey int `json:"workers_per_key"`
@@ -156,10 +157,9 @@ type Test struct {
 // Porcupine's search fast. Measured: 12,600 operations at 200 ops/s checked in 21 ms, 43,700 operations
 // unpaced (2,700 ops/s) in 78 ms.
 func Default() Test {
-	return Test{
+	t := Test{
 		Target:           "paxos",
 		Nodes:            5,
-		Concurrency:      10,
 		Rate:             500,
 		TimeLimit:        Duration(60 * time.Second),
 		Workload:         WorkloadKV,
@@ -175,6 +175,8 @@ func Default() Test {
 		Store:            "store",
 		TestCount:        1,
 	}
+	t.Concurrency, _ = ParseConcurrency(DefaultConcurrency, t.Nodes)
+	return t
 }
 
 var (

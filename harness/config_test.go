@@ -15,10 +15,33 @@ import (
 
 	"github.com/skeptic-dev/skeptic/internal/field"
 	"github.com/skeptic-dev/skeptic/nemesis"
+	"github.com/skeptic-dev/skeptic/workloads"
 )
 
 func TestDefaultIsValid(t *testing.T) {
 	require.NoError(t, Default().Validate())
+	assert.Equal(t, 10, Default().Concurrency, "--concurrency's default, 2n, of the default 5 nodes")
+}
+
+// TestOneWorkloadDefault: the Test's workload fields mean what the workload's do: its default operations per key,
+// and 0 workers per key for one per node (capped at the workers); a workload error names the Test's field.
+func TestOneWorkloadDefault(t *testing.T) {
+	assert.Equal(t, workloads.DefaultOpsPerKey, Default().OpsPerKey)
+	tc := Default()
+	tc.Nodes, tc.Concurrency = 3, 7
+	wl, err := newWorkload(tc)
+	require.NoError(t, err)
+	assert.Equal(t, 3, wl.Config().WorkersPerKey, "one worker per node on each key")
+	assert.Equal(t, tc.OpsPerKey, wl.Config().OpsPerKey)
+	tc.Concurrency = 2
+	wl, err = newWorkload(tc)
+	require.NoError(t, err)
+	assert.Equal(t, 2, wl.Config().WorkersPerKey, "capped at the workers")
+	tc.Concurrency = 0
+	_, err = newWorkload(tc)
+	fe, ok := field.As(err)
+	require.True(t, ok, "%v", err)
+	assert.Equal(t, "concurrency", fe.Field, "the workload's workers are the Test's concurrency")
 }
 
 // TestValidateNamesTheField checks that each bad field is reported as a *field.Error naming the field by its

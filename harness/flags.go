@@ -13,6 +13,9 @@ import (
 	"github.com/skeptic-dev/skeptic/nemesis"
 )
 
+// DefaultConcurrency is the default of --concurrency, and so of Default's Concurrency: two workers per node.
+const DefaultConcurrency = "2n"
+
 // ParseConcurrency reads --concurrency: an integer, or Jepsen's "Kn", K times the number of nodes. Errors are
 // *field.Error for "concurrency".
 func ParseConcurrency(s string, nodes int) (int, error) {

@@ -141,12 +141,9 @@ func overhead(b *testing.B, tc Test, newClient func(targets.Node) (targets.Clien
 // bareLoop drives the cluster as the harness's workers do (worker i on node i mod n, the kv workload with the
 // run's seed, op timeout and ratios), recording nothing, for overheadLoad; it returns completions per second.
 func bareLoop(b *testing.B, tc Test, newClient func(targets.Node) (targets.Client, error), nodes []targets.Node) float64 {
-	wpk := tc.WorkersPerKey
-	if wpk == 0 {
-		wpk = len(nodes)
-	}
-	wl, err := workloads.New(tc.Workload, workloads.Config{Seed: tc.Seed, Workers: tc.Concurrency, OpsPerKey: tc.OpsPerKey,
-		WorkersPerKey: wpk, ReadRatio: tc.ReadRatio, WriteRatio: tc.WriteRatio, CASRatio: tc.CASRatio})
+	wl, err := workloads.New(tc.Workload, workloads.Config{Seed: tc.Seed, Workers: tc.Concurrency, Nodes: len(nodes),
+		OpsPerKey: tc.OpsPerKey, WorkersPerKey: tc.WorkersPerKey, ReadRatio: tc.ReadRatio, WriteRatio: tc.WriteRatio,
+		CASRatio: tc.CASRatio})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -170,7 +170,7 @@ down and checks the history. Everything lands in --store/<test>/<timestamp>/ (st
 	f.StringVar(&t.Name, "name", "", "test name, the store folder's name (default <target>[-<flaw>]-<workload>)")
 	f.StringVar(&t.Workload, "workload", t.Workload, "workload: register (one shared key) or kv (many keys, rotated every --ops-per-key ops)")
 	f.IntVar(&t.Nodes, "nodes", t.Nodes, "number of nodes")
-	f.StringVar(&concurrency, "concurrency", "2n", "number of workers: an integer, or Kn for K times --nodes")
+	f.StringVar(&concurrency, "concurrency", harness.DefaultConcurrency, "number of workers: an integer, or Kn for K times --nodes")
 	f.Float64Var(&t.Rate, "rate", t.Rate, "total operations per second across workers (0 = as fast as possible)")
 	durationFlag(f, (*time.Duration)(&t.TimeLimit), "time-limit", t.TimeLimit.D(), "how long the workers generate operations")
 	f.Float64Var(&ratios.read, "read-ratio", t.ReadRatio, "weight of reads in the mix (0..1)")
