@@ -19,7 +19,8 @@
 //
 // The teardown happens on every path out of Run: success, error, panic and ctx's end (SIGINT/SIGTERM in the
 // CLI). ForceTeardown is the CLI's answer to a second signal. ExitCode maps Run's verdict and error to Jepsen's
-// exit codes; a *field.Error (internal/field) names the field of the config at fault, by its config.json path, a *SetupError the step that failed.
+// exit codes, by the error's type: a *field.Error (internal/field) names the field of the config at fault by its
+// config.json path (cmd/skeptic shows the flag that fills it), a *SetupError the step that failed.
 //
 // config.json holds the whole Test, the seed and the fault schedule actually used among it: LoadConfig reads it
 // back, and `skeptic run --config` re-runs it. CheckFile re-checks a history offline (skeptic's JSONL, or Jepsen's
