@@ -61,7 +61,14 @@ func TestRunNoticesItsContainersRemoved(t *testing.T) {
 	t0 := time.Now()
 	res, err := Run(context.Background(), tc)
 	t.Logf("output:\n%s", out.String())
-	require.NoError(t, <-removed)
+	select {
+	case rerr := <-removed:
+		require.NoError(t, rerr)
+	case <-time.After(10 * time.Second):
+		// Without this, a run that fails before its cluster is up would leave the test waiting until go test's
+		// timeout.
+		require.FailNow(t, "the cluster never came up, so no node was removed", "Run: %v", err)
+	}
 	require.Error(t, err)
 	assert.ErrorIs(t, err, ErrClusterLost)
 	assert.Contains(t, err.Error(), "was removed")
