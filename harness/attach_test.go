@@ -28,15 +28,11 @@ import (
 func composeUp(t *testing.T) map[string]string {
 	t.Helper()
 	if err := docker.Available(context.Background()); err != nil {
-		if os.Getenv("SKEPTIC_REQUIRE_DOCKER") == "1" {
-			t.Fatalf("SKEPTIC_REQUIRE_DOCKER=1 but: %v", err)
-		}
+		require.NotEqual(t, "1", os.Getenv("SKEPTIC_REQUIRE_DOCKER"), "SKEPTIC_REQUIRE_DOCKER=1 but: %v", err)
 		t.Skip(err)
 	}
 	if _, err := exec.LookPath("docker-compose"); err != nil {
-		if os.Getenv("SKEPTIC_REQUIRE_DOCKER") == "1" {
-			t.Fatalf("SKEPTIC_REQUIRE_DOCKER=1 but docker-compose is missing: %v", err)
-		}
+		require.NotEqual(t, "1", os.Getenv("SKEPTIC_REQUIRE_DOCKER"), "SKEPTIC_REQUIRE_DOCKER=1 but docker-compose is missing: %v", err)
 		t.Skip(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)

@@ -26,9 +26,7 @@ import (
 func activeCluster(t *testing.T) cluster.Cluster {
 	var c cluster.Cluster
 	active.Range(func(_, v any) bool { c = v.(cluster.Cluster); return false })
-	if c == nil {
-		t.Error("no active cluster")
-	}
+	assert.NotNil(t, c, "no active cluster")
 	return c
 }
 

@@ -116,7 +116,7 @@ func TestServeCommand(t *testing.T) {
 	case code := <-done:
 		assert.Equal(t, 0, code)
 	case <-time.After(10 * time.Second):
-		t.Fatal("serve did not stop when its context ended")
+		require.FailNow(t, "serve did not stop when its context ended")
 	}
 
 	var errb bytes.Buffer
