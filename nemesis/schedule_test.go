@@ -3,6 +3,8 @@ package nemesis_test
 import (
 	"encoding/json"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -12,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/skeptic-dev/skeptic/internal/field"
 	"github.com/skeptic-dev/skeptic/nemesis"
 	"github.com/skeptic-dev/skeptic/targets"
 )
@@ -260,36 +263,59 @@ func TestGrudgeStrategies(t *testing.T) {
 	}
 }
 
-func TestOptionErrorsNameTheFlag(t *testing.T) {
+// requireFieldError checks that err is a *field.Error of the field want, whose message begins with msg (and
+// names no flag: mapping fields to flags is cmd/skeptic's job).
+func requireFieldError(t *testing.T, err error, want, msg string, args ...any) {
+	t.Helper()
+	fe, ok := field.As(err)
+	require.True(t, ok, "want a *field.Error of %s, got %v (%T); %v", want, err, err, args)
+	assert.Equal(t, want, fe.Field, args...)
+	assert.True(t, strings.HasPrefix(fe.Msg, msg), "message %q does not begin with %q; %v", fe.Msg, msg, args)
+	assert.False(t, strings.HasPrefix(err.Error(), "--"), "error %q names a flag", err)
+}
+
+func TestOptionErrorsNameTheField(t *testing.T) {
 	cases := []struct {
-		f    nemesis.Flags
-		want string
+		f          nemesis.Flags
+		field, msg string
 	}{
-		{nemesis.Flags{Nemesis: "partition", Partition: "foo"},
-			`--partition: unknown strategy "foo" (want one, majority, majorities-ring, bridge, leader, one-way)`},
-		{nemesis.Flags{Nemesis: "meteor"}, `--nemesis: unknown fault "meteor"`},
-		{nemesis.Flags{Nemesis: "kill", Kill: "everyone"}, `--kill: unknown strategy "everyone"`},
-		{nemesis.Flags{Nemesis: "pause", Pause: "majority"}, `--pause: unknown strategy "majority"`},
-		{nemesis.Flags{Nemesis: "clock", Clock: "warp"}, `--clock: unknown strategy "warp"`},
-		{nemesis.Flags{Nemesis: "kill", Interval: -time.Second}, `--nemesis-interval: must be > 0`},
-		{nemesis.Flags{Nemesis: "loss", Loss: 150}, `--loss: must be a percentage`},
+		{nemesis.Flags{Nemesis: "partition", Partition: "foo"}, "partition",
+			`unknown strategy "foo" (want one, majority, majorities-ring, bridge, leader, one-way)`},
+		{nemesis.Flags{Nemesis: "meteor"}, "faults", `unknown fault "meteor"`},
+		{nemesis.Flags{Nemesis: "kill", Kill: "everyone"}, "kill", `unknown strategy "everyone"`},
+		{nemesis.Flags{Nemesis: "pause", Pause: "majority"}, "pause", `unknown strategy "majority"`},
+		{nemesis.Flags{Nemesis: "clock", Clock: "warp"}, "clock", `unknown strategy "warp"`},
+		{nemesis.Flags{Nemesis: "kill", Interval: -time.Second}, "interval", `must be > 0`},
+		{nemesis.Flags{Nemesis: "loss", Loss: 150}, "loss_percent", `must be a percentage`},
+		{nemesis.Flags{Nemesis: "kill", Mode: "both"}, "mode", `unknown mode "both" (want alternate or overlap)`},
 	}
 	for _, c := range cases {
 		_, err := nemesis.ParseOptions(c.f)
-		if err == nil || !strings.HasPrefix(err.Error(), c.want) {
-			t.Errorf("%+v: got %v, want %s", c.f, err, c.want)
-		}
+		requireFieldError(t, err, c.field, c.msg, c.f)
+	}
+	// The same fields from Options as config.json holds them.
+	for _, c := range []struct {
+		o          nemesis.Options
+		field, msg string
+	}{
+		{nemesis.Options{Faults: []string{"kill"}, Kill: []string{"one"}}, "interval", "must be > 0, got 0s"},
+		{nemesis.Options{Faults: []string{"flood"}, Interval: 1}, "faults", `unknown fault "flood"`},
+		{nemesis.Options{Faults: []string{"kill"}, Interval: 1}, "kill", "no strategy for the enabled fault kill"},
+		{nemesis.Options{Interval: 1, LossPercent: -1}, "loss_percent", "must be a percentage between 0 and 100, got -1"},
+		{nemesis.Options{Interval: 1, Delay: -1}, "delay", "must be >= 0"},
+		{nemesis.Options{Interval: 1, Jitter: -1}, "jitter", "must be >= 0"},
+	} {
+		requireFieldError(t, c.o.Validate(), c.field, c.msg, c.o)
 	}
 	o := mustOptions(t, nemesis.Flags{Nemesis: "partition", Partition: "bridge"})
-	if _, err := nemesis.Generate(1, []string{"n1", "n2"}, time.Minute, o); err == nil ||
-		!strings.Contains(err.Error(), "--partition: bridge needs at least 3 nodes") {
-		t.Errorf("bridge on 2 nodes: %v", err)
-	}
+	_, err := nemesis.Generate(1, []string{"n1", "n2"}, time.Minute, o)
+	requireFieldError(t, err, "partition", "bridge needs at least 3 nodes, the cluster has 2")
 	o = mustOptions(t, nemesis.Flags{Nemesis: "kill", Kill: "minority"})
-	if _, err := nemesis.Generate(1, []string{"n1"}, time.Minute, o); err == nil ||
-		!strings.Contains(err.Error(), "--kill: minority needs at least 3 nodes") {
-		t.Errorf("minority of 1: %v", err)
-	}
+	_, err = nemesis.Generate(1, []string{"n1"}, time.Minute, o)
+	requireFieldError(t, err, "kill", "minority needs at least 3 nodes")
+	o = mustOptions(t, nemesis.Flags{Nemesis: "delay"})
+	_, err = nemesis.Generate(1, []string{"n1"}, time.Minute, o)
+	requireFieldError(t, err, "faults", "delay needs at least 2 nodes, the cluster has 1")
 }
 
 func TestNeeds(t *testing.T) {
@@ -313,46 +339,58 @@ func TestNeeds(t *testing.T) {
 }
 
 func TestParseScheduleErrors(t *testing.T) {
-	cases := []struct{ in, want string }{
-		{`{}`, "no schedule at .nemesis.schedule"},
-		{`[{"at":"1s","f":"explode"}]`, `op 0 (at 1s, explode): f: unknown function "explode"`},
-		{`[{"at":"1s","f":"kill","value":{"nodes":["n9"]}}]`, `nodes: unknown node "n9"`},
-		{`[{"at":"1s","f":"kill","value":{}}]`, `nodes: must name at least one node`},
-		{`[{"at":"1s","f":"start-partition","value":{"grudge":{"n1":["n7"]}}}]`, `grudge[n1]: unknown node "n7"`},
-		{`[{"at":"1s","f":"start-loss","value":{"links":[{"from":"n1","to":"n2"}],"percent":0}}]`, `percent: must be in (0, 100]`},
-		{`[{"at":"1s","f":"stop-loss","value":{"links":[]}}]`, `value: must be null`},
-		{`[{"at":"soon","f":"stop-loss"}]`, `duration "soon"`},
-		{`[{"at":"1s","f":"kill","value":{"nodes":["n1"],"why":1}}]`, `unknown field "why"`},
+	cases := []struct{ in, field, msg string }{
+		{`{}`, "schedule", "a JSON object, so read as a run's config.json, but it has no schedule at .nemesis.schedule"},
+		{`[{"at":"1s","f":"explode"}]`, "schedule[0].f", `line 1: op at 1s, explode: unknown function "explode"`},
+		{`[{"at":"1s","f":"kill","value":{"nodes":["n9"]}}]`, "schedule[0].value.nodes", `line 1: op at 1s, kill: unknown node "n9"`},
+		{`[{"at":"1s","f":"kill","value":{}}]`, "schedule[0].value.nodes", `line 1: op at 1s, kill: must name at least one node`},
+		{`[{"at":"1s","f":"start-partition","value":{"grudge":{"n1":["n7"]}}}]`, "schedule[0].value.grudge[n1]", `line 1: op at 1s, start-partition: unknown node "n7"`},
+		{`[{"at":"1s","f":"start-loss","value":{"links":[{"from":"n1","to":"n2"}],"percent":0}}]`, "schedule[0].value.percent", `line 1: op at 1s, start-loss: must be in (0, 100]`},
+		{`[{"at":"1s","f":"start-delay","value":{"links":[{"from":"n1","to":"n1"}]}}]`, "schedule[0].value.links", `line 1: op at 1s, start-delay: n1->n1 links a node to itself`},
+		{`[{"at":"1s","f":"start-delay","value":{"links":[],"jitter":"-1s"}}]`, "schedule[0].value.jitter", `line 1: op at 1s, start-delay: must be >= 0, got -1s`},
+		{`[{"at":"1s","f":"stop-loss","value":{"links":[]}}]`, "schedule[0].value", `line 1: op at 1s, stop-loss: must be null`},
+		{`[{"at":"1s","f":"clock-skew","value":{"rates":{"n1":0}}}]`, "schedule[0].value.rates[n1]", `line 1: op at 1s, clock-skew: must be > 0, got 0`},
+		{`[{"at":"1s","f":"clock-strobe","value":{"nodes":["n1"]}}]`, "schedule[0].value.period", `line 1: op at 1s, clock-strobe: must be > 0`},
+		{`[{"at":"1s","f":"clock-bump","value":{"strategy":"bump-leader"}}]`, "schedule[0].value.strategy", `line 1: op at 1s, clock-bump: bump-leader wants a delta`},
+		{`[{"at":"soon","f":"stop-loss"}]`, "schedule[0]", `line 1: duration "soon"`},
+		{`[{"at":"1s","f":"kill","value":{"nodes":["n1"],"why":1}}]`, "schedule[0].value", `line 1: op at 1s, kill: json: unknown field "why"`},
 	}
 	for _, c := range cases {
 		_, err := nemesis.ParseSchedule([]byte(c.in), five)
-		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%s: got %v, want %q", c.in, err, c.want)
-		}
+		requireFieldError(t, err, c.field, c.msg, c.in)
 	}
 	s, err := nemesis.ParseSchedule([]byte(`[{"at":"5s","f":"start"},{"at":"2s","f":"kill","value":{"nodes":["n1"]}}]`), five)
-	if err != nil || s[0].F != nemesis.FKill {
-		t.Errorf("schedule not sorted by time: %v %v", s, err)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, nemesis.FKill, s[0].F, "schedule not sorted by time")
+	// Validate names the same fields, without lines.
+	err = nemesis.Schedule{{At: nemesis.Duration(time.Second), F: nemesis.FKill}, {At: nemesis.Duration(2 * time.Second), F: nemesis.FPause,
+		Value: json.RawMessage(`{"nodes":["n8"]}`)}}.Validate(five)
+	requireFieldError(t, err, "schedule[0].value.nodes", "op at 1s, kill: must name at least one node")
+	// A schedule file: the field is the file, and the message says where in it.
+	path := filepath.Join(t.TempDir(), "s.json")
+	require.NoError(t, os.WriteFile(path, []byte("[\n {\"at\":\"1s\",\"f\":\"kill\",\"value\":{\"nodes\":[\"n7\"]}}]"), 0o644))
+	_, err = nemesis.LoadSchedule(path, five)
+	requireFieldError(t, err, "schedule_file", path+`: schedule[0].value.nodes: line 2: op at 1s, kill: unknown node "n7"`)
+	_, err = nemesis.LoadSchedule(path+".not", five)
+	requireFieldError(t, err, "schedule_file", "open "+path+".not: no such file")
 }
 
 func TestValueFlagsAreCheckedAndEnableTheirFault(t *testing.T) {
 	// A bad value is refused even when its fault is not enabled (before, WithDefaults dropped it silently).
 	for _, c := range []struct {
-		f    nemesis.Flags
-		want string
+		f          nemesis.Flags
+		field, msg string
 	}{
-		{nemesis.Flags{Loss: 150}, "--loss: must be a percentage between 0 and 100, got 150"},
-		{nemesis.Flags{Nemesis: "kill", Loss: -5}, "--loss: must be a percentage"},
-		{nemesis.Flags{Nemesis: "kill", Delay: -time.Millisecond}, "--delay: must be >= 0"},
-		{nemesis.Flags{Nemesis: "kill", Jitter: -time.Millisecond}, "--jitter: must be >= 0"},
-		{nemesis.Flags{Nemesis: "none,kill"}, "--nemesis: none cannot be combined"},
-		{nemesis.Flags{Nemesis: "none", Loss: 20}, "--loss: given with --nemesis none"},
-		{nemesis.Flags{Nemesis: "none", Kill: "one"}, "--kill: given with --nemesis none"},
+		{nemesis.Flags{Loss: 150}, "loss_percent", "must be a percentage between 0 and 100, got 150"},
+		{nemesis.Flags{Nemesis: "kill", Loss: -5}, "loss_percent", "must be a percentage"},
+		{nemesis.Flags{Nemesis: "kill", Delay: -time.Millisecond}, "delay", "must be >= 0"},
+		{nemesis.Flags{Nemesis: "kill", Jitter: -time.Millisecond}, "jitter", "must be >= 0"},
+		{nemesis.Flags{Nemesis: "none,kill"}, "faults", "none cannot be combined"},
+		{nemesis.Flags{Nemesis: "none", Loss: 20}, "loss_percent", "given with --nemesis none"},
+		{nemesis.Flags{Nemesis: "none", Kill: "one"}, "kill", "given with --nemesis none"},
 	} {
-		if _, err := nemesis.ParseOptions(c.f); err == nil || !strings.HasPrefix(err.Error(), c.want) {
-			t.Errorf("%+v: got %v, want %s", c.f, err, c.want)
-		}
+		_, err := nemesis.ParseOptions(c.f)
+		requireFieldError(t, err, c.field, c.msg, c.f)
 	}
 	o := mustOptions(t, nemesis.Flags{Nemesis: "kill", Loss: 20, Jitter: time.Millisecond})
 	if !slices.Equal(o.Faults, []string{"kill", "loss", "delay"}) || o.LossPercent != 20 || o.Jitter.D() != time.Millisecond {
@@ -361,22 +399,20 @@ func TestValueFlagsAreCheckedAndEnableTheirFault(t *testing.T) {
 }
 
 func TestParseScheduleErrorsNameTheLine(t *testing.T) {
-	cases := []struct{ in, want string }{
-		{"[\n {\"at\":\"1s\",\"f\":\"kill\",\"value\":{\"nodes\":[\"n1\"]}},\n {\"at\":\"1s\" \"f\"}]", "line 3: op 1: invalid character"},
+	cases := []struct{ in, field, msg string }{
+		{"[\n {\"at\":\"1s\",\"f\":\"kill\",\"value\":{\"nodes\":[\"n1\"]}},\n {\"at\":\"1s\" \"f\"}]", "schedule[1]", "line 3: invalid character"},
 		{"[\n {\"at\":\"1s\",\"f\":\"kill\",\"value\":{\"nodes\":[\"n1\"]}},\n\n {\"at\":\"2s\",\"f\":\"kill\",\"value\":{\"nodes\":[\"n9\"]}}\n]",
-			`line 4: op 1 (at 2s, kill): nodes: unknown node "n9"`},
-		{"[\n {\"at\":\"1s\",\n  \"f\":\"kill\", \"colour\": 1}]", `line 2: op 0: json: unknown field "colour"`},
-		{"[\n {\"at\":5.5,\"f\":\"kill\"}]", "line 2: op 0: duration 5.5 is neither"},
-		{"[\n {\"at\":\"-1s\",\"f\":\"start\"}]", "line 2: op 0 (at -1s, start): at: must be >= 0"},
-		{"[\n {\"at\":\"1s\",\"f\":\"start\"},\n", "line 3: op 1: the text ends early"},
-		{"not json", "line 1: not a JSON list of ops {\"at\", \"f\", \"value\"} (nor a run's config.json, with the list at .nemesis.schedule): invalid character"},
-		{"[] []", "line 1: more text after the list of ops"},
+			"schedule[1].value.nodes", `line 4: op at 2s, kill: unknown node "n9"`},
+		{"[\n {\"at\":\"1s\",\n  \"f\":\"kill\", \"colour\": 1}]", "schedule[0]", `line 2: json: unknown field "colour"`},
+		{"[\n {\"at\":5.5,\"f\":\"kill\"}]", "schedule[0]", "line 2: duration 5.5 is neither"},
+		{"[\n {\"at\":\"-1s\",\"f\":\"start\"}]", "schedule[0].at", "line 2: op at -1s, start: must be >= 0"},
+		{"[\n {\"at\":\"1s\",\"f\":\"start\"},\n", "schedule[1]", "line 3: the text ends early"},
+		{"not json", "schedule", "line 1: not a JSON list of ops {\"at\", \"f\", \"value\"} (nor a run's config.json, with the list at .nemesis.schedule): invalid character"},
+		{"[] []", "schedule", "line 1: more text after the list of ops"},
 	}
 	for _, c := range cases {
 		_, err := nemesis.ParseSchedule([]byte(c.in), five)
-		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%q: got %v, want %q", c.in, err, c.want)
-		}
+		requireFieldError(t, err, c.field, c.msg, c.in)
 	}
 }
 
