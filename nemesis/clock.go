@@ -302,3 +302,47 @@ func (*clock) Describe(f string, value json.RawMessage) (string, bool) {
 	}
 	return s, true
 }
+
+// resetClocks sets back every clock the nemesis set, for HealAll, after restartKilled; n.mu is held. A node just
+// started (by HealAll, or by a start op just before the end) answers its clock endpoint only once its new
+// process listens: each reset is retried for a while (ClockResetWait) before it counts as a failure.
+func (n *Nemesis) resetClocks(ctx context.Context) []error {
+	var errs []error
+	resetBy := time.Now().Add(ClockResetWait)
+	for _, node := range keys(n.clocks) {
+		if n.env.Clock == nil {
+			errs = append(errs, errNo("Clock"))
+			break
+		}
+		if n.killed[node] {
+			continue // its restart failed (reported by HealAll): no process to reset; the next HealAll tries again
+		}
+		if err := n.resetClock(ctx, node, resetBy); err != nil {
+			errs = append(errs, fmt.Errorf("reset clock of %s: %w", node, err))
+			continue
+		}
+		delete(n.clocks, node)
+	}
+	return errs
+}
+
+// ClockResetWait bounds how long HealAll retries the reset of a node's clock (a node it has just restarted does
+// not listen yet).
+var ClockResetWait = 15 * time.Second
+
+// resetClock sets node's clock back to real time, retrying until it works, until the deadline, or until ctx ends.
+func (n *Nemesis) resetClock(ctx context.Context, node string, deadline time.Time) error {
+	backoff := 20 * time.Millisecond
+	for {
+		err := n.env.Clock.SetClock(ctx, node, 0, 1)
+		if err == nil || ctx.Err() != nil || time.Now().Add(backoff).After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, time.Second)
+	}
+}

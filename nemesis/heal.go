@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 )
 
 // HealValue is the value of the event HealAll records: what it undid.
@@ -33,6 +32,7 @@ func (n *Nemesis) HealAll(ctx context.Context) error {
 	}
 	v.Resumed, v.Started, v.ClocksReset = keys(n.paused), keys(n.killed), keys(n.clocks)
 	recErr := n.record(FHeal, v, nil)
+	// The network is healed as a whole, not by kind: Net.Heal removes the rules of partition, loss and delay.
 	if n.env.Net != nil {
 		if err := n.env.Net.Heal(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("heal network: %w", err))
@@ -41,44 +41,9 @@ func (n *Nemesis) HealAll(ctx context.Context) error {
 	if len(n.paused)+len(n.killed) > 0 && n.env.Proc == nil {
 		errs = append(errs, errNo("Proc"))
 	}
-	for _, node := range keys(n.paused) {
-		if n.env.Proc == nil {
-			break
-		}
-		if err := n.env.Proc.Resume(ctx, node); err != nil {
-			errs = append(errs, fmt.Errorf("resume %s: %w", node, err))
-			continue
-		}
-		delete(n.paused, node)
-	}
-	for _, node := range keys(n.killed) {
-		if n.env.Proc == nil {
-			break
-		}
-		if err := n.env.Proc.Start(ctx, node); err != nil {
-			errs = append(errs, fmt.Errorf("start %s: %w", node, err))
-			continue
-		}
-		delete(n.killed, node)
-		n.setDown(node, false)
-	}
-	// A node just started (by HealAll, or by a start op just before the end) answers its clock endpoint only
-	// once its new process listens: each reset is retried for a while before it counts as a failure.
-	resetBy := time.Now().Add(ClockResetWait)
-	for _, node := range keys(n.clocks) {
-		if n.env.Clock == nil {
-			errs = append(errs, errNo("Clock"))
-			break
-		}
-		if n.killed[node] {
-			continue // its restart failed (reported above): no process to reset; the next HealAll tries again
-		}
-		if err := n.resetClock(ctx, node, resetBy); err != nil {
-			errs = append(errs, fmt.Errorf("reset clock of %s: %w", node, err))
-			continue
-		}
-		delete(n.clocks, node)
-	}
+	errs = append(errs, n.resumePaused(ctx)...)  // pause.go
+	errs = append(errs, n.restartKilled(ctx)...) // kill.go
+	errs = append(errs, n.resetClocks(ctx)...)   // clock.go
 	err := errors.Join(errs...)
 	if rerr := n.record(FHeal, v, err); rerr != nil && recErr == nil {
 		recErr = rerr
@@ -87,25 +52,4 @@ func (n *Nemesis) HealAll(ctx context.Context) error {
 		err = fmt.Errorf("nemesis: heal all: %w", err)
 	}
 	return errors.Join(err, recErr)
-}
-
-// ClockResetWait bounds how long HealAll retries the reset of a node's clock (a node it has just restarted does
-// not listen yet).
-var ClockResetWait = 15 * time.Second
-
-// resetClock sets node's clock back to real time, retrying until it works, until the deadline, or until ctx ends.
-func (n *Nemesis) resetClock(ctx context.Context, node string, deadline time.Time) error {
-	backoff := 20 * time.Millisecond
-	for {
-		err := n.env.Clock.SetClock(ctx, node, 0, 1)
-		if err == nil || ctx.Err() != nil || time.Now().Add(backoff).After(deadline) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, time.Second)
-	}
 }
