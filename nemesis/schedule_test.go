@@ -358,9 +358,9 @@ func TestValueFlagsAreCheckedAndEnableTheirFault(t *testing.T) {
 		requireFieldError(t, err, c.field, c.msg, c.f)
 	}
 	o := mustOptions(t, nemesis.Flags{Nemesis: "kill", Loss: 20, Jitter: time.Millisecond})
-	if !slices.Equal(o.Faults, []string{"kill", "loss", "delay"}) || o.LossPercent != 20 || o.Jitter.D() != time.Millisecond {
-		t.Errorf("--loss 20 --jitter 1ms with --nemesis kill gave %+v, want loss and delay enabled", o)
-	}
+	assert.Equal(t, []string{"kill", "loss", "delay"}, o.Faults, "--loss and --jitter enable loss and delay")
+	assert.Equal(t, 20.0, o.LossPercent)
+	assert.Equal(t, time.Millisecond, o.Jitter.D())
 }
 
 func TestParseScheduleErrorsNameTheLine(t *testing.T) {
