@@ -113,12 +113,13 @@ func ParseOptions(f Flags) (Options, error) {
 	// A value flag enables its fault kind, as a strategy flag does (harness.ParseNemesis); with an explicit
 	// --nemesis none, any fault flag contradicts it.
 	given := []struct {
-		field, kind string
-		set         bool
+		field   string
+		set     bool
+		enables string // the kind a value flag enables; a strategy flag's is enabled by harness.ParseNemesis
 	}{
-		{"partition", FaultPartition, f.Partition != ""}, {"kill", FaultKill, f.Kill != ""},
-		{"pause", FaultPause, f.Pause != ""}, {"clock", FaultClock, f.Clock != ""},
-		{"loss_percent", FaultLoss, f.Loss != 0}, {"delay", FaultDelay, f.Delay != 0}, {"jitter", FaultDelay, f.Jitter != 0},
+		{"partition", f.Partition != "", ""}, {"kill", f.Kill != "", ""}, {"pause", f.Pause != "", ""},
+		{"clock", f.Clock != "", ""}, {"loss_percent", f.Loss != 0, FaultLoss}, {"delay", f.Delay != 0, FaultDelay},
+		{"jitter", f.Jitter != 0, FaultDelay},
 	}
 	for _, g := range given {
 		if !g.set {
@@ -127,10 +128,8 @@ func ParseOptions(f Flags) (Options, error) {
 		if strings.TrimSpace(f.Nemesis) == "none" {
 			return Options{}, field.Errorf(g.field, "given with --nemesis none; drop one of them")
 		}
-		if g.kind == FaultLoss || g.kind == FaultDelay {
-			if !slices.Contains(o.Faults, g.kind) {
-				o.Faults = append(o.Faults, g.kind)
-			}
+		if g.enables != "" && !slices.Contains(o.Faults, g.enables) {
+			o.Faults = append(o.Faults, g.enables)
 		}
 	}
 	o.Partition = splitList(f.Partition)
