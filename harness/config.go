@@ -329,7 +329,7 @@ func (t Test) Validate() error {
 	}
 	if len(t.Nemesis.Faults) > 0 {
 		if err := t.Nemesis.Options.WithDefaults().Validate(); err != nil {
-			return asConfigError(err)
+			return nemesisConfigError(err)
 		}
 	}
 	if t.Nemesis.ScheduleFile != "" {

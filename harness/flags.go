@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/skeptic-dev/skeptic/internal/field"
 	"github.com/skeptic-dev/skeptic/nemesis"
 )
 
@@ -41,9 +42,29 @@ func ParseNemesis(f nemesis.Flags) (nemesis.Options, error) {
 	}
 	o, err := nemesis.ParseOptions(f)
 	if err != nil {
-		return nemesis.Options{}, asConfigError(err)
+		return nemesis.Options{}, nemesisConfigError(err)
 	}
 	return o, nil
+}
+
+// nemesisFlags names the flag that fills each field of the nemesis's part of config.json.
+var nemesisFlags = map[string]string{
+	"faults": "--nemesis", "partition": "--partition", "kill": "--kill", "pause": "--pause", "clock": "--clock",
+	"interval": "--nemesis-interval", "mode": "--nemesis-mode", "loss_percent": "--loss", "delay": "--delay",
+	"jitter": "--jitter", "schedule_file": "--nemesis-schedule",
+}
+
+// nemesisConfigError turns the *field.Error of the nemesis package into a *ConfigError naming the flag; any
+// other error goes to asConfigError.
+func nemesisConfigError(err error) error {
+	fe, ok := err.(*field.Error)
+	if !ok {
+		return asConfigError(err)
+	}
+	if flag, ok := nemesisFlags[fe.Field]; ok {
+		return &ConfigError{Flag: flag, Msg: fe.Msg}
+	}
+	return &ConfigError{Msg: fe.Error()}
 }
 
 // RandomSeed returns a fresh seed for a run that was given none.

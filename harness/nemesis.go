@@ -60,7 +60,7 @@ func prepareNemesis(t Test, target targets.Target) (*nemesisPlan, error) {
 		s, err = nemesis.Generate(t.Seed, nodes, t.TimeLimit.D(), t.Nemesis.Options)
 	}
 	if err != nil {
-		return nil, asConfigError(err)
+		return nil, nemesisConfigError(err)
 	}
 	if err := targets.RequireCapabilities(target, s.Needs()); err != nil {
 		return nil, configErrorf("--nemesis", "%v", err)

@@ -54,7 +54,7 @@ func TestBadScheduleRefusedBeforeTheRunFolder(t *testing.T) {
 		t.Fatal(err)
 	}
 	tc.Nemesis.ScheduleFile = sched
-	refusedBeforeStart(t, tc, `--nemesis-schedule `+sched+`: line 3: op 1 (at 2s, kill): nodes: unknown node "n7"`)
+	refusedBeforeStart(t, tc, `--nemesis-schedule: `+sched+`: schedule[1].value.nodes: line 3: op at 2s, kill: unknown node "n7"`)
 }
 
 // TestBadStoreIsBadInput: a --store that cannot hold a folder (under a file) is the user's choice at fault: exit
