@@ -331,9 +331,10 @@ func newSim(o Options) *sim {
 	s.compactEvery = []uint64{4, 8, 24, 64}[rnd.Intn(4)]
 	s.faults = pickFaults(rnd)
 	// Clock rates start within +-4%, which the lease's 20% drift margin covers. In the read modes whose safety
-	// does not rest on clocks (index, log), the rate fault then goes as far as the harness's clock nemesis: from
-	// half to twice the real rate (strongClocks); in lease mode it stays within the margin, as the store claims
-	// safety only there (FLAWS.md).
+	// does not rest on clocks (index, log), the rate fault then goes as far as the harness's clock nemesis, from
+	// half to twice the real rate, and half the time further, down to a twentieth (strongClocks; FLAWS.md: index
+	// mode is safe under any clock fault); in lease mode it stays within the margin, as the store claims safety only
+	// there.
 	s.skew = 0.04
 	s.strongClocks = mode != core.ReadLease
 	// The heartbeat period, against a fixed election timeout (10 ticks): a leader that heartbeats rarely leaves
@@ -1149,7 +1150,8 @@ func (s *sim) nemesis() {
 		s.logf("wall clock of %s jumps %d ticks", t.id, j/tickNanos)
 	case faultRate:
 		// Change a clock's rate: within the skew the lease's drift margin covers, or, where the store's safety
-		// does not rest on clocks, anywhere from half to twice the real rate. The wall clock stays continuous.
+		// does not rest on clocks, from half to twice the real rate, or slower still (crawl). The wall clock stays
+		// continuous.
 		rate := 1 + s.skew*(2*s.rnd.Float64()-1)
 		if s.strongClocks {
 			rate = math.Pow(2, 2*s.rnd.Float64()-1)
