@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/anishathalye/porcupine"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/skeptic-dev/skeptic/targets/paxos/core"
@@ -131,7 +132,7 @@ func TestSim(t *testing.T) {
 	start := time.Now()
 	rep := sweep(*firstFlag, n, check)
 	for _, p := range rep.problems() {
-		t.Error(p)
+		assert.Fail(t, p)
 	}
 	if t.Failed() {
 		return
