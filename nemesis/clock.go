@@ -18,8 +18,10 @@ import (
 const (
 	// ClockBump jumps the clocks of a random subset of nodes by a random ±(10ms..60s) each.
 	ClockBump = "bump"
-	// ClockBumpLeader jumps the clock of the node Cluster.Leader names at the time of the fault by a random
-	// ±(10ms..60s): with a leader partition (--nemesis-mode overlap), what a lease on the wall clock fears.
+	// ClockBumpLeader jumps the clock of the node Cluster.Leader names at the time of the fault ahead by a random
+	// 10s..60s, and its reset sets it back by as much: with a leader partition (--nemesis-mode overlap), what a
+	// lease on the wall clock fears. It joins the defaults for a target that names its leader (WithLeader), and
+	// is then drawn for half the clock periods.
 	ClockBumpLeader = "bump-leader"
 	// ClockStrobe flips the clocks of a random subset of nodes between +delta and 0, every period, for a while.
 	ClockStrobe = "strobe"
@@ -39,8 +41,8 @@ type clock struct{ strategyKind }
 var clockFault = &clock{strategyKind{
 	kind: FaultClock, field: "clock",
 	known:    []string{ClockBump, ClockBumpLeader, ClockStrobe, ClockSkewRate, ClockReset},
-	defaults: DefaultClock,
-	list:     func(o *Options) *[]string { return &o.Clock },
+	defaults: DefaultClock, leader: ClockBumpLeader, favoured: ClockBumpLeader,
+	list: func(o *Options) *[]string { return &o.Clock },
 }}
 
 type clockState struct {
@@ -65,7 +67,11 @@ func (*clock) Generate(p Period) Schedule {
 	var f string
 	switch p.Strategy {
 	case ClockBumpLeader:
-		f, v.Delta = FClockBump, Duration(signed(r, logUniform(r, 10*time.Millisecond, 60*time.Second)))
+		// Ahead, by at least 10s: the reset that undoes it sets the leader's clock back by as much, which lets a
+		// lease on the wall clock outlast the followers' refusal after the reset, so the window stays open after
+		// the clock fault ends, until another kind's fault cuts the leader off (a jump back opens it only until
+		// its own reset). The jump must span the time until then and another leader's election.
+		f, v.Delta = FClockBump, Duration(logUniform(r, 10*time.Second, 60*time.Second))
 		// Undone by a reset of every clock: the leader is known only when the op runs.
 		return p.startStop(Op{F: f, Value: mustJSON(v)}, Op{F: FClockReset, Value: mustJSON(ClockValue{})})
 	case ClockBump:

@@ -79,13 +79,39 @@ func overlap(seed int64, kinds []Fault, nodes []string, duration time.Duration, 
 	return s
 }
 
+// drawer is a kind that draws its faulty periods' strategies itself (strategyKind.draw) rather than uniformly.
+type drawer interface {
+	draw(strategies []string, r *rand.Rand) string
+}
+
 // period returns the faulty period [from, to) of kind f, with its strategy drawn from r.
 func period(f Fault, from, to time.Duration, nodes []string, o Options, r *rand.Rand) Period {
 	p := Period{From: from, To: to, Strategies: f.Strategies(o), Nodes: nodes, Options: o, R: r}
 	if len(p.Strategies) > 0 {
-		p.Strategy = p.Strategies[r.IntN(len(p.Strategies))]
+		if d, ok := f.(drawer); ok {
+			p.Strategy = d.draw(p.Strategies, r)
+		} else {
+			p.Strategy = p.Strategies[r.IntN(len(p.Strategies))]
+		}
 	}
 	return p
+}
+
+// cycles lays out the period as cycles of fault and undo, each cycle long (at least one cycle), each undone
+// halfway through: the first with the period's strategy, each later one with a strategy drawn afresh
+// (uniformly). ops makes cycle i's start and stop ops for its strategy.
+func (p Period) cycles(cycle time.Duration, ops func(i int, strategy string) (start, stop Op)) Schedule {
+	var s Schedule
+	strategy := p.Strategy
+	for i, c := 0, p.From; c == p.From || c+cycle <= p.To; i, c = i+1, c+cycle {
+		if c > p.From && len(p.Strategies) > 0 {
+			strategy = p.Strategies[p.R.IntN(len(p.Strategies))]
+		}
+		start, stop := ops(i, strategy)
+		s = append(s, Op{At: Duration(c), F: start.F, Value: start.Value},
+			Op{At: Duration(min(c+cycle/2, p.To)), F: stop.F, Value: stop.Value})
+	}
+	return s
 }
 
 // startStop places a fault's start op at the period's start and its stop op (if F is not "") at its end.

@@ -39,17 +39,9 @@ func (*kill) Needs(f, strategy string) []targets.Capability { return nodesNeeds(
 // Generate lays out kill and restart cycles of KillCycle (at least one), the first with the period's strategy,
 // each later one with a strategy drawn afresh.
 func (*kill) Generate(p Period) Schedule {
-	var s Schedule
-	strategy := p.Strategy
-	for c := p.From; c == p.From || c+KillCycle <= p.To; c += KillCycle {
-		if c > p.From && len(p.Strategies) > 0 {
-			strategy = p.Strategies[p.R.IntN(len(p.Strategies))]
-		}
-		start, stop := nodesOps(FKill, FStart, strategy, p.Nodes, p.R)
-		s = append(s, Op{At: Duration(c), F: start.F, Value: start.Value},
-			Op{At: Duration(min(c+KillCycle/2, p.To)), F: stop.F, Value: stop.Value})
-	}
-	return s
+	return p.cycles(KillCycle, func(_ int, strategy string) (start, stop Op) {
+		return nodesOps(FKill, FStart, strategy, p.Nodes, p.R)
+	})
 }
 
 func (*kill) Check(op Op, nodes []string) error { return checkNodes(op, nodes, op.F == FKill) }

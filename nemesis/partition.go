@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"slices"
+	"time"
 
 	"github.com/skeptic-dev/skeptic/internal/field"
 	"github.com/skeptic-dev/skeptic/targets"
@@ -37,7 +39,7 @@ type partition struct{ strategyKind }
 var partitionFault = &partition{strategyKind{
 	kind: FaultPartition, field: "partition",
 	known:    []string{PartOne, PartMajority, PartMajoritiesRing, PartBridge, PartLeader, PartOneWay},
-	defaults: DefaultPartition, leader: PartLeader,
+	defaults: DefaultPartition, leader: PartLeader, favoured: PartLeader,
 	minNodes: map[string]int{PartOne: 2, PartMajority: 2, PartMajoritiesRing: 3, PartBridge: 3, PartLeader: 2, PartOneWay: 2},
 	list:     func(o *Options) *[]string { return &o.Partition },
 }}
@@ -53,10 +55,36 @@ func (*partition) Needs(f, strategy string) []targets.Capability {
 	return nil
 }
 
+// PartitionCycle is the length of one partition and heal in a faulty period of partitions (alternate mode): the
+// grudge starts at its start and heals halfway through, and the next cycle draws a fresh grudge. Leader bugs show
+// at a leader change, and the change that exposes them most is the heal: a node cut off for a few seconds has run
+// up its ballot in failed elections, and on its return it deposes a busy leader whose latest slots a majority
+// accepted but does not yet know chosen. One partition per period gave one such heal; cycles give several.
+const PartitionCycle = 5 * time.Second
+
+// Generate lays out a faulty period of partitions. In alternate mode it is cycles of PartitionCycle; with the
+// leader strategy enabled, every other cycle, starting with the first, isolates the leader (the heal that follows
+// is the leader change leader bugs need, which a random grudge gives only now and then), and the others are fresh
+// draws. In overlap mode, where faults combine, a partition holds for its whole period: a flaw that needs the
+// leader cut off while its clock is off (wallclock-lease) needs the cut to outlast a client's timed-out write
+// before the client reads from the old leader again.
 func (*partition) Generate(p Period) Schedule {
-	v := PartitionValue{Strategy: p.Strategy}
-	nodes, r := p.Nodes, p.R
-	switch p.Strategy {
+	if p.Options.Mode == ModeOverlap {
+		return p.startStop(partitionOps(p.Strategy, p.Nodes, p.R))
+	}
+	leader := slices.Contains(p.Strategies, PartLeader)
+	return p.cycles(PartitionCycle, func(i int, strategy string) (start, stop Op) {
+		if leader && i%2 == 0 {
+			strategy = PartLeader
+		}
+		return partitionOps(strategy, p.Nodes, p.R)
+	})
+}
+
+// partitionOps makes a partition's start op for strategy, drawing its grudge from r, and its stop op.
+func partitionOps(strategy string, nodes []string, r *rand.Rand) (start, stop Op) {
+	v := PartitionValue{Strategy: strategy}
+	switch strategy {
 	case PartOne:
 		v.Grudge = Isolate(nodes, nodes[r.IntN(len(nodes))])
 	case PartMajority:
@@ -68,7 +96,7 @@ func (*partition) Generate(p Period) Schedule {
 	case PartOneWay:
 		v.Grudge = OneWay(nodes, nodes[r.IntN(len(nodes))])
 	}
-	return p.startStop(Op{F: FStartPartition, Value: mustJSON(v)}, Op{F: FStopPartition})
+	return Op{F: FStartPartition, Value: mustJSON(v)}, Op{F: FStopPartition}
 }
 
 func (*partition) Check(op Op, nodes []string) error {

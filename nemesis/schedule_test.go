@@ -71,15 +71,20 @@ func TestGenerateAlternatesQuietAndFaultyPeriods(t *testing.T) {
 	for i < len(s) {
 		require.Equal(t, want, s[i].At.D(), "op %d should start a fault: %v", i, s)
 		seen[s[i].F] = true
-		if s[i].F == nemesis.FKill {
-			// A period of kills is cycles of kill and restart, each KillCycle long, each restarting halfway.
-			for c := want; c+nemesis.KillCycle <= want+10*time.Second; c += nemesis.KillCycle {
-				require.Less(t, i+1, len(s), "ops %d.. end before the restart", i)
-				require.Equal(t, [2]string{nemesis.FKill, nemesis.FStart}, [2]string{s[i].F, s[i+1].F}, "ops %d..: %v", i, s[i:])
-				require.Equal(t, [2]time.Duration{c, c + nemesis.KillCycle/2}, [2]time.Duration{s[i].At.D(), s[i+1].At.D()},
-					"ops %d.. are not a kill at %s restarted halfway through the cycle", i, c)
+		// A period of kills is cycles of kill and restart, each KillCycle long, each restarting halfway; a period
+		// of partitions, cycles of PartitionCycle, each healed halfway.
+		if cycle := map[string]time.Duration{nemesis.FKill: nemesis.KillCycle, nemesis.FStartPartition: nemesis.PartitionCycle}[s[i].F]; cycle > 0 {
+			f, stop := s[i].F, stopOf[s[i].F]
+			n := 0
+			for c := want; c+cycle <= want+10*time.Second; c += cycle {
+				require.Less(t, i+1, len(s), "ops %d.. end before the undo", i)
+				require.Equal(t, [2]string{f, stop}, [2]string{s[i].F, s[i+1].F}, "ops %d..: %v", i, s[i:])
+				require.Equal(t, [2]time.Duration{c, c + cycle/2}, [2]time.Duration{s[i].At.D(), s[i+1].At.D()},
+					"ops %d.. are not a %s at %s undone halfway through the cycle", i, f, c)
 				i += 2
+				n++
 			}
+			assert.Equal(t, int(10*time.Second/cycle), n, "cycles of %s in a 10s period", f)
 			want += 20 * time.Second
 			continue
 		}
@@ -387,10 +392,138 @@ func TestWithLeader(t *testing.T) {
 	assert.Equal(t, append(slices.Clone(nemesis.DefaultPartition), nemesis.PartLeader), o.Partition)
 	assert.Equal(t, append(slices.Clone(nemesis.DefaultKill), nemesis.NodesLeader), o.Kill)
 	assert.Equal(t, append(slices.Clone(nemesis.DefaultPause), nemesis.NodesLeader), o.Pause)
-	assert.Equal(t, nemesis.DefaultClock, o.Clock, "clock has its own bump-leader, named by hand")
+	assert.Equal(t, append(slices.Clone(nemesis.DefaultClock), nemesis.ClockBumpLeader), o.Clock)
+	assert.NotContains(t, nemesis.DefaultClock, nemesis.ClockBumpLeader, "bump-leader needs a target that names its leader")
 	named := mustOptions(t, nemesis.Flags{Nemesis: "kill", Kill: "all"}).WithLeader()
 	assert.Equal(t, []string{nemesis.NodesAll}, named.Kill, "strategies the user named stay as named")
 	s, err := nemesis.Generate(3, five, time.Minute, o)
 	require.NoError(t, err)
 	require.NoError(t, s.Validate(five))
+}
+
+// TestPartitionCycles: a faulty period of partitions is cycles of PartitionCycle, each healed halfway, so that a
+// 10s period cuts and heals twice; with the leader strategy enabled, every other cycle (the first of each period)
+// isolates the leader, and the others are fresh draws.
+func TestPartitionCycles(t *testing.T) {
+	o := mustOptions(t, nemesis.Flags{Nemesis: "partition", Interval: 10 * time.Second}).WithLeader()
+	var at []time.Duration
+	fresh := false
+	for seed := range int64(20) {
+		s, err := nemesis.Generate(seed, five, time.Minute, o)
+		require.NoError(t, err)
+		require.NoError(t, s.Validate(five))
+		at = at[:0]
+		var strategies []string
+		for _, op := range s {
+			at = append(at, op.At.D())
+			if op.F == nemesis.FStartPartition {
+				var v nemesis.PartitionValue
+				require.NoError(t, json.Unmarshal(op.Value, &v))
+				strategies = append(strategies, v.Strategy)
+			}
+		}
+		sec := func(x ...float64) []time.Duration {
+			var d []time.Duration
+			for _, v := range x {
+				d = append(d, time.Duration(v*float64(time.Second)))
+			}
+			return d
+		}
+		require.Equal(t, sec(10, 12.5, 15, 17.5, 30, 32.5, 35, 37.5, 50, 52.5, 55, 57.5), at, "seed %d", seed)
+		for i := range 3 {
+			assert.Equal(t, nemesis.PartLeader, strategies[2*i], "seed %d: the first cycle of each period isolates the leader", seed)
+			if strategies[2*i+1] != nemesis.PartLeader {
+				fresh = true
+			}
+		}
+		// Without the leader strategy (a target that cannot name its leader), every cycle is a draw.
+		plain, err := nemesis.Generate(seed, five, time.Minute, mustOptions(t, nemesis.Flags{Nemesis: "partition"}))
+		require.NoError(t, err)
+		require.Len(t, plain, 12)
+		for _, op := range plain {
+			assert.NotContains(t, string(op.Value), `"leader"`)
+		}
+	}
+	assert.True(t, fresh, "the other cycles draw their strategy afresh")
+}
+
+// TestBumpLeaderJumpsSeconds: bump-leader jumps the leader's clock ahead by 10s to 60s, so that its reset sets it
+// back by as much: a lease on the wall clock then outlives its due for as long, after the clock fault ended.
+func TestBumpLeaderJumpsSeconds(t *testing.T) {
+	o := mustOptions(t, nemesis.Flags{Nemesis: "clock", Clock: "bump-leader", Interval: time.Second})
+	neg, pos := 0, 0
+	for seed := range int64(20) {
+		s, err := nemesis.Generate(seed, five, time.Minute, o)
+		require.NoError(t, err)
+		for _, op := range s {
+			if op.F != nemesis.FClockBump {
+				continue
+			}
+			var v nemesis.ClockValue
+			require.NoError(t, json.Unmarshal(op.Value, &v))
+			d := v.Delta.D()
+			if d < 0 {
+				neg++
+				d = -d
+			} else {
+				pos++
+			}
+			assert.True(t, d >= 10*time.Second && d <= time.Minute, "jump %s", v.Delta.D())
+		}
+	}
+	assert.Zero(t, neg)
+	assert.Positive(t, pos)
+}
+
+// TestClockFavoursBumpLeader: with bump-leader enabled (the clock defaults of a target that names its leader), a
+// clock period jumps the leader's clock half the time, else draws uniformly; without it, no period does.
+func TestClockFavoursBumpLeader(t *testing.T) {
+	o := mustOptions(t, nemesis.Flags{Nemesis: "clock", Interval: time.Second}).WithLeader()
+	require.Contains(t, o.Clock, nemesis.ClockBumpLeader)
+	count := func(o nemesis.Options) (leader, all int) {
+		for seed := range int64(40) {
+			s, err := nemesis.Generate(seed, five, time.Minute, o)
+			require.NoError(t, err)
+			for _, op := range s {
+				if op.F == nemesis.FClockReset && !strings.Contains(string(op.Value), "strategy") {
+					continue // the undo of a fault
+				}
+				all++
+				if strings.Contains(string(op.Value), `"strategy":"bump-leader"`) {
+					leader++
+				}
+			}
+		}
+		return leader, all
+	}
+	leader, all := count(o)
+	share := float64(leader) / float64(all)
+	// Half the periods, plus a quarter of the other half (one of the four enabled strategies): 5/8.
+	assert.InDelta(t, 0.625, share, 0.06, "%d of %d clock periods jumped the leader's clock", leader, all)
+	leader, _ = count(mustOptions(t, nemesis.Flags{Nemesis: "clock", Interval: time.Second}))
+	assert.Zero(t, leader)
+}
+
+// TestOverlapPartitionsHoldTheirPeriod: in overlap mode a partition holds for its whole period (at least half the
+// interval), not in cycles, and with the leader strategy enabled it isolates the leader in about 7 periods of 12
+// (half, plus a sixth of the other half).
+func TestOverlapPartitionsHoldTheirPeriod(t *testing.T) {
+	o := mustOptions(t, nemesis.Flags{Nemesis: "partition", Interval: 10 * time.Second, Mode: nemesis.ModeOverlap}).WithLeader()
+	leader, all := 0, 0
+	for seed := range int64(60) {
+		s, err := nemesis.Generate(seed, five, 2*time.Minute, o)
+		require.NoError(t, err)
+		for i := 0; i+1 < len(s); i += 2 {
+			require.Equal(t, nemesis.FStartPartition, s[i].F)
+			require.Equal(t, nemesis.FStopPartition, s[i+1].F)
+			if s[i+1].At.D() < 2*time.Minute {
+				assert.GreaterOrEqual(t, s[i+1].At.D()-s[i].At.D(), 5*time.Second, "seed %d: op %d", seed, i)
+			}
+			all++
+			if strings.Contains(string(s[i].Value), `"strategy":"leader"`) {
+				leader++
+			}
+		}
+	}
+	assert.InDelta(t, 7.0/12, float64(leader)/float64(all), 0.07, "%d of %d partitions isolated the leader", leader, all)
 }

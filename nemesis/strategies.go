@@ -1,6 +1,7 @@
 package nemesis
 
 import (
+	"math/rand/v2"
 	"slices"
 	"strings"
 
@@ -17,6 +18,9 @@ type strategyKind struct {
 	known, defaults []string
 	// leader is the strategy WithLeader adds ("" for none).
 	leader string
+	// favoured, when enabled, is drawn for half of the kind's faulty periods (draw): the leader-aimed strategy of
+	// a kind whose leader faults expose most leader bugs ("" for none).
+	favoured string
 	// minNodes is the smallest cluster each strategy can act on, when more than one node.
 	minNodes map[string]int
 	// list points at the kind's list in o.
@@ -44,6 +48,17 @@ func (s *strategyKind) WithLeader(o Options) Options {
 		*p = append(slices.Clone(*p), s.leader)
 	}
 	return o
+}
+
+// draw draws the strategy of a faulty period from strategies (the enabled ones): the favoured strategy half the
+// time when it is enabled (a coin drawn only then), else one of them uniformly. A lease on the wall clock breaks
+// only when the leader's own clock jumps and that leader is then cut off, and an early acknowledgement only when
+// the leader changes: random subsets and grudges do either now and then, the leader-aimed strategies every time.
+func (s *strategyKind) draw(strategies []string, r *rand.Rand) string {
+	if s.favoured != "" && slices.Contains(strategies, s.favoured) && r.IntN(2) == 0 {
+		return s.favoured
+	}
+	return strategies[r.IntN(len(strategies))]
 }
 
 func (s *strategyKind) Validate(o Options, nodes int) error {
