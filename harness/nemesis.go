@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"sync"
 	"time"
 
@@ -47,7 +46,9 @@ func prepareNemesis(t Test, target targets.Target) (*nemesisPlan, error) {
 	)
 	switch {
 	case t.Nemesis.ScheduleFile != "":
-		return loadSchedule(t, target, nodes)
+		if s, err = nemesis.LoadSchedule(t.Nemesis.ScheduleFile, nodes); err != nil {
+			return nil, nemesisError(err) // nemesis.schedule_file
+		}
 	case len(t.Nemesis.Schedule) > 0:
 		// A config.json being re-run: replay its schedule.
 		s = t.Nemesis.Schedule
@@ -62,20 +63,6 @@ func prepareNemesis(t Test, target targets.Target) (*nemesisPlan, error) {
 		if s, err = nemesis.Generate(t.Seed, nodes, t.TimeLimit.D(), t.Nemesis.Options); err != nil {
 			return nil, nemesisError(err)
 		}
-	}
-	return planFor(t, target, s)
-}
-
-// loadSchedule reads the schedule of --nemesis-schedule (a JSON list of ops, or a run's config.json) for the
-// run's nodes. Errors are *field.Error for "nemesis.schedule_file", with the file and the line at fault.
-func loadSchedule(t Test, target targets.Target, nodes []string) (*nemesisPlan, error) {
-	b, err := os.ReadFile(t.Nemesis.ScheduleFile)
-	if err != nil {
-		return nil, field.Errorf("nemesis.schedule_file", "%v", err)
-	}
-	s, err := nemesis.ParseSchedule(b, nodes)
-	if err != nil {
-		return nil, field.Errorf("nemesis.schedule_file", "%s: %v", t.Nemesis.ScheduleFile, err)
 	}
 	return planFor(t, target, s)
 }

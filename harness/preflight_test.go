@@ -50,7 +50,7 @@ func TestBadScheduleRefusedBeforeTheRunFolder(t *testing.T) {
 	sched := filepath.Join(t.TempDir(), "schedule.json")
 	require.NoError(t, os.WriteFile(sched, []byte("[\n {\"at\":\"1s\",\"f\":\"kill\",\"value\":{\"nodes\":[\"n1\"]}},\n {\"at\":\"2s\",\"f\":\"kill\",\"value\":{\"nodes\":[\"n7\"]}}\n]\n"), 0o644))
 	tc.Nemesis.ScheduleFile = sched
-	refusedBeforeStart(t, tc, "nemesis.schedule_file", sched+`: line 3: op 1 (at 2s, kill): nodes: unknown node "n7"`)
+	refusedBeforeStart(t, tc, "nemesis.schedule_file", sched+`: schedule[1].value.nodes: line 3: op at 2s, kill: unknown node "n7"`)
 }
 
 // TestBadStoreIsBadInput: a --store that cannot hold a folder (under a file) is the user's choice at fault: exit

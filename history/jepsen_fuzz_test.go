@@ -3,7 +3,6 @@ package history
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math/big"
 	"os"
@@ -14,6 +13,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/skeptic-dev/skeptic/internal/vectorstest"
 )
@@ -172,16 +173,11 @@ func inFileOrder(events []Event) []Event {
 func checkError(t *testing.T, in string, err error) {
 	t.Helper()
 	var pe *ParseError
-	if !errors.As(err, &pe) {
-		t.Fatalf("error %v (%T) names no line", err, err)
-	}
+	require.ErrorAs(t, err, &pe, "the error names no line")
 	lines := strings.Count(in, "\n") + 1
-	if pe.Name != "f" || pe.Line < 1 || pe.Line > lines {
-		t.Fatalf("error %q names line %d of %q; the input has %d lines", err, pe.Line, pe.Name, lines)
-	}
-	if !strings.HasPrefix(err.Error(), fmt.Sprintf("f:%d: ", pe.Line)) {
-		t.Fatalf("error %q does not start with its file and line", err)
-	}
+	require.Equal(t, "f", pe.Name, "error %q", err)
+	require.True(t, pe.Line >= 1 && pe.Line <= lines, "error %q names line %d; the input has %d lines", err, pe.Line, lines)
+	require.True(t, strings.HasPrefix(err.Error(), fmt.Sprintf("f:%d: ", pe.Line)), "error %q does not start with its file and line", err)
 }
 
 // roundTrip requires that events, written out by the writers above in every form that can hold them, read back
@@ -190,48 +186,35 @@ func roundTrip(t *testing.T, events []Event, opts JepsenOptions) {
 	t.Helper()
 	for _, e := range events {
 		b, err := json.Marshal(e)
-		if err != nil {
-			t.Fatalf("event %+v does not marshal: %v", e, err)
-		}
+		require.NoError(t, err, "event %+v does not marshal", e)
 		back, err := Read(bytes.NewReader(append(b, '\n')), "f")
-		if err != nil || len(back) != 1 {
-			t.Fatalf("event %s does not read back: %v", b, err)
-		}
+		require.NoError(t, err, "event %s does not read back", b)
+		require.Len(t, back, 1, "event %s does not read back as one event", b)
 	}
 	edn := writeEDN(t, events, true)
 	got, err := ReadJepsenEDN(strings.NewReader(edn), "f", opts)
-	if err != nil {
-		t.Fatalf("written as EDN:\n%s\ndoes not read back: %v", edn, err)
-	}
+	require.NoError(t, err, "written as EDN:\n%s\ndoes not read back", edn)
 	requireSame(t, events, got, "EDN with :time", edn)
 	ordered := inFileOrder(events)
 	edn = writeEDN(t, events, false)
 	got, err = ReadJepsenEDN(strings.NewReader(edn), "f", opts)
-	if err != nil {
-		t.Fatalf("written as EDN without :time:\n%s\ndoes not read back: %v", edn, err)
-	}
+	require.NoError(t, err, "written as EDN without :time:\n%s\ndoes not read back", edn)
 	requireSame(t, ordered, got, "EDN without :time", edn)
 	if logWritable(events) {
 		log := writeLog(t, events)
 		got, err = ReadJepsenLog(strings.NewReader(log), "f", opts)
-		if err != nil {
-			t.Fatalf("written as a log:\n%s\ndoes not read back: %v", log, err)
-		}
+		require.NoError(t, err, "written as a log:\n%s\ndoes not read back", log)
 		requireSame(t, ordered, got, "log", log)
 	}
 }
 
 func requireSame(t *testing.T, want, got []Event, form, text string) {
 	t.Helper()
-	if len(want) != len(got) {
-		t.Fatalf("%s: %d events, read back %d\n%s", form, len(want), len(got), text)
-	}
+	require.Len(t, got, len(want), "%s: read back a different number of events\n%s", form, text)
 	for i := range want {
 		w, _ := json.Marshal(want[i])
 		g, _ := json.Marshal(got[i])
-		if !bytes.Equal(w, g) {
-			t.Fatalf("%s: event %d\nwant %s\ngot  %s\nfrom:\n%s", form, i, w, g, text)
-		}
+		require.Equal(t, string(w), string(g), "%s: event %d, from:\n%s", form, i, text)
 	}
 }
 

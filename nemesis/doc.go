@@ -13,6 +13,15 @@
 // Before the run starts, the harness checks Options.Needs (or Schedule.Needs) against the target's
 // capabilities and Schedule.Preflight against the runtime's Net, and refuses the run (exit 254) with the reason.
 //
+// Each fault kind is one Fault value, in its own file (partition.go, kill.go, pause.go, clock.go, loss.go,
+// delay.go): it fills and validates its options, draws its ops from the seed, checks an op of its kind, says what
+// it needs from the target, and applies its ops. kinds.go holds the interface and the registry, which the rest
+// iterates: options.go (Flags and Options), generate.go (Generate), ops.go (the Op and Schedule vocabulary),
+// parse.go (LoadSchedule, ParseSchedule), validate.go (Schedule.Validate), preflight.go (Needs, Preflight), run.go
+// (Run), heal.go (HealAll) and describe.go (Describe). Validation errors are *field.Error (internal/field), named
+// by the JSON field of Options ("loss_percent") or the op's path ("schedule[3].value.nodes"); mapping them to
+// command-line flags is the caller's job.
+//
 // The nemesis acts only through the small interfaces of runtime.go (Net, Proc, Clock, Cluster), which
 // harness/docker and harness/local implement, so it never knows which runtime it acts on. Its subpackages are
 // the network fault implementations: nft (nftables rules inside each container's namespace) and netproxy (a

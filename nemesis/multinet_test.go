@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/skeptic-dev/skeptic/nemesis"
 	"github.com/skeptic-dev/skeptic/nemesis/netproxy"
 )
@@ -17,9 +20,7 @@ func TestMultiNetCutsEveryPath(t *testing.T) {
 	var addrs []func() string
 	for range 2 {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		t.Cleanup(func() { ln.Close() })
 		go func() {
 			for {
@@ -31,9 +32,7 @@ func TestMultiNetCutsEveryPath(t *testing.T) {
 			}
 		}()
 		m, err := netproxy.NewMesh(map[string]string{"a": "127.0.0.1:1", "b": ln.Addr().String()})
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		t.Cleanup(func() { m.Close() })
 		meshes = append(meshes, m)
 		addrs = append(addrs, func() string { return m.Addr("a", "b") })
@@ -53,20 +52,15 @@ func TestMultiNetCutsEveryPath(t *testing.T) {
 		return err == nil && b[0] == 7
 	}
 	ctx := context.Background()
-	if err := meshes.Partition(ctx, nemesis.Grudge{"b": {"a"}}); err != nil {
-		t.Fatal(err)
-	}
 	for i, a := range addrs {
-		if reaches(a()) {
-			t.Errorf("path %d still delivers a->b", i)
-		}
+		require.True(t, reaches(a()), "path %d does not deliver before the partition", i)
 	}
-	if err := meshes.Heal(ctx); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, meshes.Partition(ctx, nemesis.Grudge{"b": {"a"}}))
 	for i, a := range addrs {
-		if !reaches(a()) {
-			t.Errorf("path %d does not deliver after heal", i)
-		}
+		assert.False(t, reaches(a()), "path %d still delivers a->b", i)
+	}
+	require.NoError(t, meshes.Heal(ctx))
+	for i, a := range addrs {
+		assert.True(t, reaches(a()), "path %d does not deliver after heal", i)
 	}
 }

@@ -1,5 +1,8 @@
 package nemesis
 
+// The options a generated schedule draws from: the command-line flags, how they become Options, their
+// defaults and their validation. What each fault kind owns of them is in its Fault (partition.go, ...).
+
 import (
 	"encoding/json"
 	"fmt"
@@ -8,77 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/skeptic-dev/skeptic/internal/field"
 	"github.com/skeptic-dev/skeptic/targets"
-)
-
-// The fault kinds --nemesis accepts.
-const (
-	FaultPartition = "partition"
-	FaultKill      = "kill"
-	FaultPause     = "pause"
-	FaultClock     = "clock"
-	FaultLoss      = "loss"
-	FaultDelay     = "delay"
-)
-
-// KnownFaults lists the fault kinds --nemesis accepts, in documentation order. "all" means AllFaults and "none"
-// means no nemesis.
-var KnownFaults = []string{FaultPartition, FaultKill, FaultPause, FaultClock, FaultLoss, FaultDelay}
-
-// AllFaults is what --nemesis all enables. Delay is left out: the Docker runtime cannot apply it on a kernel
-// without sch_netem, so it must be asked for by name.
-var AllFaults = []string{FaultPartition, FaultKill, FaultPause, FaultClock, FaultLoss}
-
-// Partition strategies (--partition), Jepsen's grudges.
-const (
-	// PartOne isolates one random node from all the others, both ways.
-	PartOne = "one"
-	// PartMajority splits the nodes at random into a minority and a majority that cannot talk.
-	PartMajority = "majority"
-	// PartMajoritiesRing lets every node hear a majority, but no two nodes the same majority.
-	PartMajoritiesRing = "majorities-ring"
-	// PartBridge cuts the nodes into two halves that only one node, in both, joins.
-	PartBridge = "bridge"
-	// PartLeader isolates the node Cluster.Leader names at the time of the fault.
-	PartLeader = "leader"
-	// PartOneWay makes one random node stop hearing the others, while they still hear it.
-	PartOneWay = "one-way"
-)
-
-// Node-choosing strategies of kill and pause (--kill, --pause).
-const (
-	// NodesOne picks one random node.
-	NodesOne = "one"
-	// NodesLeader picks the node Cluster.Leader names at the time of the fault.
-	NodesLeader = "leader"
-	// NodesMinority picks a random minority: between 1 and (n-1)/2 nodes.
-	NodesMinority = "minority"
-	// NodesMajority picks a random majority of exactly n/2+1 nodes (kill only).
-	NodesMajority = "majority"
-	// NodesAll picks every node (kill only).
-	NodesAll = "all"
-)
-
-// Clock strategies (--clock).
-const (
-	// ClockBump jumps the clocks of a random subset of nodes by a random ±(10ms..60s) each.
-	ClockBump = "bump"
-	// ClockBumpLeader jumps the clock of the node Cluster.Leader names at the time of the fault by a random
-	// ±(10ms..60s): with a leader partition (--nemesis-mode overlap), what a lease on the wall clock fears.
-	ClockBumpLeader = "bump-leader"
-	// ClockStrobe flips the clocks of a random subset of nodes between +delta and 0, every period, for a while.
-	ClockStrobe = "strobe"
-	// ClockSkewRate makes the clocks of a random subset of nodes run faster or slower (x0.5..x0.95, x1.05..x2).
-	ClockSkewRate = "skew-rate"
-	// ClockReset sets every clock back to real time and rate 1.
-	ClockReset = "reset"
-)
-
-var (
-	partitionStrategies = []string{PartOne, PartMajority, PartMajoritiesRing, PartBridge, PartLeader, PartOneWay}
-	killStrategies      = []string{NodesOne, NodesLeader, NodesMinority, NodesMajority, NodesAll}
-	pauseStrategies     = []string{NodesOne, NodesLeader, NodesMinority}
-	clockStrategies     = []string{ClockBump, ClockBumpLeader, ClockStrobe, ClockSkewRate, ClockReset}
 )
 
 // Duration is a time.Duration written in JSON as Go duration text ("5s", "1m30s"). It also reads a plain number
@@ -110,7 +44,8 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Options choose the faults a generated schedule draws from. They are part of a run's config.json.
+// Options choose the faults a generated schedule draws from. They are part of a run's config.json; errors about
+// them are *field.Error named by their JSON names here ("loss_percent").
 type Options struct {
 	// Faults are the enabled fault kinds (--nemesis); empty means none.
 	Faults []string `json:"faults"`
@@ -131,25 +66,9 @@ type Options struct {
 	Jitter Duration `json:"jitter,omitempty"`
 }
 
-// The defaults of Options' fields when their flag is not given.
-var (
-	// DefaultPartition leaves out leader, which needs the target's status capability.
-	DefaultPartition = []string{PartOne, PartMajority, PartMajoritiesRing, PartBridge, PartOneWay}
-	// DefaultKill kills in cycles (Generate): minority (one node or more), majority and all; leader joins them
-	// for a target that names its leader (WithLeader). one is a minority of one, so it is left out: each cycle's
-	// draw is more often one of the strategies that expose crash-restart bugs.
-	DefaultKill  = []string{NodesMinority, NodesMajority, NodesAll}
-	DefaultPause = []string{NodesOne, NodesMinority}
-	DefaultClock = []string{ClockBump, ClockStrobe, ClockSkewRate}
-)
-
-// Default values of Options.
-const (
-	DefaultInterval    = 10 * time.Second
-	DefaultLossPercent = 30
-	DefaultDelay       = 100 * time.Millisecond
-	DefaultJitter      = 50 * time.Millisecond
-)
+// DefaultInterval is --nemesis-interval when not given. The defaults of each kind's fields are beside the kind
+// (DefaultPartition, DefaultKill, DefaultPause, DefaultClock, DefaultLossPercent, DefaultDelay, DefaultJitter).
+const DefaultInterval = 10 * time.Second
 
 // Nemesis modes (--nemesis-mode).
 const (
@@ -178,7 +97,8 @@ type Flags struct {
 	Mode      string        // --nemesis-mode
 }
 
-// ParseOptions turns flags into Options, filling defaults, and validates them. Its errors name the flag.
+// ParseOptions turns flags into Options, filling defaults, and validates them. Its errors are *field.Error
+// naming the field of Options that the flag fills.
 func ParseOptions(f Flags) (Options, error) {
 	var o Options
 	var err error
@@ -193,24 +113,23 @@ func ParseOptions(f Flags) (Options, error) {
 	// A value flag enables its fault kind, as a strategy flag does (harness.ParseNemesis); with an explicit
 	// --nemesis none, any fault flag contradicts it.
 	given := []struct {
-		flag, kind string
-		set        bool
+		field   string
+		set     bool
+		enables string // the kind a value flag enables; a strategy flag's is enabled by harness.ParseNemesis
 	}{
-		{"--partition", FaultPartition, f.Partition != ""}, {"--kill", FaultKill, f.Kill != ""},
-		{"--pause", FaultPause, f.Pause != ""}, {"--clock", FaultClock, f.Clock != ""},
-		{"--loss", FaultLoss, f.Loss != 0}, {"--delay", FaultDelay, f.Delay != 0}, {"--jitter", FaultDelay, f.Jitter != 0},
+		{"partition", f.Partition != "", ""}, {"kill", f.Kill != "", ""}, {"pause", f.Pause != "", ""},
+		{"clock", f.Clock != "", ""}, {"loss_percent", f.Loss != 0, FaultLoss}, {"delay", f.Delay != 0, FaultDelay},
+		{"jitter", f.Jitter != 0, FaultDelay},
 	}
 	for _, g := range given {
 		if !g.set {
 			continue
 		}
 		if strings.TrimSpace(f.Nemesis) == "none" {
-			return Options{}, fmt.Errorf("%s: given with --nemesis none; drop one of them", g.flag)
+			return Options{}, field.Errorf(g.field, "given with --nemesis none; drop one of them")
 		}
-		if g.kind == FaultLoss || g.kind == FaultDelay {
-			if !slices.Contains(o.Faults, g.kind) {
-				o.Faults = append(o.Faults, g.kind)
-			}
+		if g.enables != "" && !slices.Contains(o.Faults, g.enables) {
+			o.Faults = append(o.Faults, g.enables)
 		}
 	}
 	o.Partition = splitList(f.Partition)
@@ -228,21 +147,22 @@ func ParseOptions(f Flags) (Options, error) {
 // checkFlagValues checks the numeric nemesis flags as typed (zero means not given).
 func checkFlagValues(f Flags) error {
 	if f.Interval < 0 {
-		return fmt.Errorf("--nemesis-interval: must be > 0, got %s", f.Interval)
+		return field.Errorf("interval", "must be > 0, got %s", f.Interval)
 	}
 	if math.IsNaN(f.Loss) || f.Loss < 0 || f.Loss > 100 {
-		return fmt.Errorf("--loss: must be a percentage between 0 and 100, got %v", f.Loss)
+		return field.Errorf("loss_percent", "must be a percentage between 0 and 100, got %v", f.Loss)
 	}
 	if f.Delay < 0 {
-		return fmt.Errorf("--delay: must be >= 0, got %s", f.Delay)
+		return field.Errorf("delay", "must be >= 0, got %s", f.Delay)
 	}
 	if f.Jitter < 0 {
-		return fmt.Errorf("--jitter: must be >= 0, got %s", f.Jitter)
+		return field.Errorf("jitter", "must be >= 0, got %s", f.Jitter)
 	}
 	return nil
 }
 
-// ParseFaults reads --nemesis: a comma-separated list of KnownFaults, "all", or "none" (or nothing).
+// ParseFaults reads --nemesis: a comma-separated list of KnownFaults, "all", or "none" (or nothing). Its errors
+// are *field.Error of the field "faults".
 func ParseFaults(s string) ([]string, error) {
 	var out []string
 	list := splitList(s)
@@ -250,7 +170,7 @@ func ParseFaults(s string) ([]string, error) {
 		switch {
 		case f == "none":
 			if len(list) > 1 {
-				return nil, fmt.Errorf("--nemesis: none cannot be combined with other faults (got %q)", s)
+				return nil, field.Errorf("faults", "none cannot be combined with other faults (got %q)", s)
 			}
 		case f == "all":
 			for _, a := range AllFaults {
@@ -258,16 +178,20 @@ func ParseFaults(s string) ([]string, error) {
 					out = append(out, a)
 				}
 			}
-		case slices.Contains(KnownFaults, f):
+		case faultNamed(f) != nil:
 			if !slices.Contains(out, f) {
 				out = append(out, f)
 			}
 		default:
-			return nil, fmt.Errorf("--nemesis: unknown fault %q (want a comma-separated list of %s, or all, or none)",
-				f, strings.Join(KnownFaults, ", "))
+			return nil, unknownFault(f)
 		}
 	}
 	return out, nil
+}
+
+func unknownFault(f string) error {
+	return field.Errorf("faults", "unknown fault %q (want a comma-separated list of %s, or all, or none)",
+		f, strings.Join(KnownFaults, ", "))
 }
 
 func splitList(s string) []string {
@@ -283,96 +207,55 @@ func splitList(s string) []string {
 // WithDefaults fills every unset field of an enabled fault kind with its default, and clears the options of
 // kinds that are not enabled, so that config.json records only what the run uses.
 func (o Options) WithDefaults() Options {
-	on := func(k string) bool { return slices.Contains(o.Faults, k) }
-	pick := func(kind string, v, def []string) []string {
-		if !on(kind) {
-			return nil
-		}
-		if len(v) == 0 {
-			return slices.Clone(def)
-		}
-		return v
+	for _, f := range faults {
+		o = f.Defaults(o, slices.Contains(o.Faults, f.Kind()))
 	}
-	o.Partition = pick(FaultPartition, o.Partition, DefaultPartition)
-	o.Kill = pick(FaultKill, o.Kill, DefaultKill)
-	o.Pause = pick(FaultPause, o.Pause, DefaultPause)
-	o.Clock = pick(FaultClock, o.Clock, DefaultClock)
 	if o.Interval == 0 {
 		o.Interval = Duration(DefaultInterval)
-	}
-	if !on(FaultLoss) {
-		o.LossPercent = 0
-	} else if o.LossPercent == 0 {
-		o.LossPercent = DefaultLossPercent
-	}
-	if !on(FaultDelay) {
-		o.Delay, o.Jitter = 0, 0
-	} else if o.Delay == 0 && o.Jitter == 0 {
-		o.Delay, o.Jitter = Duration(DefaultDelay), Duration(DefaultJitter)
 	}
 	return o
 }
 
-// Validate checks every field, naming its flag in the error.
+// Validate checks every field. Its error is a *field.Error named by the field's JSON name in Options.
 func (o Options) Validate() error {
 	for _, f := range o.Faults {
-		if !slices.Contains(KnownFaults, f) {
-			return fmt.Errorf("--nemesis: unknown fault %q (want a comma-separated list of %s, or all, or none)",
-				f, strings.Join(KnownFaults, ", "))
+		if faultNamed(f) == nil {
+			return unknownFault(f)
 		}
 	}
-	lists := []struct {
-		flag, kind string
-		v, known   []string
-	}{
-		{"--partition", FaultPartition, o.Partition, partitionStrategies},
-		{"--kill", FaultKill, o.Kill, killStrategies},
-		{"--pause", FaultPause, o.Pause, pauseStrategies},
-		{"--clock", FaultClock, o.Clock, clockStrategies},
-	}
-	for _, l := range lists {
-		for _, s := range l.v {
-			if !slices.Contains(l.known, s) {
-				return fmt.Errorf("%s: unknown strategy %q (want %s)", l.flag, s, strings.Join(l.known, ", "))
-			}
-		}
-		if slices.Contains(o.Faults, l.kind) && len(l.v) == 0 {
-			return fmt.Errorf("%s: no strategy for the enabled fault %s (want some of %s)", l.flag, l.kind,
-				strings.Join(l.known, ", "))
+	for _, f := range faults {
+		if err := f.Validate(o, 0); err != nil {
+			return err
 		}
 	}
 	if o.Interval <= 0 {
-		return fmt.Errorf("--nemesis-interval: must be > 0, got %s", o.Interval.D())
+		return field.Errorf("interval", "must be > 0, got %s", o.Interval.D())
 	}
 	if o.Mode != "" && o.Mode != ModeAlternate && o.Mode != ModeOverlap {
-		return fmt.Errorf("--nemesis-mode: unknown mode %q (want %s or %s)", o.Mode, ModeAlternate, ModeOverlap)
-	}
-	if math.IsNaN(o.LossPercent) || o.LossPercent < 0 || o.LossPercent > 100 {
-		return fmt.Errorf("--loss: must be a percentage between 0 and 100, got %v", o.LossPercent)
-	}
-	if o.Delay < 0 {
-		return fmt.Errorf("--delay: must be >= 0, got %s", o.Delay.D())
-	}
-	if o.Jitter < 0 {
-		return fmt.Errorf("--jitter: must be >= 0, got %s", o.Jitter.D())
+		return field.Errorf("mode", "unknown mode %q (want %s or %s)", o.Mode, ModeAlternate, ModeOverlap)
 	}
 	return nil
 }
 
-// Needs lists the target capabilities the options' faults need, each with what needs it, in the form
-// targets.RequireCapabilities takes, so the harness refuses a run before it starts.
+// Needs lists the target capabilities the options' faults need, each with what needs it ("--nemesis clock",
+// "--kill leader"), in the form targets.RequireCapabilities takes, so the harness refuses a run before it starts.
 func (o Options) Needs() map[targets.Capability]string {
 	need := map[targets.Capability]string{}
-	if slices.Contains(o.Faults, FaultClock) {
-		need[targets.CapClock] = "--nemesis clock"
-	}
-	for _, l := range []struct {
-		flag, kind string
-		v          []string
-	}{{"--partition", FaultPartition, o.Partition}, {"--kill", FaultKill, o.Kill}, {"--pause", FaultPause, o.Pause}, {"--clock", FaultClock, o.Clock}} {
-		if slices.Contains(o.Faults, l.kind) && (slices.Contains(l.v, "leader") || slices.Contains(l.v, ClockBumpLeader)) {
-			if _, ok := need[targets.CapStatus]; !ok {
-				need[targets.CapStatus] = l.flag + " leader"
+	for _, f := range faults {
+		if !slices.Contains(o.Faults, f.Kind()) {
+			continue
+		}
+		always := f.Needs("", "")
+		for _, c := range always {
+			if _, ok := need[c]; !ok {
+				need[c] = "--nemesis " + f.Kind()
+			}
+		}
+		for _, s := range f.Strategies(o) {
+			for _, c := range f.Needs("", s) {
+				if _, ok := need[c]; !ok && !slices.Contains(always, c) {
+					need[c] = "--" + f.Kind() + " " + s
+				}
 			}
 		}
 	}
@@ -383,14 +266,8 @@ func (o Options) Needs() map[targets.Capability]string {
 // defaults, for a target that can name its leader: the faults that aim at the leader are the ones that expose
 // most leader bugs (an early acknowledgement, a stale lease). Strategies the user named are left as they are.
 func (o Options) WithLeader() Options {
-	add := func(v, def []string, leader string) []string {
-		if len(v) == 0 || !slices.Equal(v, def) {
-			return v
-		}
-		return append(slices.Clone(v), leader)
+	for _, f := range faults {
+		o = f.WithLeader(o)
 	}
-	o.Partition = add(o.Partition, DefaultPartition, PartLeader)
-	o.Kill = add(o.Kill, DefaultKill, NodesLeader)
-	o.Pause = add(o.Pause, DefaultPause, NodesLeader)
 	return o
 }

@@ -92,8 +92,7 @@ func TestNemesisModeFlag(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, nemesis.ModeOverlap, o.Mode)
 	_, err = nemesis.ParseOptions(nemesis.Flags{Nemesis: "kill", Mode: "both"})
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), `--nemesis-mode: unknown mode "both"`)
+	requireFieldError(t, err, "mode", `unknown mode "both"`)
 }
 
 // strictProc refuses what a real runtime refuses: resuming a node that is not paused (docker unpause), pausing a

@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
-	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/skeptic-dev/skeptic/history"
 	"github.com/skeptic-dev/skeptic/nemesis"
@@ -115,10 +115,16 @@ func (f *fakes) env() nemesis.Env {
 func schedule(t *testing.T, s string) nemesis.Schedule {
 	t.Helper()
 	sc, err := nemesis.ParseSchedule([]byte(s), []string{"n1", "n2", "n3"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return sc
+}
+
+// unmarshal decodes an event's value.
+func unmarshal[V any](t *testing.T, raw json.RawMessage) V {
+	t.Helper()
+	var v V
+	require.NoError(t, json.Unmarshal(raw, &v), "%s", raw)
+	return v
 }
 
 func TestRunRecordsWhatItDid(t *testing.T) {
@@ -136,93 +142,60 @@ func TestRunRecordsWhatItDid(t *testing.T) {
 		{"at":"8ms","f":"start-delay","value":{"links":[{"from":"n1","to":"n2"}],"delay":"10ms"}}
 	]`))
 	// The delay fails (the fake refuses it like nft without netem); the run goes on and reports it.
-	if !errors.Is(err, nemesis.ErrUnsupported) {
-		t.Errorf("Run returned %v, want the delay's ErrUnsupported", err)
-	}
-	if len(f.events) != 18 {
-		t.Fatalf("%d events, want 2 per op: %v", len(f.events), f.events)
-	}
+	assert.ErrorIs(t, err, nemesis.ErrUnsupported, "Run should return the delay's ErrUnsupported")
+	require.Len(t, f.events, 18, "2 events per op: %v", f.events)
 	for i, e := range f.events {
-		if e.Process != history.NemesisProcess || e.Type != history.Info {
-			t.Errorf("event %d: process %v type %v, want nemesis info", i, e.Process, e.Type)
-		}
+		assert.Equal(t, history.NemesisProcess, e.Process, "event %d", i)
+		assert.Equal(t, history.Info, e.Type, "event %d", i)
 	}
-	var part nemesis.PartitionValue
-	_ = json.Unmarshal(f.events[1].Value, &part)
-	if part.Leader != "n2" || !reflect.DeepEqual(part.Grudge, nemesis.Isolate(f.nodes, "n2")) {
-		t.Errorf("start-partition leader recorded %s", f.events[1].Value)
-	}
-	var kill nemesis.NodesValue
-	_ = json.Unmarshal(f.events[5].Value, &kill)
-	if kill.Leader != "n2" || !slices.Equal(kill.Nodes, []string{"n2"}) {
-		t.Errorf("kill leader recorded %s", f.events[5].Value)
-	}
-	var start nemesis.NodesValue
-	_ = json.Unmarshal(f.events[7].Value, &start)
-	if !slices.Equal(start.Nodes, []string{"n2"}) || f.down["n2"] {
-		t.Errorf("start with no nodes should restart what was killed: %s, down %v", f.events[7].Value, f.down)
-	}
-	var bump nemesis.ClockValue
-	_ = json.Unmarshal(f.events[13].Value, &bump)
-	if bump.OffsetsNS["n2"] != int64(6*time.Second) {
-		t.Errorf("second bump recorded %s, want n2 at 6s (bumps add up)", f.events[13].Value)
-	}
-	if f.events[17].Error == "" || f.events[16].Error != "" {
-		t.Errorf("delay events: %+v %+v", f.events[16], f.events[17])
-	}
+	part := unmarshal[nemesis.PartitionValue](t, f.events[1].Value)
+	assert.Equal(t, "n2", part.Leader, "start-partition leader recorded %s", f.events[1].Value)
+	assert.Equal(t, nemesis.Isolate(f.nodes, "n2"), part.Grudge)
+	kill := unmarshal[nemesis.NodesValue](t, f.events[5].Value)
+	assert.Equal(t, "n2", kill.Leader, "kill leader recorded %s", f.events[5].Value)
+	assert.Equal(t, []string{"n2"}, kill.Nodes)
+	start := unmarshal[nemesis.NodesValue](t, f.events[7].Value)
+	assert.Equal(t, []string{"n2"}, start.Nodes, "start with no nodes should restart what was killed")
+	assert.False(t, f.down["n2"], "n2 still down after start")
+	bump := unmarshal[nemesis.ClockValue](t, f.events[13].Value)
+	assert.Equal(t, int64(6*time.Second), bump.OffsetsNS["n2"], "bumps add up: %s", f.events[13].Value)
+	assert.Empty(t, f.events[16].Error, "the delay as planned carries no error")
+	assert.NotEmpty(t, f.events[17].Error, "the delay as done carries its error")
 
-	if err := n.HealAll(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if f.heals != 1 || len(f.paused) != 0 || f.loss != 0 {
-		t.Errorf("after HealAll: heals %d, paused %v, loss %v", f.heals, f.paused, f.loss)
-	}
+	require.NoError(t, n.HealAll(context.Background()))
+	assert.Equal(t, 1, f.heals)
+	assert.Empty(t, f.paused)
+	assert.Zero(t, f.loss)
 	for _, node := range []string{"n2", "n3"} {
-		if f.clocks[node] != [2]float64{0, 1} {
-			t.Errorf("clock of %s is %v after HealAll", node, f.clocks[node])
-		}
+		assert.Equal(t, [2]float64{0, 1}, f.clocks[node], "clock of %s after HealAll", node)
 	}
 	last := f.events[len(f.events)-1]
-	var heal nemesis.HealValue
-	_ = json.Unmarshal(last.Value, &heal)
-	if last.F != nemesis.FHeal || !slices.Equal(heal.Resumed, []string{"n1"}) ||
-		!slices.Equal(heal.ClocksReset, []string{"n2", "n3"}) {
-		t.Errorf("heal event %+v", last)
-	}
+	assert.Equal(t, nemesis.FHeal, last.F)
+	heal := unmarshal[nemesis.HealValue](t, last.Value)
+	assert.Equal(t, []string{"n1"}, heal.Resumed)
+	assert.Equal(t, []string{"n2", "n3"}, heal.ClocksReset)
 	// Idempotent, and the nemesis is stopped: Run does nothing more.
-	if err := n.HealAll(context.Background()); err != nil {
-		t.Errorf("second HealAll: %v", err)
-	}
+	assert.NoError(t, n.HealAll(context.Background()), "second HealAll")
 	before := len(f.events)
 	_ = n.Run(context.Background(), schedule(t, `[{"at":"0s","f":"kill","value":{"nodes":["n1"]}}]`))
-	if len(f.events) != before || f.down["n1"] {
-		t.Error("Run acted after HealAll")
-	}
+	assert.Len(t, f.events, before, "Run recorded after HealAll")
+	assert.False(t, f.down["n1"], "Run acted after HealAll")
 }
 
 func TestHealAllReportsFailuresAndRetries(t *testing.T) {
 	f := newFakes()
 	f.failStart["n3"] = 1
 	n := nemesis.New(f.env())
-	if err := n.Run(context.Background(), schedule(t, `[{"at":"0s","f":"kill","value":{"nodes":["n1","n3"]}}]`)); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, n.Run(context.Background(), schedule(t, `[{"at":"0s","f":"kill","value":{"nodes":["n1","n3"]}}]`)))
 	err := n.HealAll(context.Background())
-	if err == nil || !strings.Contains(err.Error(), "start n3: docker: no such volume") {
-		t.Fatalf("HealAll hid a failed restart: %v", err)
-	}
-	if f.down["n1"] || !f.down["n3"] {
-		t.Errorf("down after first HealAll: %v", f.down)
-	}
-	if e := f.events[len(f.events)-1]; e.F != nemesis.FHeal || !strings.Contains(e.Error, "start n3") {
-		t.Errorf("heal event does not carry the failure: %+v", e)
-	}
-	if err := n.HealAll(context.Background()); err != nil {
-		t.Fatalf("second HealAll: %v", err)
-	}
-	if f.down["n3"] {
-		t.Error("second HealAll did not retry the restart")
-	}
+	require.ErrorContains(t, err, "start n3: docker: no such volume", "HealAll hid a failed restart")
+	assert.False(t, f.down["n1"], "n1 down after the first HealAll")
+	assert.True(t, f.down["n3"], "n3 up after a failed restart")
+	e := f.events[len(f.events)-1]
+	assert.Equal(t, nemesis.FHeal, e.F)
+	assert.Contains(t, e.Error, "start n3", "the heal event carries the failure")
+	require.NoError(t, n.HealAll(context.Background()), "second HealAll")
+	assert.False(t, f.down["n3"], "second HealAll did not retry the restart")
 }
 
 func TestRunStopsWithItsContextAndOnNoLeader(t *testing.T) {
@@ -235,29 +208,22 @@ func TestRunStopsWithItsContextAndOnNoLeader(t *testing.T) {
 	err := n.Run(ctx, schedule(t, `[
 		{"at":"0s","f":"pause","value":{"strategy":"leader"}},
 		{"at":"1h","f":"kill","value":{"nodes":["n1"]}}]`))
-	if time.Since(start) > 5*time.Second {
-		t.Error("Run did not return when its context ended")
-	}
-	if err != nil {
-		t.Errorf("Run returned %v: a missing leader is recorded, not a nemesis failure", err)
-	}
-	if len(f.events) != 2 || !strings.Contains(f.events[1].Error, "no leader") || len(f.paused) != 0 {
-		t.Errorf("events %v paused %v", f.events, f.paused)
-	}
+	assert.Less(t, time.Since(start), 5*time.Second, "Run did not return when its context ended")
+	assert.NoError(t, err, "a missing leader is recorded, not a nemesis failure")
+	require.Len(t, f.events, 2)
+	assert.Contains(t, f.events[1].Error, "no leader")
+	assert.Empty(t, f.paused)
 }
 
 func TestStrobeFlipsAndEndsAtBase(t *testing.T) {
 	f := newFakes()
 	n := nemesis.New(f.env())
-	if err := n.Run(context.Background(), schedule(t, `[
-		{"at":"0s","f":"clock-strobe","value":{"nodes":["n1"],"delta":"2s","period":"5ms","for":"40ms"}}]`)); err != nil {
-		t.Fatal(err)
-	}
-	var v nemesis.ClockValue
-	_ = json.Unmarshal(f.events[1].Value, &v)
-	if v.Flips < 4 || v.OffsetsNS["n1"] != 0 || f.clocks["n1"] != [2]float64{0, 1} {
-		t.Errorf("strobe recorded %s, clock %v", f.events[1].Value, f.clocks["n1"])
-	}
+	require.NoError(t, n.Run(context.Background(), schedule(t, `[
+		{"at":"0s","f":"clock-strobe","value":{"nodes":["n1"],"delta":"2s","period":"5ms","for":"40ms"}}]`)))
+	v := unmarshal[nemesis.ClockValue](t, f.events[1].Value)
+	assert.GreaterOrEqual(t, v.Flips, 4, "strobe recorded %s", f.events[1].Value)
+	assert.Zero(t, v.OffsetsNS["n1"], "strobe recorded %s", f.events[1].Value)
+	assert.Equal(t, [2]float64{0, 1}, f.clocks["n1"])
 }
 
 func TestHealAllDuringRunStopsIt(t *testing.T) {
@@ -272,19 +238,16 @@ func TestHealAllDuringRunStopsIt(t *testing.T) {
 	}()
 	time.Sleep(50 * time.Millisecond) // the strobe is running
 	cancel()
-	if err := n.HealAll(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, n.HealAll(context.Background()))
 	select {
 	case <-done:
 	case <-time.After(5 * time.Second):
-		t.Fatal("Run did not return after cancel and HealAll")
+		require.FailNow(t, "Run did not return after cancel and HealAll")
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.down["n2"] || f.clocks["n1"] != [2]float64{0, 1} {
-		t.Errorf("after HealAll: down %v, n1 clock %v", f.down, f.clocks["n1"])
-	}
+	assert.False(t, f.down["n2"], "n2 down after HealAll")
+	assert.Equal(t, [2]float64{0, 1}, f.clocks["n1"], "n1's clock after HealAll")
 }
 
 // bootingClock is a Clock whose nodes refuse connections while they are down, and for a few attempts after
@@ -323,17 +286,12 @@ func TestHealAllResetsTheClockOfANodeItRestarts(t *testing.T) {
 		{"at":"0s","f":"clock-bump","value":{"deltas":{"n1":"5s"}}},
 		{"at":"0s","f":"kill","value":{"nodes":["n1"]}},
 		{"at":"0s","f":"clock-bump","value":{"deltas":{"n1":"1s"}}}]`))
-	if err == nil || !strings.Contains(err.Error(), "connection refused") {
-		t.Fatalf("a bump of a killed node should fail: %v", err)
-	}
-	if err := n.HealAll(context.Background()); err != nil {
-		t.Fatalf("HealAll: %v", err)
-	}
+	require.ErrorContains(t, err, "connection refused", "a bump of a killed node should fail")
+	require.NoError(t, n.HealAll(context.Background()))
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.down["n1"] || f.clocks["n1"] != [2]float64{0, 1} {
-		t.Errorf("after HealAll: down %v, n1 clock %v", f.down, f.clocks["n1"])
-	}
+	assert.False(t, f.down["n1"], "n1 down after HealAll")
+	assert.Equal(t, [2]float64{0, 1}, f.clocks["n1"], "n1's clock after HealAll")
 }
 
 // TestHealAllSkipsTheClockOfANodeItCouldNotRestart: no process, no clock to reset; HealAll reports the failed
@@ -344,25 +302,17 @@ func TestHealAllSkipsTheClockOfANodeItCouldNotRestart(t *testing.T) {
 	f.failStart["n3"] = 1
 	b := &bootingClock{fakes: f, booting: map[string]int{}}
 	n := nemesis.New(nemesis.Env{Net: f, Proc: b, Clock: b, Cluster: f, Record: f.Record})
-	if err := n.Run(context.Background(), schedule(t, `[
+	require.NoError(t, n.Run(context.Background(), schedule(t, `[
 		{"at":"0s","f":"clock-bump","value":{"deltas":{"n3":"5s"}}},
-		{"at":"0s","f":"kill","value":{"nodes":["n3"]}}]`)); err != nil {
-		t.Fatal(err)
-	}
+		{"at":"0s","f":"kill","value":{"nodes":["n3"]}}]`)))
 	t0 := time.Now()
 	err := n.HealAll(context.Background())
-	if err == nil || !strings.Contains(err.Error(), "start n3") || strings.Contains(err.Error(), "reset clock") {
-		t.Fatalf("HealAll: %v; want only the failed restart", err)
-	}
-	if d := time.Since(t0); d > nemesis.ClockResetWait/2 {
-		t.Errorf("HealAll took %s", d)
-	}
-	if err := n.HealAll(context.Background()); err != nil {
-		t.Fatalf("second HealAll: %v", err)
-	}
+	require.ErrorContains(t, err, "start n3")
+	assert.NotContains(t, err.Error(), "reset clock", "want only the failed restart")
+	assert.LessOrEqual(t, time.Since(t0), nemesis.ClockResetWait/2, "HealAll waited for a node it could not restart")
+	require.NoError(t, n.HealAll(context.Background()), "second HealAll")
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.down["n3"] || f.clocks["n3"] != [2]float64{0, 1} {
-		t.Errorf("after the second HealAll: down %v, n3 clock %v", f.down, f.clocks["n3"])
-	}
+	assert.False(t, f.down["n3"], "n3 down after the second HealAll")
+	assert.Equal(t, [2]float64{0, 1}, f.clocks["n3"], "n3's clock after the second HealAll")
 }

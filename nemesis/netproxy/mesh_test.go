@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/skeptic-dev/skeptic/nemesis"
 	"github.com/skeptic-dev/skeptic/nemesis/netproxy"
 )
@@ -25,9 +28,7 @@ type echo struct {
 func newEcho(t *testing.T) *echo {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	e := &echo{ln: ln}
 	t.Cleanup(func() { _ = ln.Close() })
 	go func() {
@@ -66,9 +67,7 @@ func cluster(t *testing.T) (*netproxy.Mesh, map[string]*echo) {
 		addrs[id] = e.addr()
 	}
 	m, err := netproxy.NewMesh(addrs)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() { _ = m.Close() })
 	return m, nodes
 }
@@ -82,9 +81,7 @@ type client struct {
 func dial(t *testing.T, m *netproxy.Mesh, from, to string) *client {
 	t.Helper()
 	c, err := net.DialTimeout("tcp", m.Addr(from, to), time.Second)
-	if err != nil {
-		t.Fatalf("dial %s->%s: %v", from, to, err)
-	}
+	require.NoError(t, err, "dial %s->%s", from, to)
 	t.Cleanup(func() { _ = c.Close() })
 	return &client{c: c, r: bufio.NewReader(c)}
 }
@@ -116,104 +113,62 @@ func ctx() context.Context { return context.Background() }
 
 func TestForwardsAndSelfAddress(t *testing.T) {
 	m, nodes := cluster(t)
-	if got := m.Addr("a", "a"); got != nodes["a"].addr() {
-		t.Errorf("Addr(a, a) = %s, want a's own %s", got, nodes["a"].addr())
-	}
-	if m.Addr("a", "zz") != "" {
-		t.Error("Addr of an unknown node is not empty")
-	}
-	if m.Addr("a", "b") == m.Addr("c", "b") {
-		t.Error("a->b and c->b share a proxy; links must be told apart")
-	}
-	if !dial(t, m, "a", "b").roundTrip("hello", time.Second) {
-		t.Fatal("a->b echo failed with no fault")
-	}
+	assert.Equal(t, nodes["a"].addr(), m.Addr("a", "a"), "Addr(a, a) is a's own address")
+	assert.Empty(t, m.Addr("a", "zz"), "Addr of an unknown node")
+	assert.NotEqual(t, m.Addr("c", "b"), m.Addr("a", "b"), "a->b and c->b share a proxy; links must be told apart")
+	require.True(t, dial(t, m, "a", "b").roundTrip("hello", time.Second), "a->b echo failed with no fault")
 }
 
 func TestPartitionCutsOneDirection(t *testing.T) {
 	m, nodes := cluster(t)
 	old := dial(t, m, "a", "b")
-	if !old.roundTrip("before", time.Second) {
-		t.Fatal("no echo before the fault")
-	}
+	require.True(t, old.roundTrip("before", time.Second), "no echo before the fault")
 	// b stops hearing a: link a->b is cut, b->a is not.
-	if err := m.Partition(ctx(), nemesis.Grudge{"b": {"a"}}); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, m.Partition(ctx(), nemesis.Grudge{"b": {"a"}}))
 	// The connection already on the link is closed.
-	if !closedByPeer(old) {
-		t.Error("existing a->b connection survived the cut")
-	}
+	assert.True(t, closedByPeer(old), "existing a->b connection survived the cut")
 	// A new a->b connection is a blackhole: b never receives a's bytes.
 	before := nodes["b"].lines.Load()
-	if dial(t, m, "a", "b").roundTrip("through-cut", 300*time.Millisecond) {
-		t.Error("a reached b across the cut")
-	}
-	if got := nodes["b"].lines.Load(); got != before {
-		t.Errorf("b received %d lines from a across the cut", got-before)
-	}
+	assert.False(t, dial(t, m, "a", "b").roundTrip("through-cut", 300*time.Millisecond), "a reached b across the cut")
+	assert.Equal(t, before, nodes["b"].lines.Load(), "b received lines from a across the cut")
 	// b->a still delivers: a receives b's line, but a's echo back to b travels the cut link and is lost.
 	beforeA := nodes["a"].lines.Load()
-	if dial(t, m, "b", "a").roundTrip("one-way", 300*time.Millisecond) {
-		t.Error("a's reply reached b over the cut a->b direction")
-	}
-	if got := nodes["a"].lines.Load(); got != beforeA+1 {
-		t.Errorf("a received %d lines from b, want 1: b->a is not cut", got-beforeA)
-	}
+	assert.False(t, dial(t, m, "b", "a").roundTrip("one-way", 300*time.Millisecond), "a's reply reached b over the cut a->b direction")
+	assert.Equal(t, beforeA+1, nodes["a"].lines.Load(), "a must receive 1 line from b: b->a is not cut")
 	// Not even a FIN crosses the cut: a closes its side when b half-closes, and b never hears of it.
 	hb := dial(t, m, "b", "a")
 	_ = hb.c.(*net.TCPConn).CloseWrite()
 	_ = hb.c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
 	var ne net.Error
-	if _, err := hb.r.ReadByte(); !errors.As(err, &ne) || !ne.Timeout() {
-		t.Errorf("b saw %v from a across the cut a->b direction, want silence", err)
-	}
+	_, err := hb.r.ReadByte()
+	assert.True(t, errors.As(err, &ne) && ne.Timeout(), "b saw %v from a across the cut a->b direction, want silence", err)
 	// Links the grudge does not name are untouched.
-	if !dial(t, m, "c", "b").roundTrip("c-to-b", time.Second) || !dial(t, m, "b", "c").roundTrip("b-to-c", time.Second) {
-		t.Error("c<->b is not cut but failed")
-	}
+	assert.True(t, dial(t, m, "c", "b").roundTrip("c-to-b", time.Second), "c->b is not cut but failed")
+	assert.True(t, dial(t, m, "b", "c").roundTrip("b-to-c", time.Second), "b->c is not cut but failed")
 	// The harness reaches b directly.
 	direct, err := net.DialTimeout("tcp", nodes["b"].addr(), time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer direct.Close()
-	if !(&client{c: direct, r: bufio.NewReader(direct)}).roundTrip("harness", time.Second) {
-		t.Error("the harness could not reach b")
-	}
+	assert.True(t, (&client{c: direct, r: bufio.NewReader(direct)}).roundTrip("harness", time.Second), "the harness could not reach b")
 
 	blackholed := dial(t, m, "a", "b")
-	if blackholed.roundTrip("into-the-hole", 200*time.Millisecond) {
-		t.Fatal("a reached b across the cut")
-	}
-	if err := m.Heal(ctx()); err != nil {
-		t.Fatal(err)
-	}
+	require.False(t, blackholed.roundTrip("into-the-hole", 200*time.Millisecond), "a reached b across the cut")
+	require.NoError(t, m.Heal(ctx()))
 	// The blackholed connection is closed at heal, so its dialer reconnects instead of waiting forever.
-	if !closedByPeer(blackholed) {
-		t.Error("blackholed connection survived the heal")
-	}
-	if !dial(t, m, "a", "b").roundTrip("healed", time.Second) {
-		t.Error("a->b does not echo after heal")
-	}
-	if err := m.Heal(ctx()); err != nil {
-		t.Errorf("second heal: %v", err)
-	}
+	assert.True(t, closedByPeer(blackholed), "blackholed connection survived the heal")
+	assert.True(t, dial(t, m, "a", "b").roundTrip("healed", time.Second), "a->b does not echo after heal")
+	assert.NoError(t, m.Heal(ctx()), "second heal")
 }
 
 func TestLossLosesAboutTheShare(t *testing.T) {
 	m, _ := cluster(t)
 	m.SetSeed(7)
-	if err := m.Loss(ctx(), []nemesis.Link{{From: "a", To: "b"}}, 50); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, m.Loss(ctx(), []nemesis.Link{{From: "a", To: "b"}}, 50))
 	const probes = 400
 	ok := 0
 	for i := range probes {
 		c, err := net.DialTimeout("tcp", m.Addr("a", "b"), time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		if (&client{c: c, r: bufio.NewReader(c)}).roundTrip(fmt.Sprintf("p%d", i), time.Second) {
 			ok++
 		}
@@ -221,84 +176,55 @@ func TestLossLosesAboutTheShare(t *testing.T) {
 	}
 	lost := 100 * float64(probes-ok) / probes
 	t.Logf("loss 50%%: %d/%d echoed (%.1f%% lost)", ok, probes, lost)
-	if lost < 30 || lost > 70 {
-		t.Errorf("loss 50%%: lost %.1f%%, want 30..70%%", lost)
-	}
+	assert.InDelta(t, 50, lost, 20, "loss 50%%: lost %.1f%%, want 30..70%%", lost)
 	// c->b carries no loss.
 	for i := range 50 {
-		if !dial(t, m, "c", "b").roundTrip(fmt.Sprintf("q%d", i), time.Second) {
-			t.Fatalf("c->b has no loss but probe %d failed", i)
-		}
+		require.True(t, dial(t, m, "c", "b").roundTrip(fmt.Sprintf("q%d", i), time.Second), "c->b has no loss but probe %d failed", i)
 	}
-	if err := m.Heal(ctx()); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, m.Heal(ctx()))
 	for i := range 50 {
-		if !dial(t, m, "a", "b").roundTrip(fmt.Sprintf("h%d", i), time.Second) {
-			t.Fatalf("after heal probe %d failed", i)
-		}
+		require.True(t, dial(t, m, "a", "b").roundTrip(fmt.Sprintf("h%d", i), time.Second), "after heal probe %d failed", i)
 	}
 }
 
 func TestDelayHoldsInOrder(t *testing.T) {
 	m, _ := cluster(t)
-	if err := m.Delay(ctx(), []nemesis.Link{{From: "a", To: "b"}}, 150*time.Millisecond, 50*time.Millisecond); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, m.Delay(ctx(), []nemesis.Link{{From: "a", To: "b"}}, 150*time.Millisecond, 50*time.Millisecond))
 	c := dial(t, m, "a", "b")
 	start := time.Now()
-	if !c.roundTrip("slow", 2*time.Second) {
-		t.Fatal("delayed link does not deliver")
-	}
-	if d := time.Since(start); d < 150*time.Millisecond {
-		t.Errorf("round trip took %v under a 150ms delay", d)
-	}
+	require.True(t, c.roundTrip("slow", 2*time.Second), "delayed link does not deliver")
+	assert.GreaterOrEqual(t, time.Since(start), 150*time.Millisecond, "round trip under a 150ms delay")
 	// Many small writes, each its own chunk with its own jitter, arrive in order.
 	const n = 40
 	var sent strings.Builder
 	for i := range n {
 		line := fmt.Sprintf("m%02d\n", i)
 		sent.WriteString(line)
-		if _, err := io.WriteString(c.c, line); err != nil {
-			t.Fatal(err)
-		}
+		_, err := io.WriteString(c.c, line)
+		require.NoError(t, err)
 		time.Sleep(2 * time.Millisecond)
 	}
 	_ = c.c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	got := make([]byte, sent.Len())
-	if _, err := io.ReadFull(c.r, got); err != nil {
-		t.Fatal(err)
-	}
-	if string(got) != sent.String() {
-		t.Errorf("delayed stream reordered:\n got %q\nwant %q", got, sent.String())
-	}
+	_, err := io.ReadFull(c.r, got)
+	require.NoError(t, err)
+	assert.Equal(t, sent.String(), string(got), "delayed stream reordered")
 	// Undelayed links are fast.
-	if err := m.Heal(ctx()); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, m.Heal(ctx()))
 	start = time.Now()
-	if !dial(t, m, "a", "b").roundTrip("fast", time.Second) || time.Since(start) > 100*time.Millisecond {
-		t.Errorf("after heal a round trip took %v", time.Since(start))
-	}
+	assert.True(t, dial(t, m, "a", "b").roundTrip("fast", time.Second), "after heal a->b does not echo")
+	assert.LessOrEqual(t, time.Since(start), 100*time.Millisecond, "after heal a round trip took too long")
 }
 
 func TestRejectsUnknownNodesAndCloses(t *testing.T) {
 	m, _ := cluster(t)
-	if err := m.Partition(ctx(), nemesis.Grudge{"a": {"zz"}}); err == nil || !strings.Contains(err.Error(), `"zz"`) {
-		t.Errorf("partition with unknown node: %v", err)
-	}
-	if err := m.Loss(ctx(), nil, -1); err == nil {
-		t.Error("negative loss accepted")
-	}
+	assert.ErrorContains(t, m.Partition(ctx(), nemesis.Grudge{"a": {"zz"}}), `"zz"`, "partition with unknown node")
+	assert.Error(t, m.Loss(ctx(), nil, -1), "negative loss accepted")
 	addr := m.Addr("a", "b")
-	if err := m.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Close(); err != nil {
-		t.Errorf("second close: %v", err)
-	}
+	require.NoError(t, m.Close())
+	assert.NoError(t, m.Close(), "second close")
 	if c, err := net.DialTimeout("tcp", addr, 300*time.Millisecond); err == nil {
 		c.Close()
-		t.Error("proxy still accepts after Close")
+		assert.Fail(t, "proxy still accepts after Close")
 	}
 }

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/skeptic-dev/skeptic/internal/netnstest"
 	"github.com/skeptic-dev/skeptic/nemesis/nft"
 )
@@ -31,7 +33,7 @@ func requireRoot(t *testing.T) {
 		return
 	}
 	if os.Getenv("SKEPTIC_REQUIRE_DOCKER") == "1" {
-		t.Fatal("this test needs root (network namespaces and nftables), and SKEPTIC_REQUIRE_DOCKER=1 requires it")
+		require.FailNow(t, "this test needs root (network namespaces and nftables), and SKEPTIC_REQUIRE_DOCKER=1 requires it")
 	}
 	t.Skip("needs root for network namespaces and nftables; run as root (CI sets SKEPTIC_REQUIRE_DOCKER=1)")
 }
@@ -47,9 +49,7 @@ type topo struct {
 func run(t *testing.T, name string, args ...string) {
 	t.Helper()
 	out, err := exec.Command(name, args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s %s: %v: %s", name, strings.Join(args, " "), err, out)
-	}
+	require.NoError(t, err, "%s %s: %s", name, strings.Join(args, " "), out)
 }
 
 // newTopo makes namespaces for nodes and for "client" (which has no sleep process and is never a peer).
@@ -81,9 +81,7 @@ func newTopo(t *testing.T, nodes ...string) *topo {
 			continue
 		}
 		cmd := exec.Command("ip", "netns", "exec", name, "sleep", "3600")
-		if err := cmd.Start(); err != nil {
-			t.Fatalf("start sleep in %s: %v", name, err)
-		}
+		require.NoError(t, cmd.Start(), "start sleep in %s", name)
 		tp.procs[m] = cmd
 		t.Cleanup(func() {
 			_ = cmd.Process.Kill()
@@ -98,9 +96,7 @@ func newTopo(t *testing.T, nodes ...string) *topo {
 			if strings.TrimSpace(string(b)) == "sleep" {
 				break
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("sleep in %s did not start", tp.ns[m])
-			}
+			require.False(t, time.Now().After(deadline), "sleep in %s did not start", tp.ns[m])
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
@@ -130,20 +126,16 @@ func (tp *topo) inNS(member string, fn func() error) error {
 func (tp *topo) udp(from, to string, n int) int {
 	tp.t.Helper()
 	var srv, cli *net.UDPConn
-	if err := tp.inNS(to, func() (err error) {
+	require.NoError(tp.t, tp.inNS(to, func() (err error) {
 		srv, err = net.ListenUDP("udp4", &net.UDPAddr{IP: tp.ip[to].AsSlice()})
 		return err
-	}); err != nil {
-		tp.t.Fatal(err)
-	}
+	}))
 	defer srv.Close()
 	_ = srv.SetReadBuffer(1 << 20)
-	if err := tp.inNS(from, func() (err error) {
+	require.NoError(tp.t, tp.inNS(from, func() (err error) {
 		cli, err = net.ListenUDP("udp4", &net.UDPAddr{IP: tp.ip[from].AsSlice()})
 		return err
-	}); err != nil {
-		tp.t.Fatal(err)
-	}
+	}))
 	defer cli.Close()
 	seen := map[string]bool{}
 	var mu sync.Mutex
@@ -163,9 +155,8 @@ func (tp *topo) udp(from, to string, n int) int {
 	}()
 	dst := srv.LocalAddr().(*net.UDPAddr)
 	for i := range n {
-		if _, err := cli.WriteToUDP([]byte(fmt.Sprintf("probe-%d", i)), dst); err != nil &&
-			!errors.Is(err, syscall.ECONNREFUSED) {
-			tp.t.Fatalf("send %s->%s: %v", from, to, err)
+		if _, err := cli.WriteToUDP([]byte(fmt.Sprintf("probe-%d", i)), dst); !errors.Is(err, syscall.ECONNREFUSED) {
+			require.NoError(tp.t, err, "send %s->%s", from, to)
 		}
 		if i%25 == 24 {
 			time.Sleep(time.Millisecond) // stay far below any buffer's limit
@@ -183,12 +174,10 @@ func (tp *topo) udp(from, to string, n int) int {
 func (tp *topo) tcp(from, to string) bool {
 	tp.t.Helper()
 	var ln net.Listener
-	if err := tp.inNS(to, func() (err error) {
+	require.NoError(tp.t, tp.inNS(to, func() (err error) {
 		ln, err = net.Listen("tcp4", net.JoinHostPort(tp.ip[to].String(), "0"))
 		return err
-	}); err != nil {
-		tp.t.Fatal(err)
-	}
+	}))
 	defer ln.Close()
 	go func() {
 		for {
@@ -206,7 +195,7 @@ func (tp *topo) tcp(from, to string) bool {
 		}
 	}()
 	ok := false
-	if err := tp.inNS(from, func() error {
+	require.NoError(tp.t, tp.inNS(from, func() error {
 		d := net.Dialer{Timeout: 700 * time.Millisecond}
 		c, err := d.Dial("tcp4", ln.Addr().String())
 		if err != nil {
@@ -222,9 +211,7 @@ func (tp *topo) tcp(from, to string) bool {
 			ok = true
 		}
 		return nil
-	}); err != nil {
-		tp.t.Fatal(err)
-	}
+	}))
 	return ok
 }
 
@@ -232,9 +219,7 @@ func (tp *topo) tcp(from, to string) bool {
 func (tp *topo) tables(member string) string {
 	tp.t.Helper()
 	out, err := exec.Command("ip", "netns", "exec", tp.ns[member], "nft", "list", "tables").CombinedOutput()
-	if err != nil {
-		tp.t.Fatalf("nft list tables in %s: %v: %s", member, err, out)
-	}
+	require.NoError(tp.t, err, "nft list tables in %s: %s", member, out)
 	return string(out)
 }
 

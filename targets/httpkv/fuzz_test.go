@@ -3,6 +3,8 @@ package httpkv
 import (
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/skeptic-dev/skeptic/history"
 	"github.com/skeptic-dev/skeptic/targets"
 )
@@ -20,25 +22,18 @@ func FuzzClassify(f *testing.F) {
 		out := classifyResponse(op, status, body)
 		switch out.Type {
 		case history.Ok:
-			if status < 200 || status > 299 {
-				t.Fatalf("ok for status %d", status)
-			}
+			require.True(t, status >= 200 && status <= 299, "ok for status %d", status)
 		case history.Fail:
-			if status < 400 || status > 599 {
-				t.Fatalf("fail for status %d", status)
-			}
-			if out.Error == history.ErrCASMismatch && op.F != targets.FCAS {
-				t.Fatalf("cas-mismatch for a %s", op.F)
-			}
+			require.True(t, status >= 400 && status <= 599, "fail for status %d", status)
+			require.False(t, out.Error == history.ErrCASMismatch && op.F != targets.FCAS, "cas-mismatch for a %s", op.F)
 		case history.Info:
-			if out.Error == "" {
-				t.Fatal("info without a reason")
-			}
+			require.NotEmpty(t, out.Error, "info without a reason")
 		default:
-			t.Fatalf("outcome type %q", out.Type)
+			require.Failf(t, "unknown outcome", "outcome type %q", out.Type)
 		}
-		if out.Value != nil && !(out.Type == history.Ok && op.F == targets.FRead) && out.Error != history.ErrCASMismatch {
-			t.Fatalf("value on %+v", out)
+		if out.Value != nil {
+			require.True(t, (out.Type == history.Ok && op.F == targets.FRead) || out.Error == history.ErrCASMismatch,
+				"value on %+v", out)
 		}
 	})
 }

@@ -101,7 +101,7 @@ func (c *cluster) deliver() {
 			require.NoError(c.t, c.nodes[m.To].Step(m))
 		}
 	}
-	c.t.Fatalf("messages did not quiesce")
+	require.FailNow(c.t, "messages did not quiesce")
 }
 
 func msgName(t MsgType) string {

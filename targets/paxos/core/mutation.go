@@ -11,6 +11,7 @@ const (
 	mutLongLease          = mutation.LongLease
 	mutLeaseFromAck       = mutation.LeaseFromAck
 	mutStaleRound         = mutation.StaleRound
+	mutNoStepDown         = mutation.NoStepDownOnSnapshot
 )
 
 // activeMutation returns the mutation switched on.

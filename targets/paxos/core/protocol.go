@@ -496,7 +496,7 @@ func (n *Node) advanceCommit() {
 }
 
 func (n *Node) onCommit(m Message) {
-	if n.role != follower && n.ballot.Less(m.Ballot) {
+	if n.role != follower && n.ballot.Less(m.Ballot) && activeMutation() != mutNoStepDown { // MUTATION(no-step-down-on-snapshot)
 		// Why: m.Ballot chose a slot, so a majority promised at least m.Ballot and this node's lower ballot can
 		// never again gather a majority of accepts (majorities intersect).
 		n.stepDown("")
@@ -528,6 +528,9 @@ func (n *Node) noteCommit(from NodeID, c uint64) {
 // A candidate needs nothing: its phase 1 covers every slot from p1Start, and becomeLeader starts proposing above
 // everything it knows chosen by then (commit, snapshot, the promises' commit indexes and reports).
 func (n *Node) overtaken(slot uint64) {
+	if activeMutation() == mutNoStepDown {
+		return // MUTATION(no-step-down-on-snapshot): the leader stays, with its next slot below what is chosen
+	}
 	if n.role == leader && slot >= n.nextSlot {
 		n.stepDown("")
 	}
@@ -537,6 +540,9 @@ func (n *Node) overtaken(slot uint64) {
 // phase 2 with another value: every ballot above the one that chose a value proposes that value (Paxos P2c), so
 // a different value was chosen at a ballot above this leader's.
 func (n *Node) overtakenEntry(e Entry) {
+	if activeMutation() == mutNoStepDown {
+		return // MUTATION(no-step-down-on-snapshot)
+	}
 	if p := n.inflight[e.Slot]; n.role == leader && p != nil && !equalValue(p.value, e.Value) {
 		n.stepDown("")
 		return

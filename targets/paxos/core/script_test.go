@@ -186,7 +186,7 @@ func runCommand(t *testing.T, cp **cluster, line string) string {
 			v := Value{Commands: []Command{cmd("s", uint64(num(pos[2])), pos[3])}}
 			r = Record{Kind: RecChosen, Slot: uint64(num(pos[2])), Value: &v}
 		default:
-			t.Fatalf("state %s: unknown record %q", id, pos[1])
+			require.FailNow(t, fmt.Sprintf("state %s: unknown record %q", id, pos[1]))
 		}
 		c.disk[id] = append(c.disk[id], r)
 		c.restart(id)
@@ -219,7 +219,7 @@ func runCommand(t *testing.T, cp **cluster, line string) string {
 			fmt.Fprintf(&c.log, "%s: %s\n", id, strings.Join(c.values(id), " "))
 		}
 	default:
-		t.Fatalf("unknown command %q", f[0])
+		require.FailNow(t, fmt.Sprintf("unknown command %q", f[0]))
 	}
 	return strings.TrimRight(c.log.String(), "\n")
 }

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/skeptic-dev/skeptic/targets/paxos/core"
 )
 
@@ -85,9 +87,7 @@ func benchLoad(b *testing.B, base, op string, conc int) {
 	wg.Wait()
 	elapsed := time.Since(start)
 	b.StopTimer()
-	if f := failed.Load(); f > 0 {
-		b.Fatalf("%d of %d requests failed", f, b.N)
-	}
+	require.Zero(b, failed.Load(), "requests failed of %d", b.N)
 	slices.Sort(lat)
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "ops/s")
 	b.ReportMetric(float64(lat[len(lat)/2])/1e6, "p50-ms")

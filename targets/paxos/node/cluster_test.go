@@ -4,9 +4,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/skeptic-dev/skeptic/targets/paxos/core"
 	"github.com/skeptic-dev/skeptic/targets/paxos/wal"
@@ -25,25 +26,22 @@ func testBasics(t *testing.T, mode core.ReadMode) {
 	lead := c.leader(10 * time.Second)
 	for i := range c.nodes {
 		key := fmt.Sprintf("k%d", i)
-		if m := mustOK(t, "GET", c.url(i)+"/kv/"+key, ""); m["value"] != nil {
-			t.Fatalf("fresh key %s read %v, want null", key, m["value"])
-		}
+		require.Nil(t, mustOK(t, "GET", c.url(i)+"/kv/"+key, "")["value"], "fresh key %s", key)
 		mustOK(t, "PUT", c.url(i)+"/kv/"+key, `{"value":7}`)
 		for j := range c.nodes {
-			if m := mustOK(t, "GET", c.url(j)+"/kv/"+key, ""); m["value"] != float64(7) {
-				t.Fatalf("read %s through n%d after write through n%d: %v, want 7", key, j+1, i+1, m["value"])
-			}
+			require.Equal(t, float64(7), mustOK(t, "GET", c.url(j)+"/kv/"+key, "")["value"], "read %s through n%d after write through n%d", key, j+1, i+1)
 		}
 		mustOK(t, "POST", c.url(i)+"/kv/"+key+"/cas", `{"from":7,"to":8}`)
 		st, m := call(t, "POST", c.url((i+1)%3)+"/kv/"+key+"/cas", `{"from":7,"to":9}`)
-		if st != 409 || m["error"] != "cas-mismatch" || m["value"] != float64(8) {
-			t.Fatalf("stale cas: status %d %v, want 409 cas-mismatch value 8", st, m)
-		}
+		require.Equal(t, 409, st, "stale cas: %v", m)
+		require.Equal(t, "cas-mismatch", m["error"], "stale cas: %v", m)
+		require.Equal(t, float64(8), m["value"], "stale cas: %v", m)
 	}
 	st, m := call(t, "POST", c.url(lead)+"/kv/never/cas", `{"from":1,"to":2}`)
-	if st != 409 || m["error"] != "cas-mismatch" || m["value"] != nil {
-		t.Fatalf("cas on a missing key: status %d %v, want 409 with value null", st, m)
-	}
+	require.Equal(t, 409, st, "cas on a missing key: %v", m)
+	require.Equal(t, "cas-mismatch", m["error"], "cas on a missing key: %v", m)
+	require.Contains(t, m, "value", "cas on a missing key: %v", m)
+	require.Nil(t, m["value"], "cas on a missing key: %v", m)
 }
 
 // TestRestartRecovers: every node stops and starts again from its log alone; nothing acknowledged is lost.
@@ -61,9 +59,7 @@ func TestRestartRecovers(t *testing.T) {
 	}
 	lead = c.leader(10 * time.Second)
 	for i := 0; i < 20; i++ {
-		if m := mustOK(t, "GET", c.url((lead+1)%3)+fmt.Sprintf("/kv/r%d", i), ""); m["value"] != float64(i) {
-			t.Fatalf("after a full restart r%d = %v, want %d", i, m["value"], i)
-		}
+		require.Equal(t, float64(i), mustOK(t, "GET", c.url((lead+1)%3)+fmt.Sprintf("/kv/r%d", i), "")["value"], "after a full restart r%d", i)
 	}
 }
 
@@ -82,24 +78,17 @@ func TestTornTailAtStartup(t *testing.T) {
 	c.stop(victim)
 	path := filepath.Join(c.cfgs[victim].DataDir, wal.FileName)
 	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.Write([]byte{200, 0, 0, 0, 1, 2, 3, 4, '{', '"'}) // a frame header promising 200 bytes, then 2
-	f.Close()
+	require.NoError(t, err)
+	_, err = f.Write([]byte{200, 0, 0, 0, 1, 2, 3, 4, '{', '"'}) // a frame header promising 200 bytes, then 2
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
 	c.start(victim)
 	c.lw.mu.Lock()
 	logs := c.logs.String()
 	c.lw.mu.Unlock()
-	if !strings.Contains(logs, "cut 10 torn bytes") {
-		t.Fatalf("no recovery line about the 10 torn bytes in the log:\n%s", logs)
-	}
-	if st := c.nodes[victim].Status(); st.Applied == 0 {
-		t.Fatalf("restarted node applied nothing from its log: %+v", st)
-	}
-	if m := mustOK(t, "GET", c.url(victim)+"/kv/a", ""); m["value"] != float64(1) {
-		t.Fatalf("a = %v after restart, want 1", m["value"])
-	}
+	require.Contains(t, logs, "cut 10 torn bytes", "no recovery line about the 10 torn bytes in the log")
+	require.NotZero(t, c.nodes[victim].Status().Applied, "restarted node applied nothing from its log")
+	require.Equal(t, float64(1), mustOK(t, "GET", c.url(victim)+"/kv/a", "")["value"], "a after restart")
 }
 
 // TestCompactionBoundsLog writes far more than the compaction threshold and checks that the log stays small and
@@ -112,11 +101,9 @@ func TestCompactionBoundsLog(t *testing.T) {
 	}
 	for i, n := range c.nodes {
 		st := n.Status()
-		if st.LogBytes > 64<<10 {
-			t.Fatalf("n%d log is %d bytes after 400 writes, compaction threshold 16KiB", i+1, st.LogBytes)
-		}
-		if i == lead && st.Snapshot == 0 {
-			t.Fatalf("leader never snapshotted: %+v", st)
+		require.LessOrEqual(t, st.LogBytes, int64(64<<10), "n%d log after 400 writes, compaction threshold 16KiB", i+1)
+		if i == lead {
+			require.NotZero(t, st.Snapshot, "leader never snapshotted: %+v", st)
 		}
 	}
 	for i := range c.nodes {
@@ -128,9 +115,7 @@ func TestCompactionBoundsLog(t *testing.T) {
 	lead = c.leader(10 * time.Second)
 	for k := 0; k < 20; k++ {
 		want := float64(380 + k)
-		if m := mustOK(t, "GET", c.url(lead)+fmt.Sprintf("/kv/c%d", k), ""); m["value"] != want {
-			t.Fatalf("c%d = %v after compaction and restart, want %v", k, m["value"], want)
-		}
+		require.Equal(t, want, mustOK(t, "GET", c.url(lead)+fmt.Sprintf("/kv/c%d", k), "")["value"], "c%d after compaction and restart", k)
 	}
 }
 
@@ -146,7 +131,6 @@ func TestReadIndexNeedsMajority(t *testing.T) {
 			c.stop(i)
 		}
 	}
-	if st, m := call(t, "GET", c.url(lead)+"/kv/a", ""); st == 200 {
-		t.Fatalf("leader without a majority answered a read-index read: %d %v", st, m)
-	}
+	st, m := call(t, "GET", c.url(lead)+"/kv/a", "")
+	require.NotEqual(t, 200, st, "leader without a majority answered a read-index read: %v", m)
 }

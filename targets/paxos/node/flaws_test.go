@@ -5,9 +5,10 @@ import (
 	"log"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/skeptic-dev/skeptic/targets/paxos/core"
 )
@@ -38,17 +39,12 @@ func TestStaleReadsFlaw(t *testing.T) {
 			}
 			st, m := call(t, "GET", c.url(f)+"/kv/a", "")
 			if flaw == core.FlawStaleReads {
-				if st != 200 || m["value"] != float64(1) {
-					t.Fatalf("stale-reads: isolated node answered %d %v, want its local 1", st, m)
-				}
-				if !strings.Contains(c.logText(), "FLAW stale-reads") {
-					t.Fatal("no FLAW stale-reads line in the log")
-				}
-				if acts := c.nodes[f].Status().FlawActs; acts == 0 {
-					t.Fatal("stale-reads answered a read locally but flaw_acts is 0")
-				}
-			} else if st == 200 {
-				t.Fatalf("correct node answered a read with no leader reachable: %d %v", st, m)
+				require.Equal(t, 200, st, "stale-reads: isolated node answered %v, want its local 1", m)
+				require.Equal(t, float64(1), m["value"], "stale-reads: isolated node must answer its local 1")
+				require.Contains(t, c.logText(), "FLAW stale-reads", "no FLAW stale-reads line in the log")
+				require.NotZero(t, c.nodes[f].Status().FlawActs, "stale-reads answered a read locally but flaw_acts is 0")
+			} else {
+				require.NotEqual(t, 200, st, "correct node answered a read with no leader reachable: %v", m)
 			}
 		})
 	}
@@ -63,23 +59,16 @@ func TestForgetPromisesFlaw(t *testing.T) {
 		mustOK(t, "PUT", c.url(lead)+"/kv/a", `{"value":1}`)
 	}
 	f := (lead + 1) % 3
-	if _, err := os.Stat(filepath.Join(c.cfgs[f].DataDir, "paxos.wal")); !os.IsNotExist(err) {
-		t.Fatalf("forget-promises wrote a log file: %v", err)
-	}
+	_, err := os.Stat(filepath.Join(c.cfgs[f].DataDir, "paxos.wal"))
+	require.True(t, os.IsNotExist(err), "forget-promises wrote a log file: %v", err)
 	c.stop(f)
 	c.start(f)
-	if st := c.nodes[f].Status(); st.Applied != 0 {
-		t.Fatalf("restarted forget-promises node remembered slot %d", st.Applied)
-	}
-	if !strings.Contains(c.logText(), "FLAW forget-promises") {
-		t.Fatal("no FLAW forget-promises line in the log")
-	}
+	require.Zero(t, c.nodes[f].Status().Applied, "restarted forget-promises node remembered a slot")
+	require.Contains(t, c.logText(), "FLAW forget-promises", "no FLAW forget-promises line in the log")
 	commit := c.nodes[lead].Status().Commit
 	deadline := time.Now().Add(10 * time.Second)
 	for c.nodes[f].Status().Applied < commit {
-		if time.Now().After(deadline) {
-			t.Fatalf("restarted node applied %d, leader commit %d: no catch-up", c.nodes[f].Status().Applied, commit)
-		}
+		require.False(t, time.Now().After(deadline), "restarted node applied %d, leader commit %d: no catch-up", c.nodes[f].Status().Applied, commit)
 		time.Sleep(20 * time.Millisecond)
 	}
 }
@@ -95,35 +84,29 @@ func TestWallclockLeaseFlaw(t *testing.T) {
 			mustOK(t, "PUT", c.url(old)+"/kv/a", `{"value":1}`)
 			mustOK(t, "GET", c.url(old)+"/kv/a", "") // takes the lease
 			c.nodes[old].tr.close()                  // a partition around the old leader, both directions
-			if st, m := call(t, "POST", c.url(old)+"/admin/clock", `{"offset_ns":-5000000000,"rate":1}`); st != 200 {
-				t.Fatalf("clock: %d %v", st, m)
-			}
+			st, m := call(t, "POST", c.url(old)+"/admin/clock", `{"offset_ns":-5000000000,"rate":1}`)
+			require.Equal(t, 200, st, "clock: %v", m)
 			other := (old + 1) % 3
 			deadline := time.Now().Add(5 * time.Second)
 			for {
 				if lead := c.nodes[other].Status().Leader; lead != "" && lead != c.cfgs[old].ID {
 					break
 				}
-				if time.Now().After(deadline) {
-					t.Fatal("the majority side elected no new leader")
-				}
+				require.False(t, time.Now().After(deadline), "the majority side elected no new leader")
 				time.Sleep(10 * time.Millisecond)
 			}
 			mustOK(t, "PUT", c.url(other)+"/kv/a", `{"value":2}`)
-			st, m := call(t, "GET", c.url(old)+"/kv/a", "")
-			stale := st == 200 && m["value"] == float64(1)
-			if flaw == core.FlawWallclockLease && !stale {
-				t.Fatalf("wallclock-lease: old leader answered %d %v, want the stale 1", st, m)
-			}
-			if flaw == core.FlawNone && st == 200 {
-				t.Fatalf("correct lease: cut-off old leader answered %d %v", st, m)
-			}
-			if flaw == core.FlawWallclockLease && !strings.Contains(c.logText(), "FLAW wallclock-lease: acted") {
-				t.Fatal("no FLAW wallclock-lease line in the log")
-			}
-			// The core counts a read answered on the wall-clock lease after the tick lease ran out.
-			if acts := c.nodes[old].Status().FlawActs; (flaw == core.FlawWallclockLease) != (acts > 0) {
-				t.Fatalf("flaw %s: old leader's flaw_acts = %d", flaw, acts)
+			st, m = call(t, "GET", c.url(old)+"/kv/a", "")
+			acts := c.nodes[old].Status().FlawActs
+			if flaw == core.FlawWallclockLease {
+				require.Equal(t, 200, st, "wallclock-lease: old leader answered %v, want the stale 1", m)
+				require.Equal(t, float64(1), m["value"], "wallclock-lease: old leader must answer the stale 1")
+				require.Contains(t, c.logText(), "FLAW wallclock-lease: acted", "no FLAW wallclock-lease line in the log")
+				// The core counts a read answered on the wall-clock lease after the tick lease ran out.
+				require.NotZero(t, acts, "wallclock-lease: old leader's flaw_acts")
+			} else {
+				require.NotEqual(t, 200, st, "correct lease: cut-off old leader answered %v", m)
+				require.Zero(t, acts, "correct lease: old leader's flaw_acts")
 			}
 		})
 	}
@@ -139,32 +122,20 @@ func TestEarlyAckFlawActs(t *testing.T) {
 			lead := c.leader(10 * time.Second)
 			mustOK(t, "PUT", c.url(lead)+"/kv/a", `{"value":1}`)
 			_, m := call(t, "GET", c.url(lead)+"/admin/status", "")
-			acts, ok := m["flaw_acts"].(float64)
-			if !ok {
-				t.Fatalf("status has no numeric flaw_acts: %v", m)
-			}
+			require.IsType(t, float64(0), m["flaw_acts"], "status has no numeric flaw_acts: %v", m)
+			acts := m["flaw_acts"].(float64)
 			logs := c.logText()
 			if flaw == core.FlawEarlyAck {
-				if acts < 1 {
-					t.Fatalf("early-ack leader answered a write but flaw_acts = %v", acts)
-				}
-				if !strings.Contains(logs, "FLAW early-ack: acted once since the last line (1 in all); last: slot 1 (") ||
-					!strings.Contains(logs, "on this leader's own accept, 1 of the 2 accepts a majority needs") {
-					t.Fatalf("no exact FLAW early-ack line in the log:\n%s", logs)
-				}
+				require.GreaterOrEqual(t, acts, float64(1), "early-ack leader answered a write but flaw_acts is 0")
+				require.Contains(t, logs, "FLAW early-ack: acted once since the last line (1 in all); last: slot 1 (", "no exact FLAW early-ack line in the log")
+				require.Contains(t, logs, "on this leader's own accept, 1 of the 2 accepts a majority needs", "no exact FLAW early-ack line in the log")
 			} else {
-				if acts != 0 {
-					t.Fatalf("correct leader: flaw_acts = %v", acts)
-				}
-				if strings.Contains(logs, "FLAW") {
-					t.Fatalf("correct node logged a FLAW line:\n%s", logs)
-				}
+				require.Zero(t, acts, "correct leader: flaw_acts")
+				require.NotContains(t, logs, "FLAW", "correct node logged a FLAW line")
 			}
 			for i := range c.nodes {
 				if i != lead {
-					if a := c.nodes[i].Status().FlawActs; a != 0 {
-						t.Fatalf("follower %s: flaw_acts = %d", c.cfgs[i].ID, a)
-					}
+					require.Zero(t, c.nodes[i].Status().FlawActs, "follower %s: flaw_acts", c.cfgs[i].ID)
 				}
 			}
 		})
@@ -181,14 +152,10 @@ func TestActLogRateLimit(t *testing.T) {
 	a.observe(core.Status{FlawActs: 3, LastFlawAct: "slot 3"}) // held back
 	a.observe(core.Status{FlawActs: 4, LastFlawAct: "slot 4"}) // held back
 	want := "FLAW early-ack: acted once since the last line (1 in all); last: slot 1\n"
-	if buf.String() != want {
-		t.Fatalf("log = %q, want %q", buf.String(), want)
-	}
+	require.Equal(t, want, buf.String())
 	time.Sleep(250 * time.Millisecond)
 	a.observe(core.Status{FlawActs: 4, LastFlawAct: "slot 4"})
 	a.observe(core.Status{FlawActs: 4, LastFlawAct: "slot 4"})
 	want += "FLAW early-ack: acted 3 times since the last line (4 in all); last: slot 4\n"
-	if buf.String() != want {
-		t.Fatalf("log = %q, want %q", buf.String(), want)
-	}
+	require.Equal(t, want, buf.String())
 }

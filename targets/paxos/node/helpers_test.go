@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 )
 
 // freeAddrs returns n loopback addresses that were free a moment ago.
@@ -22,9 +24,7 @@ func freeAddrs(t testing.TB, n int) []string {
 	var lns []net.Listener
 	for i := 0; i < n; i++ {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		lns = append(lns, ln)
 		out = append(out, ln.Addr().String())
 	}
@@ -105,9 +105,7 @@ func (c *testCluster) start(i int) {
 		}
 		time.Sleep(100 * time.Millisecond) // a just-closed listener of the same node
 	}
-	if err != nil {
-		c.t.Fatalf("start %s: %v", c.cfgs[i].ID, err)
-	}
+	require.NoError(c.t, err, "start %s", c.cfgs[i].ID)
 }
 
 func (c *testCluster) stop(i int) {
@@ -146,7 +144,7 @@ func (c *testCluster) leader(timeout time.Duration) int {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	c.t.Fatalf("no agreed leader within %s", timeout)
+	require.FailNow(c.t, fmt.Sprintf("no agreed leader within %s", timeout))
 	return -1
 }
 
@@ -154,22 +152,16 @@ func (c *testCluster) leader(timeout time.Duration) int {
 func call(t testing.TB, method, url, body string, hdr ...string) (int, map[string]any) {
 	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
 	resp, err := httpClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
+	require.NoError(t, err, "%s %s", method, url)
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
 	var m map[string]any
-	if err := json.Unmarshal(raw, &m); err != nil {
-		t.Fatalf("%s %s: status %d, body %q is not a JSON object", method, url, resp.StatusCode, raw)
-	}
+	require.NoError(t, json.Unmarshal(raw, &m), "%s %s: status %d, body %q is not a JSON object", method, url, resp.StatusCode, raw)
 	return resp.StatusCode, m
 }
 
@@ -188,7 +180,7 @@ func mustOK(t testing.TB, method, url, body string) map[string]any {
 			time.Sleep(50 * time.Millisecond)
 			continue
 		}
-		t.Fatalf("%s %s %s: status %d %v", method, url, body, st, m)
+		require.FailNow(t, fmt.Sprintf("%s %s %s: status %d %v", method, url, body, st, m))
 	}
 }
 

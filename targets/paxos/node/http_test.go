@@ -2,9 +2,11 @@ package node
 
 import (
 	"fmt"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestBadRequests: each malformed request gets a 400 whose definite error names what was wrong.
@@ -35,16 +37,13 @@ func TestBadRequests(t *testing.T) {
 		{"GET", "/nope", "", nil, 404, "no such endpoint"},
 	} {
 		st, m := call(t, tc.method, u+tc.path, tc.body, tc.hdr...)
-		msg, _ := m["error"].(string)
-		if st != tc.status || m["definite"] != true || !strings.Contains(msg, tc.want) {
-			t.Errorf("%s %s %s: status %d %v; want %d, definite, error containing %q", tc.method, tc.path, tc.body, st, m, tc.status, tc.want)
-		}
+		assert.Equal(t, tc.status, st, "%s %s %s: %v", tc.method, tc.path, tc.body, m)
+		assert.Equal(t, true, m["definite"], "%s %s %s: %v", tc.method, tc.path, tc.body, m)
+		assert.Contains(t, m["error"], tc.want, "%s %s %s: %v", tc.method, tc.path, tc.body, m)
 	}
 	// Path-escaped keys are keys like any other.
 	mustOK(t, "PUT", u+"/kv/a%2Fb%20c", `{"value":-3}`)
-	if m := mustOK(t, "GET", u+"/kv/a%2Fb%20c", ""); m["value"] != float64(-3) {
-		t.Fatalf("escaped key read %v, want -3", m["value"])
-	}
+	require.Equal(t, float64(-3), mustOK(t, "GET", u+"/kv/a%2Fb%20c", "")["value"], "escaped key")
 }
 
 // TestHeaderCommandID: two requests with the same Skeptic-Client/Skeptic-Seq are applied once: the retry gets the
@@ -55,17 +54,13 @@ func TestHeaderCommandID(t *testing.T) {
 	u := c.url(0)
 	mustOK(t, "PUT", u+"/kv/x", `{"value":1}`)
 	h := []string{HeaderClient, "worker-7", HeaderSeq, "5"}
-	if st, m := call(t, "POST", u+"/kv/x/cas", `{"from":1,"to":2}`, h...); st != 200 {
-		t.Fatalf("first cas: %d %v", st, m)
-	}
+	st, m := call(t, "POST", u+"/kv/x/cas", `{"from":1,"to":2}`, h...)
+	require.Equal(t, 200, st, "first cas: %v", m)
 	mustOK(t, "PUT", u+"/kv/x", `{"value":1}`)
 	// Retried: must not apply again (x stays 1), and answers with the original result.
-	if st, m := call(t, "POST", u+"/kv/x/cas", `{"from":1,"to":2}`, h...); st != 200 {
-		t.Fatalf("retried cas: %d %v, want the original 200", st, m)
-	}
-	if m := mustOK(t, "GET", u+"/kv/x", ""); m["value"] != float64(1) {
-		t.Fatalf("x = %v after a retried cas, want 1 (applied once)", m["value"])
-	}
+	st, m = call(t, "POST", u+"/kv/x/cas", `{"from":1,"to":2}`, h...)
+	require.Equal(t, 200, st, "retried cas: %v, want the original 200", m)
+	require.Equal(t, float64(1), mustOK(t, "GET", u+"/kv/x", "")["value"], "x after a retried cas (applied once)")
 }
 
 // TestClockEndpoint sets, checks and resets the clock, and rejects bad bodies with a 400 naming the problem.
@@ -75,20 +70,18 @@ func TestClockEndpoint(t *testing.T) {
 	u := c.url(0)
 	n := c.nodes[0]
 	wall0, mono0 := n.clock.Now(), n.clock.Mono()
-	if st, m := call(t, "POST", u+"/admin/clock", `{"offset_ns":3000000000,"rate":4}`); st != 200 {
-		t.Fatalf("set clock: %d %v", st, m)
-	}
-	_, m := call(t, "GET", u+"/admin/status", "")
-	if m["clock_offset_ns"] != float64(3e9) || m["clock_rate"] != float64(4) || m["id"] != "n1" || m["leader"] != "n1" {
-		t.Fatalf("status after clock set: %v", m)
-	}
-	if skew := n.clock.Now().Sub(wall0); skew < 3*time.Second || skew > 4*time.Second {
-		t.Fatalf("wall clock moved %s after a +3s jump, want about 3s", skew)
-	}
+	st, m := call(t, "POST", u+"/admin/clock", `{"offset_ns":3000000000,"rate":4}`)
+	require.Equal(t, 200, st, "set clock: %v", m)
+	_, m = call(t, "GET", u+"/admin/status", "")
+	require.Equal(t, float64(3e9), m["clock_offset_ns"], "status after clock set: %v", m)
+	require.Equal(t, float64(4), m["clock_rate"], "status after clock set: %v", m)
+	require.Equal(t, "n1", m["id"], "status after clock set: %v", m)
+	require.Equal(t, "n1", m["leader"], "status after clock set: %v", m)
+	skew := n.clock.Now().Sub(wall0)
+	require.GreaterOrEqual(t, skew, 3*time.Second, "wall clock after a +3s jump")
+	require.LessOrEqual(t, skew, 4*time.Second, "wall clock after a +3s jump")
 	time.Sleep(100 * time.Millisecond)
-	if d := n.clock.Mono() - mono0; d < 350*time.Millisecond {
-		t.Fatalf("monotonic clock advanced %s in 100ms real at rate 4, want >= 350ms", d)
-	}
+	require.GreaterOrEqual(t, n.clock.Mono()-mono0, 350*time.Millisecond, "monotonic clock advance in 100ms real at rate 4")
 	// The node still works at 4x speed (ticks run 4x as often).
 	mustOK(t, "PUT", u+"/kv/k", `{"value":1}`)
 	for _, tc := range []struct{ body, want string }{
@@ -101,17 +94,12 @@ func TestClockEndpoint(t *testing.T) {
 		{`nope`, "body must be"},
 	} {
 		st, m := call(t, "POST", u+"/admin/clock", tc.body)
-		msg, _ := m["error"].(string)
-		if st != 400 || !strings.Contains(msg, tc.want) {
-			t.Errorf("POST /admin/clock %s: %d %v, want 400 with %q", tc.body, st, m, tc.want)
-		}
+		assert.Equal(t, 400, st, "POST /admin/clock %s: %v", tc.body, m)
+		assert.Contains(t, m["error"], tc.want, "POST /admin/clock %s: %v", tc.body, m)
 	}
-	if st, _ := call(t, "POST", u+"/admin/clock", `{"offset_ns":0,"rate":1}`); st != 200 {
-		t.Fatal("reset clock failed")
-	}
-	if skew := n.clock.Now().Sub(time.Now()); skew > 50*time.Millisecond || skew < -50*time.Millisecond {
-		t.Fatalf("after reset the wall clock is %s off real time", skew)
-	}
+	st, m = call(t, "POST", u+"/admin/clock", `{"offset_ns":0,"rate":1}`)
+	require.Equal(t, 200, st, "reset clock failed: %v", m)
+	require.InDelta(t, 0, float64(n.clock.Now().Sub(time.Now())), float64(50*time.Millisecond), "after reset the wall clock is off real time")
 }
 
 // TestDefiniteOnlyWhenNothingProposed: with no leader, requests fail definitely; with a leader that lost its
@@ -126,17 +114,16 @@ func TestDefiniteOnlyWhenNothingProposed(t *testing.T) {
 		}
 	}
 	st, m := call(t, "PUT", c.url(lead)+"/kv/a", `{"value":2}`)
-	if st == 200 || m["definite"] == true {
-		t.Fatalf("write to a leader without a majority: %d %v; want an unknown outcome (no definite)", st, m)
-	}
+	require.NotEqual(t, 200, st, "write to a leader without a majority: %v; want an unknown outcome", m)
+	require.NotEqual(t, true, m["definite"], "write to a leader without a majority: %v; want an unknown outcome (no definite)", m)
 	// Now a lone node that never had a leader: nothing can be proposed, so the failure is definite.
 	c2 := newCluster(t, 3, nil)
 	c2.stop(1)
 	c2.stop(2)
 	st, m = call(t, "PUT", c2.url(0)+"/kv/a", `{"value":2}`)
-	if st != 503 || m["definite"] != true || !strings.Contains(m["error"].(string), "no leader") {
-		t.Fatalf("write with no leader known: %d %v; want 503 definite no leader", st, m)
-	}
+	require.Equal(t, 503, st, "write with no leader known: %v", m)
+	require.Equal(t, true, m["definite"], "write with no leader known: %v", m)
+	require.Contains(t, m["error"], "no leader", "write with no leader known")
 }
 
 // TestForwarding: a follower relays to the leader; when the leader cannot be reached nothing was sent, so the
@@ -149,13 +136,12 @@ func TestForwarding(t *testing.T) {
 	// Forwarded write, then the answer relayed with its meaning (409 stays 409).
 	mustOK(t, "PUT", c.url(f)+"/kv/fw", `{"value":5}`)
 	st, m := call(t, "POST", c.url(f)+"/kv/fw/cas", `{"from":4,"to":6}`)
-	if st != 409 || m["value"] != float64(5) {
-		t.Fatalf("forwarded cas mismatch: %d %v", st, m)
-	}
+	require.Equal(t, 409, st, "forwarded cas mismatch: %v", m)
+	require.Equal(t, float64(5), m["value"], "forwarded cas mismatch: %v", m)
 	st, m = call(t, "PUT", c.url(f)+"/kv/fw", `{"value":6}`, HeaderForwardedBy, "n9")
-	if st != 503 || m["definite"] != true || !strings.Contains(m["error"].(string), "does not lead") {
-		t.Fatalf("twice-forwarded request: %d %v", st, m)
-	}
+	require.Equal(t, 503, st, "twice-forwarded request: %v", m)
+	require.Equal(t, true, m["definite"], "twice-forwarded request: %v", m)
+	require.Contains(t, m["error"], "does not lead", "twice-forwarded request")
 	// Point the follower's idea of the leader's URL at a dead port.
 	c.stop(f)
 	urls := map[string]string{}
@@ -170,12 +156,10 @@ func TestForwarding(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	st, m = call(t, "PUT", c.url(f)+"/kv/fw", `{"value":7}`)
-	if st != 503 || m["definite"] != true || !strings.Contains(m["error"].(string), "could not connect") {
-		t.Fatalf("forward to an unreachable leader: %d %v; want 503 definite", st, m)
-	}
-	if m := mustOK(t, "GET", c.url(lead)+"/kv/fw", ""); m["value"] != float64(5) {
-		t.Fatalf("fw = %v, want 5 (the refused forward changed nothing)", m["value"])
-	}
+	require.Equal(t, 503, st, "forward to an unreachable leader: %v", m)
+	require.Equal(t, true, m["definite"], "forward to an unreachable leader: %v", m)
+	require.Contains(t, m["error"], "could not connect", "forward to an unreachable leader")
+	require.Equal(t, float64(5), mustOK(t, "GET", c.url(lead)+"/kv/fw", "")["value"], "fw (the refused forward changed nothing)")
 }
 
 // TestForgottenDuplicateIsUnknown: a retry whose original left kv's window may or may not have been applied, so the
@@ -185,15 +169,12 @@ func TestForgottenDuplicateIsUnknown(t *testing.T) {
 	c.leader(10 * time.Second)
 	u := c.url(0)
 	for seq := 1; seq <= 70; seq++ {
-		if st, m := call(t, "PUT", u+"/kv/d", fmt.Sprintf(`{"value":%d}`, seq), HeaderClient, "w1", HeaderSeq, fmt.Sprint(seq)); st != 200 {
-			t.Fatalf("seq %d: %d %v", seq, st, m)
-		}
+		st, m := call(t, "PUT", u+"/kv/d", fmt.Sprintf(`{"value":%d}`, seq), HeaderClient, "w1", HeaderSeq, fmt.Sprint(seq))
+		require.Equal(t, 200, st, "seq %d: %v", seq, m)
 	}
 	st, m := call(t, "PUT", u+"/kv/d", `{"value":1}`, HeaderClient, "w1", HeaderSeq, "1")
-	if st != 504 || m["definite"] != false || !strings.Contains(m["error"].(string), "duplicate") {
-		t.Fatalf("retry of a forgotten seq: %d %v; want 504 unknown duplicate", st, m)
-	}
-	if m := mustOK(t, "GET", u+"/kv/d", ""); m["value"] != float64(70) {
-		t.Fatalf("d = %v, want 70 (the old retry must not apply)", m["value"])
-	}
+	require.Equal(t, 504, st, "retry of a forgotten seq: %v", m)
+	require.Equal(t, false, m["definite"], "retry of a forgotten seq: %v", m)
+	require.Contains(t, m["error"], "duplicate", "retry of a forgotten seq")
+	require.Equal(t, float64(70), mustOK(t, "GET", u+"/kv/d", "")["value"], "d (the old retry must not apply)")
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/skeptic-dev/skeptic/nemesis"
 	"github.com/skeptic-dev/skeptic/nemesis/netproxy"
 )
@@ -19,9 +21,7 @@ func newMeshCluster(t *testing.T, n int) (*testCluster, *netproxy.Mesh) {
 		real[fmt.Sprintf("n%d", i+1)] = addrs[i]
 	}
 	mesh, err := netproxy.NewMesh(real)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() { mesh.Close() })
 	c := newCluster(t, n, func(cfg *Config) {
 		cfg.PeerAddr = real[cfg.ID]
@@ -46,9 +46,7 @@ func TestOneWayPartitionOfLeader(t *testing.T) {
 			g[cfg.ID] = []string{oldID} // cfg.ID stops hearing the old leader
 		}
 	}
-	if err := mesh.Partition(context.Background(), g); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, mesh.Partition(context.Background(), g))
 	f := (old + 1) % 3
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -56,29 +54,21 @@ func TestOneWayPartitionOfLeader(t *testing.T) {
 			t.Logf("new leader %s after cutting %s's outbound links", l, oldID)
 			break
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no new leader on the side that stopped hearing %s: %+v", oldID, c.nodes[f].Status())
-		}
+		require.False(t, time.Now().After(deadline), "no new leader on the side that stopped hearing %s: %+v", oldID, c.nodes[f].Status())
 		time.Sleep(20 * time.Millisecond)
 	}
 	for i := 2; i <= 10; i++ {
 		mustOK(t, "PUT", c.url(f)+"/kv/p", fmt.Sprintf(`{"value":%d}`, i))
 	}
-	if err := mesh.Heal(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, mesh.Heal(context.Background()))
 	lead := c.leader(10 * time.Second)
 	commit := c.nodes[lead].Status().Commit
 	deadline = time.Now().Add(10 * time.Second)
 	for c.nodes[old].Status().Applied < commit {
-		if time.Now().After(deadline) {
-			t.Fatalf("old leader applied %d after the heal, leader commit %d", c.nodes[old].Status().Applied, commit)
-		}
+		require.False(t, time.Now().After(deadline), "old leader applied %d after the heal, leader commit %d", c.nodes[old].Status().Applied, commit)
 		time.Sleep(20 * time.Millisecond)
 	}
-	if m := mustOK(t, "GET", c.url(old)+"/kv/p", ""); m["value"] != float64(10) {
-		t.Fatalf("p = %v through the old leader after the heal, want 10", m["value"])
-	}
+	require.Equal(t, float64(10), mustOK(t, "GET", c.url(old)+"/kv/p", "")["value"], "p through the old leader after the heal")
 }
 
 // TestLossyLinks: with 20% of chunks lost (and their connections reset) on every link, writes still complete.
@@ -94,16 +84,12 @@ func TestLossyLinks(t *testing.T) {
 		}
 	}
 	mesh.SetSeed(11)
-	if err := mesh.Loss(context.Background(), links, 20); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, mesh.Loss(context.Background(), links, 20))
 	start := time.Now()
 	for i := 0; i < 30; i++ {
 		mustOK(t, "PUT", c.url((lead+i)%3)+"/kv/l", fmt.Sprintf(`{"value":%d}`, i))
 	}
 	t.Logf("30 writes through 20%% loss in %s", time.Since(start))
-	mesh.Heal(context.Background())
-	if m := mustOK(t, "GET", c.url(lead)+"/kv/l", ""); m["value"] != float64(29) {
-		t.Fatalf("l = %v, want 29", m["value"])
-	}
+	require.NoError(t, mesh.Heal(context.Background()))
+	require.Equal(t, float64(29), mustOK(t, "GET", c.url(lead)+"/kv/l", "")["value"], "l")
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/skeptic-dev/skeptic/targets/paxos/core"
 )
 
@@ -91,10 +93,6 @@ func TestPersistBeforeSend(t *testing.T) {
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if len(o.bad) > 0 {
-		t.Fatalf("%d messages sent before their records were durable, first: %s", len(o.bad), o.bad[0])
-	}
-	if o.checked < 20 {
-		t.Fatalf("only %d promise/accepted messages observed; the check saw too little to mean anything", o.checked)
-	}
+	require.Empty(t, o.bad, "messages sent before their records were durable")
+	require.GreaterOrEqual(t, o.checked, 20, "promise/accepted messages observed; fewer and the check saw too little to mean anything")
 }

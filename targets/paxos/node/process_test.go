@@ -8,12 +8,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/skeptic-dev/skeptic/history"
 	"github.com/skeptic-dev/skeptic/targets"
@@ -48,9 +50,7 @@ type procCluster struct {
 
 func newProcCluster(t *testing.T, n int) *procCluster {
 	bin, err := buildNode()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	addrs := freeAddrs(t, 2*n)
 	peers, urls := map[string]string{}, map[string]string{}
 	pc := &procCluster{t: t, bin: bin}
@@ -91,9 +91,7 @@ func (pc *procCluster) start(i int) {
 	cmd := exec.Command(pc.bin, pc.args[i]...)
 	cmd.Stderr = pc.logs[i]
 	cmd.Stdout = pc.logs[i]
-	if err := cmd.Start(); err != nil {
-		pc.t.Fatal(err)
-	}
+	require.NoError(pc.t, cmd.Start())
 	pc.procs[i] = cmd
 }
 
@@ -112,7 +110,7 @@ func (pc *procCluster) waitStatus(i int, timeout time.Duration, ok func(httpkv.S
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	pc.t.Fatalf("%s: status condition not met within %s (last %+v, err %v)", pc.ids[i], timeout, st, err)
+	require.FailNow(pc.t, fmt.Sprintf("%s: status condition not met within %s (last %+v, err %v)", pc.ids[i], timeout, st, err))
 	return st
 }
 
@@ -122,7 +120,7 @@ func (pc *procCluster) index(id string) int {
 			return i
 		}
 	}
-	pc.t.Fatalf("unknown node %q", id)
+	require.FailNow(pc.t, fmt.Sprintf("unknown node %q", id))
 	return -1
 }
 
@@ -149,14 +147,11 @@ func TestProcessKillLeader(t *testing.T) {
 		return o
 	}
 	for i := 0; i < 50; i++ {
-		if o := write(fmt.Sprintf("k%d", i%10), int64(i)); o.Type != history.Ok {
-			t.Fatalf("write %d before the kill: %+v", i, o)
-		}
+		o := write(fmt.Sprintf("k%d", i%10), int64(i))
+		require.Equal(t, history.Ok, o.Type, "write %d before the kill: %+v", i, o)
 	}
 	killedAt := time.Now()
-	if err := pc.procs[lead].Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, pc.procs[lead].Process.Signal(syscall.SIGKILL))
 	pc.procs[lead].Wait()
 	pc.procs[lead] = nil
 	// Keep writing through the follower: some fail while there is no leader, then they succeed again.
@@ -172,14 +167,12 @@ func TestProcessKillLeader(t *testing.T) {
 		return s.Leader != "" && s.Leader != pc.ids[lead]
 	})
 	t.Logf("new leader %s; %d writes acknowledged within %s of the kill", newLead.Leader, okAfter, time.Since(killedAt))
-	if okAfter < 30 {
-		t.Fatalf("only %d writes succeeded in 15s after killing the leader", okAfter)
-	}
+	require.GreaterOrEqual(t, okAfter, 30, "writes that succeeded in 15s after killing the leader")
 	for k, v := range acked {
 		o := cl.Do(ctx, targets.Op{F: targets.FRead, Key: k})
-		if o.Type != history.Ok || o.Value == nil || *o.Value != v {
-			t.Fatalf("acknowledged write %s=%d lost: read %+v", k, v, o)
-		}
+		require.Equal(t, history.Ok, o.Type, "acknowledged write %s=%d lost: read %+v", k, v, o)
+		require.NotNil(t, o.Value, "acknowledged write %s=%d lost: read %+v", k, v, o)
+		require.Equal(t, v, *o.Value, "acknowledged write %s=%d lost: read %+v", k, v, o)
 	}
 	// Restart the killed node on the same data; it must replay its log and catch up to the others.
 	pc.start(lead)
@@ -191,14 +184,12 @@ func TestProcessKillLeader(t *testing.T) {
 		fmt.Sscan(string(s.Extra["applied"]), &applied)
 		return applied >= commit && s.Leader != ""
 	})
-	if logs := pc.logs[lead].String(); !strings.Contains(logs, "recovery: replayed") || strings.Contains(logs, "replayed 0 records") {
-		t.Fatalf("restarted node did not replay its log:\n%s", pc.logs[lead])
-	}
+	logs := pc.logs[lead].String()
+	require.Contains(t, logs, "recovery: replayed", "restarted node did not replay its log")
+	require.NotContains(t, logs, "replayed 0 records", "restarted node did not replay its log")
 	// Stop it cleanly: SIGTERM must give a zero exit.
 	pc.procs[lead].Process.Signal(syscall.SIGTERM)
-	if err := pc.procs[lead].Wait(); err != nil {
-		t.Fatalf("SIGTERM: node exited with %v", err)
-	}
+	require.NoError(t, pc.procs[lead].Wait(), "SIGTERM: the node must exit 0")
 	pc.procs[lead] = nil
 }
 
@@ -234,9 +225,7 @@ func TestCommandFlags(t *testing.T) {
 		for k := range tc.env {
 			os.Unsetenv(k)
 		}
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("args %v env %v: error %v, want one containing %q", tc.args, tc.env, err, tc.want)
-		}
+		assert.ErrorContains(t, err, tc.want, "args %v env %v", tc.args, tc.env)
 	}
 }
 
@@ -318,9 +307,7 @@ func TestProcessRepeatedKills(t *testing.T) {
 	defer cl.Close()
 	mu.Lock()
 	defer mu.Unlock()
-	if len(acked) < 50 {
-		t.Fatalf("only %d writes acknowledged in the run; too few to mean anything", len(acked))
-	}
+	require.GreaterOrEqual(t, len(acked), 50, "writes acknowledged in the run; fewer are too few to mean anything")
 	for i := range acked {
 		var o targets.Outcome
 		for try := 0; try < 20; try++ {
@@ -329,9 +316,9 @@ func TestProcessRepeatedKills(t *testing.T) {
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
-		if o.Type != history.Ok || o.Value == nil || *o.Value != i {
-			t.Fatalf("acknowledged write w%d=%d: read %+v (seed %d)", i, i, o, seed)
-		}
+		require.Equal(t, history.Ok, o.Type, "acknowledged write w%d=%d: read %+v (seed %d)", i, i, o, seed)
+		require.NotNil(t, o.Value, "acknowledged write w%d=%d: read %+v (seed %d)", i, i, o, seed)
+		require.Equal(t, i, *o.Value, "acknowledged write w%d=%d: read %+v (seed %d)", i, i, o, seed)
 	}
 	t.Logf("%d acknowledged writes of %d attempted all survived 3 kills", len(acked), next.Load())
 }

@@ -13,6 +13,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestSoakBoundedMemory drives a 3-node cluster at about 1,000 ops/s (writes, cas and reads over 1,000 keys,
@@ -98,21 +101,13 @@ func TestSoakBoundedMemory(t *testing.T) {
 	}
 	t.Logf("%d requests in %s (%.0f/s), by status %v; heap at 1/4 %.1f MiB, at the end %.1f MiB",
 		total, d, float64(total)/d.Seconds(), counts, float64(early)/(1<<20), float64(final)/(1<<20))
-	if final > 2*early+16<<20 {
-		t.Fatalf("heap grew from %d to %d bytes", early, final)
-	}
+	require.LessOrEqual(t, final, 2*early+16<<20, "heap grew from %d bytes", early)
 	for i, n := range c.nodes {
 		st := n.Status()
-		if st.Pending != 0 {
-			t.Errorf("n%d has %d requests pending after the load stopped", i+1, st.Pending)
-		}
-		if st.LogBytes > 3*compact {
-			t.Errorf("n%d log is %d bytes, compaction threshold %d", i+1, st.LogBytes, compact)
-		}
+		assert.Zero(t, st.Pending, "n%d has requests pending after the load stopped", i+1)
+		assert.LessOrEqual(t, st.LogBytes, int64(3*compact), "n%d log, compaction threshold %d", i+1, compact)
 	}
-	if counts[200]+counts[409] < total*9/10 {
-		t.Errorf("only %d of %d requests succeeded: %v", counts[200]+counts[409], total, counts)
-	}
+	assert.GreaterOrEqual(t, counts[200]+counts[409], total*9/10, "requests that succeeded, of %d: %v", total, counts)
 }
 
 // writeHeapProfile writes a heap profile to $SKEPTIC_SOAK_PPROF/<name>.pprof when that variable is set, to compare
@@ -123,11 +118,7 @@ func writeHeapProfile(t *testing.T, name string) {
 		return
 	}
 	f, err := os.Create(filepath.Join(dir, name+".pprof"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer f.Close()
-	if err := pprof.WriteHeapProfile(f); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, pprof.WriteHeapProfile(f))
 }

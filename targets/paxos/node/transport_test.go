@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/skeptic-dev/skeptic/targets/paxos/core"
 )
 
@@ -24,28 +26,22 @@ func TestTransportReconnects(t *testing.T) {
 	peers := map[string]string{"a": addrs[0], "b": addrs[1]}
 	inA, inB := make(chan core.Message, 16), make(chan core.Message, 16)
 	a, err := newTransport("a", addrs[0], peers, inA, t.Logf)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer a.close()
 	b, err := newTransport("b", addrs[1], peers, inB, t.Logf)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	msg := core.Message{Type: core.MsgHeartbeat, From: "a", To: "b", Ballot: core.Ballot{Round: 3, Node: "a"}, Commit: 9}
 	a.send(msg)
 	got, ok := recvOne(t, inB, 3*time.Second)
-	if !ok || got.Ballot != msg.Ballot || got.Commit != 9 || got.From != "a" {
-		t.Fatalf("b received %+v (ok %v), want %+v", got, ok, msg)
-	}
-	if _, ok := recvOne(t, inA, 100*time.Millisecond); ok {
-		t.Fatal("a received something though nobody sent to it")
-	}
+	require.True(t, ok, "b received nothing")
+	require.Equal(t, msg.Ballot, got.Ballot, "b received %+v", got)
+	require.Equal(t, uint64(9), got.Commit, "b received %+v", got)
+	require.Equal(t, "a", got.From, "b received %+v", got)
+	_, ok = recvOne(t, inA, 100*time.Millisecond)
+	require.False(t, ok, "a received something though nobody sent to it")
 	b.close()
 	b, err = newTransport("b", addrs[1], peers, inB, t.Logf)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer b.close()
 	// The first sends after the restart may go into the dead connection; keep sending until one arrives.
 	deadline := time.Now().Add(5 * time.Second)
@@ -54,15 +50,13 @@ func TestTransportReconnects(t *testing.T) {
 		if _, ok := recvOne(t, inB, 100*time.Millisecond); ok {
 			break
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("a never reached the restarted b")
-		}
+		require.False(t, time.Now().After(deadline), "a never reached the restarted b")
 	}
 	// b answers over its own outbound connection to a.
 	b.send(core.Message{Type: core.MsgHeartbeatResp, From: "b", To: "a"})
-	if m, ok := recvOne(t, inA, 3*time.Second); !ok || m.From != "b" {
-		t.Fatalf("a did not hear b: %+v %v", m, ok)
-	}
+	m, ok := recvOne(t, inA, 3*time.Second)
+	require.True(t, ok, "a did not hear b")
+	require.Equal(t, "b", m.From, "a did not hear b: %+v", m)
 }
 
 // TestTransportDropsWhenFull: sending to a peer that is down never blocks; past the queue's bound messages are
@@ -70,21 +64,13 @@ func TestTransportReconnects(t *testing.T) {
 func TestTransportDropsWhenFull(t *testing.T) {
 	addrs := freeAddrs(t, 2)
 	a, err := newTransport("a", addrs[0], map[string]string{"a": addrs[0], "b": addrs[1]}, make(chan core.Message, 1), t.Logf)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer a.close()
 	start := time.Now()
 	for i := 0; i < 3*sendQueueLen; i++ {
 		a.send(core.Message{Type: core.MsgHeartbeat, From: "a", To: "b"})
 	}
-	if d := time.Since(start); d > time.Second {
-		t.Fatalf("sending to a dead peer took %s", d)
-	}
-	if a.dropped.Load() == 0 {
-		t.Fatal("nothing dropped after 3x the queue bound to a dead peer")
-	}
-	if a.send(core.Message{Type: core.MsgHeartbeat, From: "a", To: "nobody"}) {
-		t.Fatal("send to an unknown peer reported success")
-	}
+	require.LessOrEqual(t, time.Since(start), time.Second, "sending to a dead peer took too long")
+	require.NotZero(t, a.dropped.Load(), "nothing dropped after 3x the queue bound to a dead peer")
+	require.False(t, a.send(core.Message{Type: core.MsgHeartbeat, From: "a", To: "nobody"}), "send to an unknown peer reported success")
 }

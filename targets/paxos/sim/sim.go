@@ -148,6 +148,7 @@ const (
 	evRestart
 	evStaleHeal
 	evStaleCut
+	evBridgeEnd
 )
 
 type event struct {
@@ -251,6 +252,9 @@ type simClient struct {
 	// sticky: after a timeout the client tries the same node again, as a client bound to one node does (Jepsen's
 	// clients are); otherwise it moves on to another node.
 	sticky bool
+	// reader: the client only reads (a monitoring reader, say); it is sticky. Its writing peers block on a leader
+	// that lost its majority, but a reader keeps asking it, so a read served by a deposed leader shows.
+	reader bool
 }
 
 type sim struct {
@@ -282,12 +286,17 @@ type sim struct {
 	hbTicks      int
 	// slow links add this many virtual time units to every message's delay (faultSlow).
 	slow map[[2]int]int64
-	mode core.ReadMode
+	// ctrlOnly links lose every prepare and accept (the messages that raise an acceptor's promise) and carry the
+	// rest: heartbeats and their acknowledgements, commits, catch-up and snapshots (faultStaleBridge).
+	ctrlOnly map[[2]int]bool
+	mode     core.ReadMode
 	// compactEvery: a node compacts once it has applied this many slots past its snapshot.
 	compactEvery uint64
 	// faults are the nemesis actions this seed uses, weighted (pickFaults).
 	faults []fault
 	jumped int // 1 + the node whose wall clock the last nemesis step jumped, 0 if it did not
+	// slowed: 1 + the node whose clock rate the last nemesis step changed, in index and log modes; 0 if none.
+	slowed int
 	// holdUntil: the next nemesis step waits until then (a scenario is playing out).
 	holdUntil int64
 }
@@ -319,12 +328,13 @@ func newSim(o Options) *sim {
 	s.maxDelay = []int64{20, 80, 250}[rnd.Intn(3)]
 	// Frequent compaction makes snapshots travel (to lagging followers and to stale leaders) within the windows
 	// that partitions and pauses open.
-	s.compactEvery = []uint64{8, 24, 64}[rnd.Intn(3)]
+	s.compactEvery = []uint64{4, 8, 24, 64}[rnd.Intn(4)]
 	s.faults = pickFaults(rnd)
 	// Clock rates start within +-4%, which the lease's 20% drift margin covers. In the read modes whose safety
-	// does not rest on clocks (index, log), the rate fault then goes as far as the harness's clock nemesis: from
-	// half to twice the real rate (strongClocks); in lease mode it stays within the margin, as the store claims
-	// safety only there (FLAWS.md).
+	// does not rest on clocks (index, log), the rate fault then goes as far as the harness's clock nemesis, from
+	// half to twice the real rate, and half the time further, down to a twentieth (strongClocks; FLAWS.md: index
+	// mode is safe under any clock fault); in lease mode it stays within the margin, as the store claims safety only
+	// there.
 	s.skew = 0.04
 	s.strongClocks = mode != core.ReadLease
 	// The heartbeat period, against a fixed election timeout (10 ticks): a leader that heartbeats rarely leaves
@@ -338,8 +348,12 @@ func newSim(o Options) *sim {
 		s.nodes = append(s.nodes, n)
 		s.start(n, true)
 	}
+	reader := rnd.Intn(2) == 0 // half the seeds have one reader client
 	for i := range o.Clients {
 		c := &simClient{idx: i, name: fmt.Sprintf("c%d", i), target: rnd.Intn(o.Nodes), lastSeen: map[string]int64{}, sticky: rnd.Intn(2) == 0}
+		if reader && i == 0 {
+			c.reader, c.sticky = true, true
+		}
 		s.clients = append(s.clients, c)
 		s.push(&event{at: int64(rnd.Intn(5 * tickUnits)), kind: evClientStart, cl: i})
 	}
@@ -523,6 +537,11 @@ func (s *sim) run() {
 			s.logf("%s's messages are lost", s.ids[e.node])
 		case evStaleHeal:
 			s.staleHeal(s.nodes[e.node], s.nodes[e.cl])
+		case evBridgeEnd:
+			if s.now <= s.end {
+				s.cut, s.ctrlOnly = map[[2]int]bool{}, nil
+				s.logf("stale bridge over: heal")
+			}
 		case evResume:
 			if n := s.nodes[e.node]; n.up && n.gen == e.gen && n.paused {
 				s.resume(n)
@@ -667,6 +686,9 @@ func (s *sim) send(m core.Message) {
 	if s.cut[[2]int{from, to}] || s.rnd.Float64() < max(s.drop, s.lossy[[2]int{from, to}]) {
 		return
 	}
+	if s.ctrlOnly[[2]int{from, to}] && (m.Type == core.MsgPrepare || m.Type == core.MsgAccept) {
+		return
+	}
 	extra := s.slow[[2]int{from, to}]
 	s.push(&event{at: s.now + s.delay() + extra, kind: evMsg, node: to, msg: m})
 	if s.rnd.Float64() < s.dup {
@@ -724,7 +746,7 @@ func (s *sim) startOp(c *simClient) {
 	op := &Op{Client: c.idx, Key: key, Call: s.now}
 	var kop kv.Op
 	switch x := s.rnd.Intn(10); {
-	case x < 4:
+	case x < 4 || c.reader:
 		op.Kind = OpRead
 		kop = kv.Op{F: kv.FRead, Key: key}
 	case x < 8:
@@ -870,13 +892,14 @@ const (
 	faultDiskCrash                // crash a node in the middle of an fsync, or between persisting and sending
 	faultSlow                     // some links, in one direction, delay every message by many ticks
 	faultStaleLeader              // cut the leader off until others elect a new one, then let it back in, maybe to a few
+	faultStaleBridge              // the leader hears only one node, which hears the new leader, for many election timeouts
 	numFaults
 )
 
 // faultWeights: how often a nemesis step picks each kind, among the kinds the seed enabled.
 var faultWeights = [numFaults]int{faultHeal: 2, faultIsolate: 2, faultSplit: 1, faultCrash: 2, faultRestartAll: 1,
-	faultWallJump: 1, faultRate: 1, faultOneWay: 1, faultRing: 1, faultBridge: 1, faultPause: 1, faultLossy: 1, faultCrashPoint: 1,
-	faultDiskCrash: 1, faultSlow: 1, faultStaleLeader: 2}
+	faultWallJump: 1, faultRate: 2, faultOneWay: 1, faultRing: 1, faultBridge: 1, faultPause: 1, faultLossy: 1, faultCrashPoint: 1,
+	faultDiskCrash: 1, faultSlow: 1, faultStaleLeader: 2, faultStaleBridge: 2}
 
 // pickFaults draws the seed's fault profile: each kind but heal is on with probability 1/2 (all of them if the
 // draw leaves none), so that one run concentrates on a few kinds and their interactions while the seeds together
@@ -935,6 +958,7 @@ func (s *sim) nemesis() {
 		s.cut = map[[2]int]bool{}
 		s.lossy = nil
 		s.slow = nil
+		s.ctrlOnly = nil
 		for _, n := range s.nodes {
 			if !n.up {
 				s.start(n, false)
@@ -953,6 +977,17 @@ func (s *sim) nemesis() {
 			return
 		}
 	}
+	if j := s.slowed; j > 0 {
+		// Half the time a new clock rate (in index and log modes) is followed by cutting that node off for 20 to 80
+		// ticks, no other fault meanwhile: a leader whose ticks crawl keeps leading alone, and sends its next
+		// heartbeat round long after the others elected a new leader and took writes.
+		s.slowed = 0
+		if s.rnd.Intn(2) == 0 {
+			s.isolate(s.nodes[j-1])
+			s.holdUntil = s.now + int64(20+s.rnd.Intn(61))*tickUnits
+			return
+		}
+	}
 	target := s.rnd.Intn(len(s.nodes))
 	if l := s.leaderIdx(); l >= 0 && s.rnd.Intn(2) == 0 {
 		target = l
@@ -963,6 +998,7 @@ func (s *sim) nemesis() {
 		s.cut = map[[2]int]bool{}
 		s.lossy = nil
 		s.slow = nil
+		s.ctrlOnly = nil
 		s.logf("heal")
 	case faultLossy:
 		s.lossy = map[[2]int]float64{}
@@ -1114,14 +1150,28 @@ func (s *sim) nemesis() {
 		s.logf("wall clock of %s jumps %d ticks", t.id, j/tickNanos)
 	case faultRate:
 		// Change a clock's rate: within the skew the lease's drift margin covers, or, where the store's safety
-		// does not rest on clocks, anywhere from half to twice the real rate. The wall clock stays continuous.
-		old := t.rate
-		t.rate = 1 + s.skew*(2*s.rnd.Float64()-1)
+		// does not rest on clocks, from half to twice the real rate, or slower still (crawl). The wall clock stays
+		// continuous.
+		rate := 1 + s.skew*(2*s.rnd.Float64()-1)
 		if s.strongClocks {
-			t.rate = math.Pow(2, 2*s.rnd.Float64()-1)
+			rate = math.Pow(2, 2*s.rnd.Float64()-1)
+			if s.rnd.Intn(2) == 0 {
+				// Beyond the harness's clock nemesis, as /admin/clock allows: a leader whose ticks crawl heartbeats
+				// rarely (a read confirmed by an old round shows) and takes long to notice that it lost its majority
+				// (a stale leader lives long).
+				rate = crawl(s.rnd)
+			}
+			// The next step may cut the node off, for long: a slowed leader alone.
+			soon = true
+			s.slowed = t.idx + 1
 		}
-		t.wallOffset += int64(float64(s.now)*old)*tickNanos/tickUnits - int64(float64(s.now)*t.rate)*tickNanos/tickUnits
-		s.logf("clock of %s runs at %.3f", t.id, t.rate)
+		s.setRate(t, rate)
+	case faultStaleBridge:
+		l := s.leaderIdx()
+		if l < 0 {
+			l = target
+		}
+		s.staleBridge(s.nodes[l])
 	case faultOneWay:
 		s.oneWay(t)
 	case faultRing:
@@ -1138,6 +1188,51 @@ func (s *sim) nemesis() {
 			s.logf("pause %s for %d ticks", t.id, d/tickUnits)
 		}
 	}
+}
+
+// crawl draws the rate of a clock slowed beyond the harness's clock nemesis: from 0.05 to 0.5 times the real rate,
+// log-uniformly (as often below 0.16 as above). A node slowed tenfold is its peers sped up tenfold, at a tenth of
+// the events.
+func crawl(rnd *rand.Rand) float64 { return 0.5 * math.Pow(10, -rnd.Float64()) }
+
+// setRate makes n's clock run at rate from now on; its wall clock stays continuous.
+func (s *sim) setRate(n *simNode, rate float64) {
+	n.wallOffset += int64(float64(s.now)*n.rate)*tickNanos/tickUnits - int64(float64(s.now)*rate)*tickNanos/tickUnits
+	n.rate = rate
+	s.logf("clock of %s runs at %.3f", n.id, n.rate)
+}
+
+// staleBridge cuts the leader l off from every node but b, both ways, for many election timeouts. The others
+// elect a new leader (b refuses them its promise while it hears l), which chooses and compacts slots; b hears it
+// too. Most of the time the links into b carry only heartbeats, commits, catch-up and snapshots (ctrlOnly): b
+// catches up, by snapshot, past everything l knows without raising its promise, and keeps acknowledging l's
+// heartbeats, each acknowledgement carrying b's commit index. Where the store's safety does not rest on clocks,
+// l's clock may also crawl, so that it notices late (2*ElectionTicks of its own ticks) that it has no majority.
+// This is the issue-10 path to a stale leader that installs a snapshot past its next slot.
+func (s *sim) staleBridge(l *simNode) {
+	b := s.nodes[(l.idx+1+s.rnd.Intn(len(s.nodes)-1))%len(s.nodes)]
+	s.cut, s.lossy, s.slow, s.ctrlOnly = map[[2]int]bool{}, nil, nil, map[[2]int]bool{}
+	ctrl := s.rnd.Intn(4) > 0
+	for _, o := range s.nodes {
+		if o == l || o == b {
+			continue
+		}
+		s.cut[[2]int{l.idx, o.idx}], s.cut[[2]int{o.idx, l.idx}] = true, true
+		if ctrl {
+			s.ctrlOnly[[2]int{o.idx, b.idx}] = true
+		}
+	}
+	what := ""
+	if ctrl {
+		what = "; links into it carry no prepare or accept"
+	}
+	s.logf("stale bridge: %s hears only %s%s", l.id, b.id, what)
+	if s.strongClocks && s.rnd.Intn(2) == 0 {
+		s.setRate(l, crawl(s.rnd))
+	}
+	end := s.now + int64(40+s.rnd.Intn(160))*tickUnits
+	s.push(&event{at: end, kind: evBridgeEnd})
+	s.holdUntil = end + int64(1+s.rnd.Intn(5))*tickUnits
 }
 
 // staleHeal lets the stale leader l back in: to everyone, or to a alone (asymmetric), a then talking to all.

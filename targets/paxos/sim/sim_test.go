@@ -11,9 +11,11 @@ import (
 	"time"
 
 	"github.com/anishathalye/porcupine"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/skeptic-dev/skeptic/targets/paxos/core"
+	"github.com/skeptic-dev/skeptic/targets/paxos/internal/mutation"
 )
 
 // checkTimeout bounds Porcupine's search on one seed's history.
@@ -130,7 +132,7 @@ func TestSim(t *testing.T) {
 	start := time.Now()
 	rep := sweep(*firstFlag, n, check)
 	for _, p := range rep.problems() {
-		t.Error(p)
+		assert.Fail(t, p)
 	}
 	if t.Failed() {
 		return
@@ -221,7 +223,7 @@ func TestFlawsAreCaught(t *testing.T) {
 					return
 				}
 			}
-			t.Fatalf("flaw %s not caught in %d seeds", fc.flaw, fc.maxSeeds)
+			require.FailNow(t, fmt.Sprintf("flaw %s not caught in %d seeds", fc.flaw, fc.maxSeeds))
 		})
 	}
 }
@@ -231,4 +233,38 @@ func firstLine(s string) string {
 		return s[:i]
 	}
 	return s
+}
+
+// staleLeaderSeed is a seed on which the simulation reaches issue 10's stale-leader crash once the fix is
+// reverted (mutation no-step-down-on-snapshot): a stale bridge (the leader hears one node only, which hears the new
+// leader over links that carry no prepare or accept) while the old leader's clock crawls. TestMutationScore finds
+// it again from seed 1 with -mutation-search when the schedules move.
+const staleLeaderSeed = 131
+
+// TestStaleLeaderCrashIsCaught: with the stale-leader fix reverted the simulation drives a leader to install a
+// snapshot past its next slot and propose below it; the node's panic is the seed's failure (not swallowed, not a
+// pass), and the same seed passes with the fix.
+func TestStaleLeaderCrashIsCaught(t *testing.T) {
+	restore, err := mutation.Set(string(mutation.NoStepDownOnSnapshot))
+	require.NoError(t, err)
+	why, timedOut, res := check(Options{Seed: staleLeaderSeed})
+	restore()
+	require.False(t, timedOut)
+	require.Contains(t, res.Panic, "at or below snapshot", "seed %d: no stale-leader panic\n%s", staleLeaderSeed, describe(res))
+	require.True(t, strings.HasPrefix(why, "core panic: "), "a node's panic must fail the seed, got %q", why)
+	require.Contains(t, strings.Join(res.Log, "\n"), "stale bridge", "the crash came by another path than the stale bridge")
+
+	why, timedOut, res = check(Options{Seed: staleLeaderSeed})
+	require.Empty(t, why, "seed %d fails with the fix\n%s", staleLeaderSeed, describe(res))
+	require.False(t, timedOut)
+}
+
+// TestPanicIsAFailure: a run whose node panicked fails its check, whatever the history says.
+func TestPanicIsAFailure(t *testing.T) {
+	res := Run(Options{Seed: 1})
+	require.Empty(t, res.Panic)
+	res.Panic = "core: n1: something broke"
+	why, timedOut := Verdict(res, func([]porcupine.Operation) porcupine.CheckResult { return porcupine.Ok })
+	require.False(t, timedOut)
+	require.Equal(t, "core panic: core: n1: something broke", why)
 }

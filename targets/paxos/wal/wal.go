@@ -212,22 +212,18 @@ func (l *Log) Rewrite(recs []core.Record) error {
 	if err != nil {
 		return fmt.Errorf("wal: rewrite: create %s: %w", tmp, err)
 	}
-	w := bufio.NewWriterSize(f, 256<<10)
-	var size int64
+	// The new log is encoded whole, then written at once: it is what the caller already holds in memory, and a
+	// log rewritten often (a low compaction threshold) then costs no 256 KiB buffer each time.
 	var buf []byte
 	for i := range recs {
-		buf, err = encodeFrame(buf[:0], &recs[i])
-		if err == nil {
-			_, err = w.Write(buf)
-		}
-		if err != nil {
+		if buf, err = encodeFrame(buf, &recs[i]); err != nil {
 			f.Close()
 			l.fs.Remove(tmp)
 			return fmt.Errorf("wal: rewrite: %w", err)
 		}
-		size += int64(len(buf))
 	}
-	if err := w.Flush(); err != nil {
+	size := int64(len(buf))
+	if _, err := f.Write(buf); err != nil {
 		f.Close()
 		l.fs.Remove(tmp)
 		return fmt.Errorf("wal: rewrite: write %s: %w", tmp, err)

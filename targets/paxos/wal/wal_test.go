@@ -4,8 +4,9 @@ import (
 	"encoding/binary"
 	"os"
 	"path/filepath"
-	"reflect"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/skeptic-dev/skeptic/targets/paxos/core"
 )
@@ -24,21 +25,11 @@ func sampleRecords(n int) []core.Record {
 func writeLog(t *testing.T, dir string, recs []core.Record) {
 	t.Helper()
 	l, got, _, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 0 {
-		t.Fatalf("fresh log returned %d records", len(got))
-	}
-	if err := l.Append(recs...); err != nil {
-		t.Fatal(err)
-	}
-	if err := l.Sync(); err != nil {
-		t.Fatal(err)
-	}
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	require.Empty(t, got, "fresh log returned records")
+	require.NoError(t, l.Append(recs...))
+	require.NoError(t, l.Sync())
+	require.NoError(t, l.Close())
 }
 
 func TestRoundTrip(t *testing.T) {
@@ -46,20 +37,14 @@ func TestRoundTrip(t *testing.T) {
 	recs := sampleRecords(5)
 	writeLog(t, dir, recs)
 	l, got, rec, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer l.Close()
-	if !reflect.DeepEqual(got, recs) {
-		t.Fatalf("recovered records differ:\n got %+v\nwant %+v", got, recs)
-	}
-	if rec.TornBytes != 0 || rec.Records != len(recs) {
-		t.Fatalf("clean log reported %+v", rec)
-	}
-	st, _ := os.Stat(filepath.Join(dir, FileName))
-	if st.Size() != l.Size() {
-		t.Fatalf("Size()=%d, file is %d bytes", l.Size(), st.Size())
-	}
+	require.Equal(t, recs, got, "recovered records differ")
+	require.Zero(t, rec.TornBytes, "clean log reported %+v", rec)
+	require.Equal(t, len(recs), rec.Records, "clean log reported %+v", rec)
+	st, err := os.Stat(filepath.Join(dir, FileName))
+	require.NoError(t, err)
+	require.Equal(t, st.Size(), l.Size(), "Size() against the file's size")
 }
 
 // TestTornTail cuts or garbles the real file in each way a crash can, and checks that Open keeps exactly the good
@@ -71,14 +56,13 @@ func TestTornTail(t *testing.T) {
 			appendBytes(t, path, []byte{1, 2, 3})
 		},
 		"short payload": func(t *testing.T, path string, size int64) {
-			if err := os.Truncate(path, size-3); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, os.Truncate(path, size-3))
 		},
 		"garbled payload": func(t *testing.T, path string, size int64) {
-			b, _ := os.ReadFile(path)
+			b, err := os.ReadFile(path)
+			require.NoError(t, err)
 			b[len(b)-2] ^= 0xff
-			os.WriteFile(path, b, 0o644)
+			require.NoError(t, os.WriteFile(path, b, 0o644))
 		},
 		"huge length": func(t *testing.T, path string, size int64) {
 			var hdr [8]byte
@@ -94,43 +78,31 @@ func TestTornTail(t *testing.T) {
 			dir := t.TempDir()
 			writeLog(t, dir, recs)
 			path := filepath.Join(dir, FileName)
-			st, _ := os.Stat(path)
+			st, err := os.Stat(path)
+			require.NoError(t, err)
 			damage(t, path, st.Size())
 			l, got, rec, err := Open(dir)
-			if err != nil {
-				t.Fatalf("Open after %s: %v", name, err)
-			}
+			require.NoError(t, err, "Open after %s", name)
 			want := recs
 			if name == "short payload" || name == "garbled payload" {
 				want = recs[:len(recs)-1] // the last frame is the torn one
 			}
 			// "zeros": a zero header is a frame of length 0 whose CRC is 0 (crc32c of nothing), so it would "check
 			// out"; Open must treat it as a tear, not as a record that fails to decode.
-			if !reflect.DeepEqual(got, want) {
-				t.Fatalf("got %d records, want %d", len(got), len(want))
-			}
-			if rec.TornBytes == 0 || rec.Reason == "" {
-				t.Fatalf("damage not reported: %+v", rec)
-			}
-			st2, _ := os.Stat(path)
-			if st2.Size() != rec.GoodBytes {
-				t.Fatalf("file is %d bytes after recovery, want cut to %d", st2.Size(), rec.GoodBytes)
-			}
+			require.Equal(t, want, got)
+			require.NotZero(t, rec.TornBytes, "damage not reported: %+v", rec)
+			require.NotEmpty(t, rec.Reason, "damage not reported: %+v", rec)
+			st2, err := os.Stat(path)
+			require.NoError(t, err)
+			require.Equal(t, rec.GoodBytes, st2.Size(), "the file after recovery must be cut to the good prefix")
 			extra := core.Record{Kind: core.RecPromise, Ballot: core.Ballot{Round: 99, Node: "n2"}}
-			if err := l.Append(extra); err != nil {
-				t.Fatal(err)
-			}
-			if err := l.Close(); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, l.Append(extra))
+			require.NoError(t, l.Close())
 			l2, got2, rec2, err := Open(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			defer l2.Close()
-			if rec2.TornBytes != 0 || !reflect.DeepEqual(got2, append(append([]core.Record{}, want...), extra)) {
-				t.Fatalf("after append to a recovered log: %d records, torn %d", len(got2), rec2.TornBytes)
-			}
+			require.Zero(t, rec2.TornBytes, "after append to a recovered log")
+			require.Equal(t, append(append([]core.Record{}, want...), extra), got2, "after append to a recovered log")
 		})
 	}
 }
@@ -138,51 +110,33 @@ func TestTornTail(t *testing.T) {
 func appendBytes(t *testing.T, path string, b []byte) {
 	t.Helper()
 	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer f.Close()
-	if _, err := f.Write(b); err != nil {
-		t.Fatal(err)
-	}
+	_, err = f.Write(b)
+	require.NoError(t, err)
 }
 
 func TestRewrite(t *testing.T) {
 	dir := t.TempDir()
 	writeLog(t, dir, sampleRecords(50))
 	l, _, _, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	before := l.Size()
 	snap := []core.Record{
 		{Kind: core.RecPromise, Ballot: core.Ballot{Round: 50, Node: "n1"}},
 		{Kind: core.RecSnapshot, Snapshot: &core.Snapshot{Slot: 50, Data: []byte(`{"x":1}`)}},
 	}
-	if err := l.Rewrite(snap); err != nil {
-		t.Fatal(err)
-	}
-	if l.Size() >= before {
-		t.Fatalf("rewrite did not shrink the log: %d -> %d", before, l.Size())
-	}
+	require.NoError(t, l.Rewrite(snap))
+	require.Less(t, l.Size(), before, "rewrite did not shrink the log")
 	after := core.Record{Kind: core.RecChosen, Slot: 51, Value: &core.Value{}}
-	if err := l.Append(after); err != nil {
-		t.Fatal(err)
-	}
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, tmpName)); !os.IsNotExist(err) {
-		t.Fatalf("tmp file left behind: %v", err)
-	}
+	require.NoError(t, l.Append(after))
+	require.NoError(t, l.Close())
+	_, err = os.Stat(filepath.Join(dir, tmpName))
+	require.True(t, os.IsNotExist(err), "tmp file left behind: %v", err)
 	l2, got, _, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer l2.Close()
-	if !reflect.DeepEqual(got, append(snap, after)) {
-		t.Fatalf("after rewrite got %+v", got)
-	}
+	require.Equal(t, append(snap, after), got, "after rewrite")
 }
 
 // TestUnsyncedNotDurable: records appended without Sync are only buffered, so a process that dies before Sync has
@@ -190,22 +144,15 @@ func TestRewrite(t *testing.T) {
 func TestUnsyncedNotDurable(t *testing.T) {
 	dir := t.TempDir()
 	l, _, _, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := l.Append(sampleRecords(1)...); err != nil {
-		t.Fatal(err)
-	}
-	st, _ := os.Stat(filepath.Join(dir, FileName))
-	if st.Size() != 0 {
-		t.Fatalf("append reached the file before Sync: %d bytes", st.Size())
-	}
-	if err := l.Sync(); err != nil {
-		t.Fatal(err)
-	}
-	st, _ = os.Stat(filepath.Join(dir, FileName))
-	if st.Size() != l.Size() || st.Size() == 0 {
-		t.Fatalf("after Sync file has %d bytes, log says %d", st.Size(), l.Size())
-	}
-	l.Close()
+	require.NoError(t, err)
+	require.NoError(t, l.Append(sampleRecords(1)...))
+	st, err := os.Stat(filepath.Join(dir, FileName))
+	require.NoError(t, err)
+	require.Zero(t, st.Size(), "append reached the file before Sync")
+	require.NoError(t, l.Sync())
+	st, err = os.Stat(filepath.Join(dir, FileName))
+	require.NoError(t, err)
+	require.NotZero(t, st.Size())
+	require.Equal(t, l.Size(), st.Size(), "after Sync the file against the log's size")
+	require.NoError(t, l.Close())
 }

@@ -32,10 +32,17 @@ const (
 	// WALNoChecksum: the log takes a frame whose length fits as written, without checking its CRC, so a torn
 	// record whose payload was not all written is replayed (wal).
 	WALNoChecksum Name = "wal-no-checksum"
+	// NoStepDownOnSnapshot reverts the stale-leader fix of issue 10: a leader no longer steps down when a message
+	// proves the log went past it (a peer's commit index, a Commit, catch-up entry or snapshot at or past its next
+	// slot, another value chosen in a slot it has in flight, a Commit at a higher ballot). A stale leader that
+	// then installs a snapshot past its next slot panics on its next proposal ("proposes slot N at or below
+	// snapshot M").
+	NoStepDownOnSnapshot Name = "no-step-down-on-snapshot"
 )
 
 // All lists every mutation, for the tests that score them.
-var All = []Name{LowestBallot, NoBallotCompare, UnpersistedPromise, LongLease, LeaseFromAck, StaleRound, WALNoChecksum}
+var All = []Name{LowestBallot, NoBallotCompare, UnpersistedPromise, LongLease, LeaseFromAck, StaleRound, WALNoChecksum,
+	NoStepDownOnSnapshot}
 
 // active is the mutation switched on; only tests set it, and never while nodes run concurrently.
 var active = None

@@ -1,0 +1,132 @@
+package nemesis
+
+// The generator: a schedule as a pure function of the seed, the nodes, the run's duration and the options.
+
+import (
+	"errors"
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"time"
+)
+
+// nemesisStream separates the nemesis's random stream from others drawn from the same seed ("nemesis").
+const nemesisStream = 0x6e656d65736973
+
+// Generate makes the schedule of a run of the given duration on nodes, from seed and o, as a pure function: the
+// same arguments always give the same schedule. Quiet and faulty periods of o.Interval alternate, starting
+// quiet; each faulty period applies one fault, drawn uniformly from the enabled kinds and then from the kind's
+// strategies, and undoes it at the period's end (or at the end of the run). Choices that depend on the running
+// cluster (the leader) are left to Run, which records them.
+func Generate(seed int64, nodes []string, duration time.Duration, o Options) (Schedule, error) {
+	o = o.WithDefaults()
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	if len(nodes) == 0 {
+		return nil, errors.New("nemesis: no nodes")
+	}
+	for _, f := range faults {
+		if err := f.Validate(o, len(nodes)); err != nil {
+			return nil, err
+		}
+	}
+	nodes = sorted(nodes)
+	// Canonical orders (the registry's, each kind's list of strategies), so that "--nemesis kill,partition" and
+	// "partition,kill" draw alike.
+	var kinds []Fault
+	for _, f := range faults {
+		if slices.Contains(o.Faults, f.Kind()) {
+			kinds = append(kinds, f)
+		}
+	}
+	if o.Mode == ModeOverlap {
+		return overlap(seed, kinds, nodes, duration, o), nil
+	}
+	r := rand.New(rand.NewPCG(uint64(seed), nemesisStream))
+	interval := o.Interval.D()
+	s := Schedule{}
+	for t := interval; t < duration && len(kinds) > 0; t += 2 * interval {
+		f := kinds[r.IntN(len(kinds))]
+		s = append(s, f.Generate(period(f, t, min(t+interval, duration), nodes, o, r))...)
+	}
+	return s, nil
+}
+
+// overlap is Generate's ModeOverlap: each kind of kinds follows its own timeline, drawn from its own random
+// stream (the seed and the kind), of quiet and faulty periods between Interval/2 and 3*Interval/2 long, starting
+// quiet. Each fault's stop op comes before the kind's next start and no later than duration. The ops of all kinds
+// are merged in time order (at the same time, in the order of kinds).
+func overlap(seed int64, kinds []Fault, nodes []string, duration time.Duration, o Options) Schedule {
+	interval := o.Interval.D()
+	span := func(r *rand.Rand) time.Duration {
+		return (interval/2 + time.Duration(r.Int64N(int64(interval)+1))).Round(time.Millisecond)
+	}
+	var s Schedule
+	for _, f := range kinds {
+		// The kind's own stream: enabling another kind does not change this one's timeline. PCG streams that
+		// share a seed start correlated, so each kind gets a seed of its own (splitmix64 of the seed and kind).
+		k := uint64(slices.Index(faults, f) + 1)
+		r := rand.New(rand.NewPCG(splitmix64(uint64(seed)+k*0x9e3779b97f4a7c15), nemesisStream))
+		for t := span(r); t < duration; {
+			p := period(f, t, 0, nodes, o, r) // draws the strategy, before the period's length
+			p.To = min(t+span(r), duration)
+			s = append(s, f.Generate(p)...)
+			t = p.To + span(r)
+		}
+	}
+	sort.SliceStable(s, func(a, b int) bool { return s[a].At < s[b].At })
+	return s
+}
+
+// drawer is a kind that draws its faulty periods' strategies itself (strategyKind.draw) rather than uniformly.
+type drawer interface {
+	draw(strategies []string, r *rand.Rand) string
+}
+
+// period returns the faulty period [from, to) of kind f, with its strategy drawn from r.
+func period(f Fault, from, to time.Duration, nodes []string, o Options, r *rand.Rand) Period {
+	p := Period{From: from, To: to, Strategies: f.Strategies(o), Nodes: nodes, Options: o, R: r}
+	if len(p.Strategies) > 0 {
+		if d, ok := f.(drawer); ok {
+			p.Strategy = d.draw(p.Strategies, r)
+		} else {
+			p.Strategy = p.Strategies[r.IntN(len(p.Strategies))]
+		}
+	}
+	return p
+}
+
+// cycles lays out the period as cycles of fault and undo, each cycle long (at least one cycle), each undone
+// halfway through: the first with the period's strategy, each later one with a strategy drawn afresh
+// (uniformly). ops makes cycle i's start and stop ops for its strategy.
+func (p Period) cycles(cycle time.Duration, ops func(i int, strategy string) (start, stop Op)) Schedule {
+	var s Schedule
+	strategy := p.Strategy
+	for i, c := 0, p.From; c == p.From || c+cycle <= p.To; i, c = i+1, c+cycle {
+		if c > p.From && len(p.Strategies) > 0 {
+			strategy = p.Strategies[p.R.IntN(len(p.Strategies))]
+		}
+		start, stop := ops(i, strategy)
+		s = append(s, Op{At: Duration(c), F: start.F, Value: start.Value},
+			Op{At: Duration(min(c+cycle/2, p.To)), F: stop.F, Value: stop.Value})
+	}
+	return s
+}
+
+// startStop places a fault's start op at the period's start and its stop op (if F is not "") at its end.
+func (p Period) startStop(start, stop Op) Schedule {
+	s := Schedule{{At: Duration(p.From), F: start.F, Value: start.Value}}
+	if stop.F != "" {
+		s = append(s, Op{At: Duration(p.To), F: stop.F, Value: stop.Value})
+	}
+	return s
+}
+
+// splitmix64 scrambles x (the finalizer of Steele, Lea and Flood's SplitMix64).
+func splitmix64(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
+}
