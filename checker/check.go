@@ -187,7 +187,7 @@ type specResult struct {
 }
 
 func newSession(failCAS history.FailCAS, opts Options, start time.Time) *session {
-	s := &session{conv: newConverter(failCAS), opts: opts, start: start, model: workloads.RegisterModel().Porcupine()}
+	s := &session{conv: newConverter(failCAS), opts: opts, start: start, model: keyModel()}
 	if opts.Timeout > 0 {
 		s.deadline = start.Add(opts.Timeout)
 	}
@@ -206,6 +206,15 @@ func newSession(failCAS history.FailCAS, opts Options, start time.Time) *session
 		})
 	}
 	return s
+}
+
+// keyModel is the register model for checking one key's operations: without the partition by key, which
+// would only copy a key's operations into a partition of their own (the same operations, in the same order)
+// and build a map to do so, on every check.
+func keyModel() porcupine.Model {
+	m := workloads.RegisterModel().Porcupine()
+	m.Partition = nil
+	return m
 }
 
 func (s *session) workers() int {
@@ -279,7 +288,7 @@ func checkKeys(keys []KeyOps, todo []int, opts Options, deadline time.Time, res 
 	if workers == 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	model := workloads.RegisterModel().Porcupine()
+	model := keyModel()
 	infos := make([]*porcupine.LinearizationInfo, len(keys))
 
 	order := slices.Clone(todo)

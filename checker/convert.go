@@ -113,7 +113,11 @@ type converter struct {
 	retired procTable[int64] // process -> index of its info
 	keyStat map[string]*keyState
 	keys    []KeyOps
-	clients [][]history.Process // per key: its processes, by client id
+	readIn  []interface{} // per key: its read input, boxed once
+	// per key: the last output boxed that is neither doneOut nor unknownOut, and its box
+	lastOut   []workloads.RegisterOutput
+	lastBoxed []interface{}
+	clients   [][]history.Process // per key: its processes, by client id
 
 	// onQuiet, when set, is handed the operations so far of a key that has no open invocation and has had no
 	// event for quietAfter events, while the rest of the history is still read: most likely a key the workload
@@ -144,6 +148,9 @@ func (c *converter) addOp(p *pending, out workloads.RegisterOutput, ret int64, c
 		p.ks.idx = i
 		c.keys = append(c.keys, KeyOps{Key: p.ev.Key})
 		c.clients = append(c.clients, nil)
+		c.readIn = append(c.readIn, nil)
+		c.lastOut = append(c.lastOut, doneOut) // never compared: doneOut is matched first
+		c.lastBoxed = append(c.lastBoxed, nil)
 	}
 	// A key has few processes (its workers, and those that replaced a worker after an info): a list is faster
 	// than a map. Most operations are by a process seen lately, so the search starts at the end.
@@ -159,16 +166,47 @@ func (c *converter) addOp(p *pending, out workloads.RegisterOutput, ret int64, c
 		cid = len(clients)
 		c.clients[i] = append(clients, p.ev.Process)
 	}
+	// Boxing an input or output in an interface allocates. Reads of a key all have the same input, and outputs
+	// repeat, so those are boxed once and shared (Porcupine never changes them); writes and cas are boxed each.
+	var in interface{}
+	if p.in.F == workloads.Read {
+		if in = c.readIn[i]; in == nil {
+			in = p.in
+			c.readIn[i] = in
+		}
+	} else {
+		in = p.in
+	}
+	var boxed interface{}
+	switch {
+	case out == doneOut:
+		boxed = boxedDone
+	case out == unknownOut:
+		boxed = boxedUnknown
+	case out == c.lastOut[i]:
+		boxed = c.lastBoxed[i] // reads of a key in a row mostly see the same value
+	default:
+		boxed = out
+		c.lastOut[i], c.lastBoxed[i] = out, boxed
+	}
 	c.keys[i].Ops = append(c.keys[i].Ops, porcupine.Operation{
 		ClientId: cid,
-		Input:    p.in,
+		Input:    in,
 		Call:     p.ev.Time,
-		Output:   out,
+		Output:   boxed,
 		Return:   ret,
 		Metadata: Meta{Process: p.ev.Process, Invoke: p.ev.Index, Complete: complete, Node: p.ev.Node},
 	})
 	c.st.Ops++
 }
+
+// The outputs most operations have, boxed once.
+var (
+	doneOut                  = workloads.RegisterOutput{Kind: workloads.Done}
+	unknownOut               = workloads.RegisterOutput{Kind: workloads.Unknown}
+	boxedDone    interface{} = doneOut
+	boxedUnknown interface{} = unknownOut
+)
 
 // touch notes an event on ks, and hands the keys that went quiet to onQuiet.
 func (c *converter) touch(ks *keyState) {
@@ -291,13 +329,13 @@ func (c *converter) add(e history.Event) error {
 			return nil
 		}
 		out := workloads.RegisterOutput{Kind: workloads.Mismatch}
-		if _, _, err := asPair(e.Value); err != nil {
-			// Our protocol's form: the value the cas saw.
-			v, err := history.AsOptInt(e.Value)
-			if err != nil {
-				return fmt.Errorf("event %d: cas-mismatch fail: value %s is neither the value seen (an integer or null) nor Jepsen's [from, to]", e.Index, e.Value)
-			}
+		// Our protocol's form is the value the cas saw (an integer or null, which is never a pair); Jepsen's is
+		// [from, to], and says nothing of what it saw. The integer form is tried first: it is the common one, and
+		// a failed asPair costs an error.
+		if v, err := history.AsOptInt(e.Value); err == nil {
 			out.Observed, out.Value = true, state(v)
+		} else if _, _, err := asPair(e.Value); err != nil {
+			return fmt.Errorf("event %d: cas-mismatch fail: value %s is neither the value seen (an integer or null) nor Jepsen's [from, to]", e.Index, e.Value)
 		}
 		c.st.Observations++
 		c.addOp(p, out, e.Time, e.Index)

@@ -51,15 +51,30 @@ func pruneUnobserved(ops []porcupine.Operation) ([]porcupine.Operation, int) {
 func pruneNoopCAS(ops []porcupine.Operation) ([]porcupine.Operation, int) {
 	total := 0
 	for {
-		stored := map[int64]int{} // value -> operations that may store it
+		// Only the from values of the unknown cas are looked up below, so only they are counted: a few values,
+		// not one for every write of the key.
+		stored := map[int64]int{} // candidate's from value -> operations that may store it
+		for _, op := range ops {
+			if in := op.Input.(workloads.RegisterInput); in.F == workloads.CAS && op.Output.(workloads.RegisterOutput).Kind == workloads.Unknown {
+				stored[in.From] = 0
+			}
+		}
+		if len(stored) == 0 {
+			return ops, total
+		}
 		for _, op := range ops {
 			in := op.Input.(workloads.RegisterInput)
-			out := op.Output.(workloads.RegisterOutput)
+			var v int64
 			switch {
 			case in.F == workloads.Write:
-				stored[in.Arg]++
-			case in.F == workloads.CAS && out.Kind != workloads.Mismatch:
-				stored[in.To]++
+				v = in.Arg
+			case in.F == workloads.CAS && op.Output.(workloads.RegisterOutput).Kind != workloads.Mismatch:
+				v = in.To
+			default:
+				continue
+			}
+			if c, ok := stored[v]; ok {
+				stored[v] = c + 1
 			}
 		}
 		removed := make([]bool, len(ops))
@@ -88,26 +103,14 @@ func pruneNoopCAS(ops []porcupine.Operation) ([]porcupine.Operation, int) {
 
 // pruneUnseen applies the first rule, to a fixed point.
 func pruneUnseen(ops []porcupine.Operation) ([]porcupine.Operation, int) {
-	deps := map[int64]int{}      // value -> operations that depend on the register holding it
+	// deps is consulted only for the values the unknown operations store (the keys of writers), so only those
+	// are counted: a few values, not one for every read and cas of the key.
 	writers := map[int64][]int{} // value -> unknown operations that store it
 	for i, op := range ops {
 		in := op.Input.(workloads.RegisterInput)
 		out := op.Output.(workloads.RegisterOutput)
-		switch {
-		case in.F == workloads.Read:
-			if out.Value.Set {
-				deps[out.Value.Value]++
-			}
-		case in.F == workloads.CAS && out.Kind == workloads.Mismatch:
-			if !out.Observed {
-				return ops, 0
-			}
-			if out.Value.Set {
-				deps[out.Value.Value]++
-			}
-		case in.F == workloads.CAS:
-			// Done or Unknown: both may have needed the register to hold From.
-			deps[in.From]++
+		if in.F == workloads.CAS && out.Kind == workloads.Mismatch && !out.Observed {
+			return ops, 0
 		}
 		if out.Kind == workloads.Unknown {
 			switch in.F {
@@ -116,6 +119,30 @@ func pruneUnseen(ops []porcupine.Operation) ([]porcupine.Operation, int) {
 			case workloads.CAS:
 				writers[in.To] = append(writers[in.To], i)
 			}
+		}
+	}
+	if len(writers) == 0 {
+		return ops, 0
+	}
+	deps := make(map[int64]int, len(writers)) // value of writers -> operations that depend on the register holding it
+	for _, op := range ops {
+		in := op.Input.(workloads.RegisterInput)
+		out := op.Output.(workloads.RegisterOutput)
+		var v int64
+		switch {
+		case in.F == workloads.Read || in.F == workloads.CAS && out.Kind == workloads.Mismatch:
+			if !out.Value.Set {
+				continue
+			}
+			v = out.Value.Value
+		case in.F == workloads.CAS:
+			// Done or Unknown: both may have needed the register to hold From.
+			v = in.From
+		default:
+			continue
+		}
+		if _, ok := writers[v]; ok {
+			deps[v]++
 		}
 	}
 	var work []int64

@@ -356,7 +356,7 @@ func (r *run) awaitLeader(ctx context.Context) {
 			return
 		}
 		select {
-		case <-time.After(50 * time.Millisecond):
+		case <-time.After(10 * time.Millisecond): // a leader is usually elected within 100 ms of the nodes' start
 		case <-ctx.Done():
 		}
 	}

@@ -11,7 +11,7 @@ import (
 // Recorder appends events to a history file as they happen. It is safe for concurrent use by every worker and
 // the nemesis.
 //
-// Each event is marshalled and written with a single write call on a file opened O_APPEND, so the file on disk
+// Each event is encoded as json.Marshal writes it (history/encode.go) and written with a single write call on a file opened O_APPEND, so the file on disk
 // is always a sequence of whole lines: a harness killed by SIGKILL loses nothing it had recorded, because the
 // kernel already holds every written line. Close flushes the file to stable storage with fsync.
 type Recorder struct {
@@ -21,6 +21,7 @@ type Recorder struct {
 	next  int64
 	err   error
 	hooks []func(Event)
+	line  []byte // the line being written, under mu
 }
 
 // Create makes a new history file at path (it must not exist) whose times count from base. base must carry a
@@ -66,6 +67,14 @@ func (r *Recorder) Since() int64 { return int64(time.Since(r.Base())) }
 // Record stamps e with the next index and the current time, writes it, and returns the event as written. After
 // the first write error every later Record returns that error, so a full disk is reported, not ignored.
 func (r *Recorder) Record(e Event) (Event, error) {
+	// Most of the line is encoded before the lock is taken: only the index and the time need it. The line is
+	// still written whole, with one write call, under the lock, so the file stays a sequence of whole lines in
+	// index order.
+	bp := lineBufs.Get().(*[]byte)
+	defer lineBufs.Put(bp)
+	tail, fast := appendTail((*bp)[:0], &e)
+	*bp = tail[:0]
+
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.err != nil {
@@ -79,11 +88,17 @@ func (r *Recorder) Record(e Event) (Event, error) {
 	if e.Value == nil {
 		e.Value = Null()
 	}
-	b, err := json.Marshal(e)
-	if err != nil {
-		return e, fmt.Errorf("history: encode event %d: %w", e.Index, err)
+	var b []byte
+	if fast {
+		r.line = append(appendHead(r.line[:0], e.Index, e.Time), tail...)
+		b = r.line
+	} else {
+		var err error
+		if b, err = json.Marshal(e); err != nil {
+			return e, fmt.Errorf("history: encode event %d: %w", e.Index, err)
+		}
+		b = append(b, '\n')
 	}
-	b = append(b, '\n')
 	if _, err := r.f.Write(b); err != nil {
 		r.err = fmt.Errorf("history: write event %d: %w", e.Index, err)
 		return e, r.err

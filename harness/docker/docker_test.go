@@ -517,3 +517,44 @@ func notELF(t *testing.T) string {
 	}
 	return p
 }
+
+// exitingTarget is testTarget, but node n3 gets a flag the test node does not know, so it exits at once.
+type exitingTarget struct{ testTarget }
+
+func (exitingTarget) Args(a targets.NodeArgs) ([]string, error) {
+	if a.ID == "n3" {
+		return []string{"-no-such-flag"}, nil
+	}
+	return testbin.TestNodeArgs(a), nil
+}
+
+// TestFailedStartLeavesNothing: the nodes are created and started all at once; when one of them exits before
+// it accepts connections, or the start is cancelled halfway, StartCluster says so (naming the node) and
+// removes every container, volume and the network of the run.
+func TestFailedStartLeavesNothing(t *testing.T) {
+	rt := requireDocker(t)
+	t.Run("a node exits", func(t *testing.T) {
+		var log bytes.Buffer
+		spec := cluster.Spec{RunID: runID(t), RunDir: t.TempDir(), Log: &log, Target: exitingTarget{}, Nodes: 5, Binary: testNode(t)}
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		_, err := rt.StartCluster(ctx, spec)
+		require.Error(t, err)
+		require.Contains(t, err.Error(), "node n3 (container skeptic-"+spec.RunID+"-n3) exited with code")
+		require.NotContains(t, err.Error(), "node n1", "only the node that failed is named")
+		require.Empty(t, leftovers(t, rt, spec.RunID))
+	})
+	t.Run("cancelled", func(t *testing.T) {
+		var log bytes.Buffer
+		spec := cluster.Spec{RunID: runID(t), RunDir: t.TempDir(), Log: &log, Target: testTarget{}, Nodes: 5, Binary: testNode(t)}
+		// An untimed start builds the image first, so that the cancel comes while the nodes are created.
+		c, err := rt.StartCluster(context.Background(), cluster.Spec{RunID: runID(t), RunDir: t.TempDir(), Target: testTarget{}, Nodes: 1, Binary: spec.Binary})
+		require.NoError(t, err)
+		require.NoError(t, c.Teardown(context.Background()))
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(150*time.Millisecond, cancel)
+		_, err = rt.StartCluster(ctx, spec)
+		require.Error(t, err, "a start cancelled after 150 ms: %s", log.String())
+		require.Empty(t, leftovers(t, rt, spec.RunID))
+	})
+}
