@@ -64,7 +64,8 @@ const (
 	// ClockBump jumps the clocks of a random subset of nodes by a random ±(10ms..60s) each.
 	ClockBump = "bump"
 	// ClockBumpLeader jumps the clock of the node Cluster.Leader names at the time of the fault by a random
-	// ±(10ms..60s): with a leader partition (--nemesis-mode overlap), what a lease on the wall clock fears.
+	// ±(1s..60s): with a leader partition (--nemesis-mode overlap), what a lease on the wall clock fears. It joins
+	// the defaults for a target that names its leader (WithLeader).
 	ClockBumpLeader = "bump-leader"
 	// ClockStrobe flips the clocks of a random subset of nodes between +delta and 0, every period, for a while.
 	ClockStrobe = "strobe"
@@ -379,9 +380,10 @@ func (o Options) Needs() map[targets.Capability]string {
 	return need
 }
 
-// WithLeader adds the leader strategy to each enabled kind (partition, kill, pause) whose strategies are that kind's
-// defaults, for a target that can name its leader: the faults that aim at the leader are the ones that expose
-// most leader bugs (an early acknowledgement, a stale lease). Strategies the user named are left as they are.
+// WithLeader adds the leader strategy to each enabled kind (partition, kill, pause; bump-leader for clock) whose
+// strategies are that kind's defaults, for a target that can name its leader: the faults that aim at the leader
+// are the ones that expose most leader bugs (an early acknowledgement, a stale lease). Strategies the user named
+// are left as they are.
 func (o Options) WithLeader() Options {
 	add := func(v, def []string, leader string) []string {
 		if len(v) == 0 || !slices.Equal(v, def) {
@@ -392,5 +394,6 @@ func (o Options) WithLeader() Options {
 	o.Partition = add(o.Partition, DefaultPartition, PartLeader)
 	o.Kill = add(o.Kill, DefaultKill, NodesLeader)
 	o.Pause = add(o.Pause, DefaultPause, NodesLeader)
+	o.Clock = add(o.Clock, DefaultClock, ClockBumpLeader)
 	return o
 }

@@ -148,8 +148,8 @@ func Generate(seed int64, nodes []string, duration time.Duration, o Options) (Sc
 			strategy = st[r.IntN(len(st))]
 		}
 		stopAt := min(t+interval, duration)
-		if kind == FaultKill {
-			s = append(s, killCycles(t, stopAt, strategy, strategies[kind], nodes, o, r)...)
+		if c := cycleOf(kind); c > 0 {
+			s = append(s, cycles(kind, c, t, stopAt, strategy, strategies[kind], nodes, o, r)...)
 			continue
 		}
 		start, stop := faultOps(kind, strategy, nodes, o, r)
@@ -167,17 +167,41 @@ func Generate(seed int64, nodes []string, duration time.Duration, o Options) (Sc
 // hang on which nodes restart together, so a period of kills tries several draws instead of one.
 const KillCycle = 2500 * time.Millisecond
 
-// killCycles lays out the kill faults of the period [from, to): kill and restart cycles of KillCycle (at least
-// one), the first with strategy, each later one with a strategy drawn afresh.
-func killCycles(from, to time.Duration, strategy string, strategies []string, nodes []string, o Options, r *rand.Rand) Schedule {
+// PartitionCycle is the length of one partition and heal in a faulty period of partitions: the grudge starts at
+// its start and heals halfway through, and the next cycle draws a fresh grudge. Leader bugs show at a leader
+// change, and the change that exposes them most is the heal: a node cut off for a few seconds has run up its
+// ballot in failed elections, and on its return it deposes a busy leader whose latest slots a majority accepted
+// but does not yet know chosen. One partition per period gave one such heal; cycles give several.
+const PartitionCycle = 5 * time.Second
+
+// cycleOf is the cycle of a kind whose faulty periods are cycles of fault and undo (0: one fault a period).
+func cycleOf(kind string) time.Duration {
+	switch kind {
+	case FaultKill:
+		return KillCycle
+	case FaultPartition:
+		return PartitionCycle
+	}
+	return 0
+}
+
+// cycles lays out the faults of kind in the period [from, to): fault and undo cycles of length cycle (at least
+// one), each undone halfway through, the first with strategy, each later one with a strategy drawn afresh. For
+// partitions with the leader strategy enabled, every other cycle, starting with the first, isolates the leader
+// instead: the heal that follows it is the leader change leader bugs need, and a random grudge cuts the leader
+// off only now and then.
+func cycles(kind string, cycle, from, to time.Duration, strategy string, strategies []string, nodes []string, o Options, r *rand.Rand) Schedule {
 	var s Schedule
-	for c := from; c == from || c+KillCycle <= to; c += KillCycle {
+	for i, c := 0, from; c == from || c+cycle <= to; i, c = i+1, c+cycle {
 		if c > from && len(strategies) > 0 {
 			strategy = strategies[r.IntN(len(strategies))]
 		}
-		start, stop := faultOps(FaultKill, strategy, nodes, o, r)
+		if kind == FaultPartition && i%2 == 0 && slices.Contains(strategies, PartLeader) {
+			strategy = PartLeader
+		}
+		start, stop := faultOps(kind, strategy, nodes, o, r)
 		s = append(s, Op{At: Duration(c), F: start.F, Value: start.Value},
-			Op{At: Duration(min(c+KillCycle/2, to)), F: stop.F, Value: stop.Value})
+			Op{At: Duration(min(c+cycle/2, to)), F: stop.F, Value: stop.Value})
 	}
 	return s
 }
@@ -213,7 +237,9 @@ func faultOps(kind, strategy string, nodes []string, o Options, r *rand.Rand) (s
 		var f string
 		switch strategy {
 		case ClockBumpLeader:
-			f, v.Delta = FClockBump, Duration(signed(r, logUniform(r, 10*time.Millisecond, 60*time.Second)))
+			// At least a second: a leader's lease is a fraction of a second, so a smaller jump cannot make it
+			// outlast the followers' refusal to elect another leader.
+			f, v.Delta = FClockBump, Duration(signed(r, logUniform(r, time.Second, 60*time.Second)))
 			// Undone by a reset of every clock: the leader is known only when the op runs.
 			return Op{F: f, Value: mustJSON(v)}, Op{F: FClockReset, Value: mustJSON(ClockValue{})}
 		case ClockBump:
@@ -722,8 +748,8 @@ func overlap(seed int64, kinds []string, strategies map[string][]string, nodes [
 				strategy = st[r.IntN(len(st))]
 			}
 			stopAt := min(t+span(r), duration)
-			if kind == FaultKill {
-				s = append(s, killCycles(t, stopAt, strategy, strategies[kind], nodes, o, r)...)
+			if c := cycleOf(kind); c > 0 {
+				s = append(s, cycles(kind, c, t, stopAt, strategy, strategies[kind], nodes, o, r)...)
 				t = stopAt + span(r)
 				continue
 			}

@@ -78,14 +78,19 @@ func TestGenerateAlternatesQuietAndFaultyPeriods(t *testing.T) {
 			t.Fatalf("op %d at %s, want a fault to start at %s: %v", i, s[i].At.D(), want, s)
 		}
 		seen[s[i].F] = true
-		if s[i].F == nemesis.FKill {
-			// A period of kills is cycles of kill and restart, each KillCycle long, each restarting halfway.
-			for c := want; c+nemesis.KillCycle <= want+10*time.Second; c += nemesis.KillCycle {
-				if i+1 >= len(s) || s[i].F != nemesis.FKill || s[i].At.D() != c || s[i+1].F != nemesis.FStart || s[i+1].At.D() != c+nemesis.KillCycle/2 {
-					t.Fatalf("ops %d.. are not a kill at %s restarted at %s: %v", i, c, c+nemesis.KillCycle/2, s[i:])
+		// A period of kills is cycles of kill and restart, each KillCycle long, each restarting halfway; a period
+		// of partitions, cycles of PartitionCycle, each healed halfway.
+		if cycle := map[string]time.Duration{nemesis.FKill: nemesis.KillCycle, nemesis.FStartPartition: nemesis.PartitionCycle}[s[i].F]; cycle > 0 {
+			f, stop := s[i].F, stopOf[s[i].F]
+			n := 0
+			for c := want; c+cycle <= want+10*time.Second; c += cycle {
+				if i+1 >= len(s) || s[i].F != f || s[i].At.D() != c || s[i+1].F != stop || s[i+1].At.D() != c+cycle/2 {
+					t.Fatalf("ops %d.. are not a %s at %s undone at %s: %v", i, f, c, c+cycle/2, s[i:])
 				}
 				i += 2
+				n++
 			}
+			assert.Equal(t, int(10*time.Second/cycle), n, "cycles of %s in a 10s period", f)
 			want += 20 * time.Second
 			continue
 		}
@@ -386,10 +391,85 @@ func TestWithLeader(t *testing.T) {
 	assert.Equal(t, append(slices.Clone(nemesis.DefaultPartition), nemesis.PartLeader), o.Partition)
 	assert.Equal(t, append(slices.Clone(nemesis.DefaultKill), nemesis.NodesLeader), o.Kill)
 	assert.Equal(t, append(slices.Clone(nemesis.DefaultPause), nemesis.NodesLeader), o.Pause)
-	assert.Equal(t, nemesis.DefaultClock, o.Clock, "clock has its own bump-leader, named by hand")
+	assert.Equal(t, append(slices.Clone(nemesis.DefaultClock), nemesis.ClockBumpLeader), o.Clock)
+	assert.NotContains(t, nemesis.DefaultClock, nemesis.ClockBumpLeader, "bump-leader needs a target that names its leader")
 	named := mustOptions(t, nemesis.Flags{Nemesis: "kill", Kill: "all"}).WithLeader()
 	assert.Equal(t, []string{nemesis.NodesAll}, named.Kill, "strategies the user named stay as named")
 	s, err := nemesis.Generate(3, five, time.Minute, o)
 	require.NoError(t, err)
 	require.NoError(t, s.Validate(five))
+}
+
+// TestPartitionCycles: a faulty period of partitions is cycles of PartitionCycle, each healed halfway, so that a
+// 10s period cuts and heals twice; with the leader strategy enabled, every other cycle (the first of each period)
+// isolates the leader, and the others are fresh draws.
+func TestPartitionCycles(t *testing.T) {
+	o := mustOptions(t, nemesis.Flags{Nemesis: "partition", Interval: 10 * time.Second}).WithLeader()
+	var at []time.Duration
+	fresh := false
+	for seed := range int64(20) {
+		s, err := nemesis.Generate(seed, five, time.Minute, o)
+		require.NoError(t, err)
+		require.NoError(t, s.Validate(five))
+		at = at[:0]
+		var strategies []string
+		for _, op := range s {
+			at = append(at, op.At.D())
+			if op.F == nemesis.FStartPartition {
+				var v nemesis.PartitionValue
+				require.NoError(t, json.Unmarshal(op.Value, &v))
+				strategies = append(strategies, v.Strategy)
+			}
+		}
+		sec := func(x ...float64) []time.Duration {
+			var d []time.Duration
+			for _, v := range x {
+				d = append(d, time.Duration(v*float64(time.Second)))
+			}
+			return d
+		}
+		require.Equal(t, sec(10, 12.5, 15, 17.5, 30, 32.5, 35, 37.5, 50, 52.5, 55, 57.5), at, "seed %d", seed)
+		for i := range 3 {
+			assert.Equal(t, nemesis.PartLeader, strategies[2*i], "seed %d: the first cycle of each period isolates the leader", seed)
+			if strategies[2*i+1] != nemesis.PartLeader {
+				fresh = true
+			}
+		}
+		// Without the leader strategy (a target that cannot name its leader), every cycle is a draw.
+		plain, err := nemesis.Generate(seed, five, time.Minute, mustOptions(t, nemesis.Flags{Nemesis: "partition"}))
+		require.NoError(t, err)
+		require.Len(t, plain, 12)
+		for _, op := range plain {
+			assert.NotContains(t, string(op.Value), `"leader"`)
+		}
+	}
+	assert.True(t, fresh, "the other cycles draw their strategy afresh")
+}
+
+// TestBumpLeaderJumpsSeconds: bump-leader jumps the leader's clock by 1s to 60s, either way, since a smaller jump
+// cannot make a lease of a fraction of a second outlast the followers' refusal.
+func TestBumpLeaderJumpsSeconds(t *testing.T) {
+	o := mustOptions(t, nemesis.Flags{Nemesis: "clock", Clock: "bump-leader", Interval: time.Second})
+	neg, pos := 0, 0
+	for seed := range int64(20) {
+		s, err := nemesis.Generate(seed, five, time.Minute, o)
+		require.NoError(t, err)
+		for _, op := range s {
+			if op.F != nemesis.FClockBump {
+				continue
+			}
+			var v nemesis.ClockValue
+			require.NoError(t, json.Unmarshal(op.Value, &v))
+			d := v.Delta.D()
+			if d < 0 {
+				neg++
+				d = -d
+			} else {
+				pos++
+			}
+			assert.True(t, d >= time.Second && d <= time.Minute, "jump %s", v.Delta.D())
+		}
+	}
+	assert.Positive(t, neg)
+	assert.Positive(t, pos)
 }
