@@ -145,7 +145,7 @@ func Generate(seed int64, nodes []string, duration time.Duration, o Options) (Sc
 		kind := kinds[r.IntN(len(kinds))]
 		strategy := ""
 		if st := strategies[kind]; len(st) > 0 {
-			strategy = st[r.IntN(len(st))]
+			strategy = drawStrategy(kind, st, r)
 		}
 		stopAt := min(t+interval, duration)
 		if c := cycleOf(kind); c > 0 {
@@ -166,6 +166,16 @@ func Generate(seed int64, nodes []string, duration time.Duration, o Options) (Sc
 // more than downtime (a node that forgets what it promised forgets it on its restart), and whether one shows can
 // hang on which nodes restart together, so a period of kills tries several draws instead of one.
 const KillCycle = 2500 * time.Millisecond
+
+// drawStrategy draws the strategy of a faulty period of kind from st, uniformly, except that a clock period
+// jumps the leader's clock (bump-leader) half the time when that strategy is enabled: a lease on the wall clock
+// breaks only when the leader's own clock jumps, which a bump of a random subset does now and then.
+func drawStrategy(kind string, st []string, r *rand.Rand) string {
+	if kind == FaultClock && slices.Contains(st, ClockBumpLeader) && r.IntN(2) == 0 {
+		return ClockBumpLeader
+	}
+	return st[r.IntN(len(st))]
+}
 
 // PartitionCycle is the length of one partition and heal in a faulty period of partitions: the grudge starts at
 // its start and heals halfway through, and the next cycle draws a fresh grudge. Leader bugs show at a leader
@@ -237,9 +247,10 @@ func faultOps(kind, strategy string, nodes []string, o Options, r *rand.Rand) (s
 		var f string
 		switch strategy {
 		case ClockBumpLeader:
-			// At least a second: a leader's lease is a fraction of a second, so a smaller jump cannot make it
-			// outlast the followers' refusal to elect another leader.
-			f, v.Delta = FClockBump, Duration(signed(r, logUniform(r, time.Second, 60*time.Second)))
+			// At least 10s: a jump back by X (or, at the reset, the undoing of a jump ahead by X) lets a lease on
+			// the wall clock outlast the followers' refusal for X, and X must span the time until the leader is
+			// cut off (the next partition of another timeline, some seconds away) and another is elected.
+			f, v.Delta = FClockBump, Duration(signed(r, logUniform(r, 10*time.Second, 60*time.Second)))
 			// Undone by a reset of every clock: the leader is known only when the op runs.
 			return Op{F: f, Value: mustJSON(v)}, Op{F: FClockReset, Value: mustJSON(ClockValue{})}
 		case ClockBump:
@@ -745,7 +756,7 @@ func overlap(seed int64, kinds []string, strategies map[string][]string, nodes [
 		for t := span(r); t < duration; {
 			strategy := ""
 			if st := strategies[kind]; len(st) > 0 {
-				strategy = st[r.IntN(len(st))]
+				strategy = drawStrategy(kind, st, r)
 			}
 			stopAt := min(t+span(r), duration)
 			if c := cycleOf(kind); c > 0 {

@@ -446,8 +446,8 @@ func TestPartitionCycles(t *testing.T) {
 	assert.True(t, fresh, "the other cycles draw their strategy afresh")
 }
 
-// TestBumpLeaderJumpsSeconds: bump-leader jumps the leader's clock by 1s to 60s, either way, since a smaller jump
-// cannot make a lease of a fraction of a second outlast the followers' refusal.
+// TestBumpLeaderJumpsSeconds: bump-leader jumps the leader's clock by 10s to 60s, either way: a lease on the wall
+// clock outlives its due for as long as the jump, which must span the time until the leader is cut off.
 func TestBumpLeaderJumpsSeconds(t *testing.T) {
 	o := mustOptions(t, nemesis.Flags{Nemesis: "clock", Clock: "bump-leader", Interval: time.Second})
 	neg, pos := 0, 0
@@ -467,9 +467,38 @@ func TestBumpLeaderJumpsSeconds(t *testing.T) {
 			} else {
 				pos++
 			}
-			assert.True(t, d >= time.Second && d <= time.Minute, "jump %s", v.Delta.D())
+			assert.True(t, d >= 10*time.Second && d <= time.Minute, "jump %s", v.Delta.D())
 		}
 	}
 	assert.Positive(t, neg)
 	assert.Positive(t, pos)
+}
+
+// TestClockFavoursBumpLeader: with bump-leader enabled (the clock defaults of a target that names its leader), a
+// clock period jumps the leader's clock half the time, else draws uniformly; without it, no period does.
+func TestClockFavoursBumpLeader(t *testing.T) {
+	o := mustOptions(t, nemesis.Flags{Nemesis: "clock", Interval: time.Second}).WithLeader()
+	require.Contains(t, o.Clock, nemesis.ClockBumpLeader)
+	count := func(o nemesis.Options) (leader, all int) {
+		for seed := range int64(40) {
+			s, err := nemesis.Generate(seed, five, time.Minute, o)
+			require.NoError(t, err)
+			for _, op := range s {
+				if op.F == nemesis.FClockReset && !strings.Contains(string(op.Value), "strategy") {
+					continue // the undo of a fault
+				}
+				all++
+				if strings.Contains(string(op.Value), `"strategy":"bump-leader"`) {
+					leader++
+				}
+			}
+		}
+		return leader, all
+	}
+	leader, all := count(o)
+	share := float64(leader) / float64(all)
+	// Half the periods, plus a quarter of the other half (one of the four enabled strategies): 5/8.
+	assert.InDelta(t, 0.625, share, 0.06, "%d of %d clock periods jumped the leader's clock", leader, all)
+	leader, _ = count(mustOptions(t, nemesis.Flags{Nemesis: "clock", Interval: time.Second}))
+	assert.Zero(t, leader)
 }
