@@ -148,7 +148,7 @@ func Generate(seed int64, nodes []string, duration time.Duration, o Options) (Sc
 			strategy = drawStrategy(kind, st, r)
 		}
 		stopAt := min(t+interval, duration)
-		if c := cycleOf(kind); c > 0 {
+		if c := cycleOf(kind, o.Mode); c > 0 {
 			s = append(s, cycles(kind, c, t, stopAt, strategy, strategies[kind], nodes, o, r)...)
 			continue
 		}
@@ -168,11 +168,16 @@ func Generate(seed int64, nodes []string, duration time.Duration, o Options) (Sc
 const KillCycle = 2500 * time.Millisecond
 
 // drawStrategy draws the strategy of a faulty period of kind from st, uniformly, except that a clock period
-// jumps the leader's clock (bump-leader) half the time when that strategy is enabled: a lease on the wall clock
-// breaks only when the leader's own clock jumps, which a bump of a random subset does now and then.
+// jumps the leader's clock (bump-leader) half the time when that strategy is enabled, and a partition period
+// isolates the leader half the time when that is enabled: a lease on the wall clock breaks only when the
+// leader's own clock jumps and that leader is then cut off, which random subsets and grudges do now and then.
+// (In alternate mode the first cycle of a partition period is the leader's anyway: cycles.)
 func drawStrategy(kind string, st []string, r *rand.Rand) string {
 	if kind == FaultClock && slices.Contains(st, ClockBumpLeader) && r.IntN(2) == 0 {
 		return ClockBumpLeader
+	}
+	if kind == FaultPartition && slices.Contains(st, PartLeader) && r.IntN(2) == 0 {
+		return PartLeader
 	}
 	return st[r.IntN(len(st))]
 }
@@ -185,11 +190,14 @@ func drawStrategy(kind string, st []string, r *rand.Rand) string {
 const PartitionCycle = 5 * time.Second
 
 // cycleOf is the cycle of a kind whose faulty periods are cycles of fault and undo (0: one fault a period).
-func cycleOf(kind string) time.Duration {
-	switch kind {
-	case FaultKill:
+// Partitions are cycled in alternate mode only: in overlap mode, where faults combine, a partition holds for its
+// whole period, since a flaw that needs the leader cut off while its clock is off (wallclock-lease) needs the
+// cut to outlast a client's timed-out write before the client reads from the old leader again.
+func cycleOf(kind, mode string) time.Duration {
+	switch {
+	case kind == FaultKill:
 		return KillCycle
-	case FaultPartition:
+	case kind == FaultPartition && mode != ModeOverlap:
 		return PartitionCycle
 	}
 	return 0
@@ -759,7 +767,7 @@ func overlap(seed int64, kinds []string, strategies map[string][]string, nodes [
 				strategy = drawStrategy(kind, st, r)
 			}
 			stopAt := min(t+span(r), duration)
-			if c := cycleOf(kind); c > 0 {
+			if c := cycleOf(kind, o.Mode); c > 0 {
 				s = append(s, cycles(kind, c, t, stopAt, strategy, strategies[kind], nodes, o, r)...)
 				t = stopAt + span(r)
 				continue

@@ -502,3 +502,27 @@ func TestClockFavoursBumpLeader(t *testing.T) {
 	leader, _ = count(mustOptions(t, nemesis.Flags{Nemesis: "clock", Interval: time.Second}))
 	assert.Zero(t, leader)
 }
+
+// TestOverlapPartitionsHoldTheirPeriod: in overlap mode a partition holds for its whole period (at least half the
+// interval), not in cycles, and with the leader strategy enabled it isolates the leader in about 7 periods of 12
+// (half, plus a sixth of the other half).
+func TestOverlapPartitionsHoldTheirPeriod(t *testing.T) {
+	o := mustOptions(t, nemesis.Flags{Nemesis: "partition", Interval: 10 * time.Second, Mode: nemesis.ModeOverlap}).WithLeader()
+	leader, all := 0, 0
+	for seed := range int64(60) {
+		s, err := nemesis.Generate(seed, five, 2*time.Minute, o)
+		require.NoError(t, err)
+		for i := 0; i+1 < len(s); i += 2 {
+			require.Equal(t, nemesis.FStartPartition, s[i].F)
+			require.Equal(t, nemesis.FStopPartition, s[i+1].F)
+			if s[i+1].At.D() < 2*time.Minute {
+				assert.GreaterOrEqual(t, s[i+1].At.D()-s[i].At.D(), 5*time.Second, "seed %d: op %d", seed, i)
+			}
+			all++
+			if strings.Contains(string(s[i].Value), `"strategy":"leader"`) {
+				leader++
+			}
+		}
+	}
+	assert.InDelta(t, 7.0/12, float64(leader)/float64(all), 0.07, "%d of %d partitions isolated the leader", leader, all)
+}
