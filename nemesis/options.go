@@ -63,9 +63,9 @@ const (
 const (
 	// ClockBump jumps the clocks of a random subset of nodes by a random ±(10ms..60s) each.
 	ClockBump = "bump"
-	// ClockBumpLeader jumps the clock of the node Cluster.Leader names at the time of the fault by a random
-	// ±(10s..60s): with a leader partition (--nemesis-mode overlap), what a lease on the wall clock fears. It joins
-	// the defaults for a target that names its leader (WithLeader).
+	// ClockBumpLeader jumps the clock of the node Cluster.Leader names at the time of the fault ahead by a random
+	// 10s..60s, and its reset sets it back by as much: with a leader partition (--nemesis-mode overlap), what a
+	// lease on the wall clock fears. It joins the defaults for a target that names its leader (WithLeader).
 	ClockBumpLeader = "bump-leader"
 	// ClockStrobe flips the clocks of a random subset of nodes between +delta and 0, every period, for a while.
 	ClockStrobe = "strobe"

@@ -255,10 +255,11 @@ func faultOps(kind, strategy string, nodes []string, o Options, r *rand.Rand) (s
 		var f string
 		switch strategy {
 		case ClockBumpLeader:
-			// At least 10s: a jump back by X (or, at the reset, the undoing of a jump ahead by X) lets a lease on
-			// the wall clock outlast the followers' refusal for X, and X must span the time until the leader is
-			// cut off (the next partition of another timeline, some seconds away) and another is elected.
-			f, v.Delta = FClockBump, Duration(signed(r, logUniform(r, 10*time.Second, 60*time.Second)))
+			// Ahead, by at least 10s: the reset that undoes it sets the leader's clock back by as much, which lets
+			// a lease on the wall clock outlast the followers' refusal for X after the reset, so the window stays
+			// open after the clock fault ends, until another kind's fault cuts the leader off (a jump back opens
+			// it only until its own reset). X must span the time until then and another leader's election.
+			f, v.Delta = FClockBump, Duration(logUniform(r, 10*time.Second, 60*time.Second))
 			// Undone by a reset of every clock: the leader is known only when the op runs.
 			return Op{F: f, Value: mustJSON(v)}, Op{F: FClockReset, Value: mustJSON(ClockValue{})}
 		case ClockBump:
