@@ -50,8 +50,11 @@ type MatrixRun struct {
 	// last operation of the earliest-completed invalid key. A checker watching the history could not have
 	// proven the anomaly before then. Zero unless the verdict is invalid.
 	Detection Duration `json:"detection,omitempty"`
-	Dir       string   `json:"dir,omitempty"`
-	Error     string   `json:"error,omitempty"`
+	// Found is the history time at which the online check proved a key invalid while the run went on (with
+	// --fail-fast, when it stopped the run); zero when only the final check found the violation.
+	Found Duration `json:"found,omitempty"`
+	Dir   string   `json:"dir,omitempty"`
+	Error string   `json:"error,omitempty"`
 	// Command re-runs this run alone.
 	Command string `json:"command"`
 }
@@ -78,13 +81,15 @@ func (c MatrixCell) Rate() float64 {
 
 // Matrix is the result of RunMatrix.
 type Matrix struct {
-	Target    string        `json:"target"`
-	Date      time.Time     `json:"date"`
-	TimeLimit Duration      `json:"time_limit"`
-	Nodes     int           `json:"nodes"`
-	Runtime   string        `json:"runtime"`
-	Command   string        `json:"command,omitempty"`
-	Cells     []*MatrixCell `json:"cells"`
+	Target    string    `json:"target"`
+	Date      time.Time `json:"date"`
+	TimeLimit Duration  `json:"time_limit"`
+	Nodes     int       `json:"nodes"`
+	Runtime   string    `json:"runtime"`
+	// FailFast says the runs stopped at their first proven violation (--fail-fast).
+	FailFast bool          `json:"fail_fast,omitempty"`
+	Command  string        `json:"command,omitempty"`
+	Cells    []*MatrixCell `json:"cells"`
 }
 
 // RunMatrix runs every cell and writes matrix.json and matrix.md into cfg.Dir, also when ctx ends early (with
@@ -109,7 +114,8 @@ func RunMatrix(ctx context.Context, cfg MatrixConfig) (Matrix, error) {
 	if cfg.Runs < 1 || cfg.CorrectRuns < 1 {
 		return Matrix{}, field.Errorf("matrix.runs", "must be >= 1")
 	}
-	m := Matrix{Target: tg.Name(), Date: time.Now().UTC(), TimeLimit: base.TimeLimit, Nodes: base.Nodes, Runtime: base.Runtime}
+	m := Matrix{Target: tg.Name(), Date: time.Now().UTC(), TimeLimit: base.TimeLimit, Nodes: base.Nodes, Runtime: base.Runtime,
+		FailFast: base.FailFast}
 	if len(cfg.Cells) > 0 {
 		for _, c := range cfg.Cells {
 			m.Cells = append(m.Cells, &MatrixCell{Flaw: c[0], Fault: c[1]})
@@ -170,6 +176,9 @@ func RunMatrix(ctx context.Context, cfg MatrixConfig) (Matrix, error) {
 			} else if res.Verdict == Invalid {
 				c.Detected++
 				mr.Detection = Duration(detectionTime(res))
+				if res.Detection != nil {
+					mr.Found = res.Detection.Found
+				}
 			}
 			c.Runs = append(c.Runs, mr)
 			if res.Runtime != "" {
@@ -302,6 +311,9 @@ func rerunCommand(t Test) string {
 		}
 	}
 	fmt.Fprintf(&b, " --nodes %d --time-limit %s --runtime %s --seed %d", t.Nodes, t.TimeLimit.D(), t.Runtime, t.Seed)
+	if t.FailFast {
+		b.WriteString(" --fail-fast")
+	}
 	return b.String()
 }
 
@@ -334,6 +346,9 @@ func (m Matrix) Markdown() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Detection matrix of target %s: %d nodes, %s runs on the %s runtime, %s.\n", m.Target, m.Nodes,
 		m.TimeLimit.D(), m.Runtime, m.Date.Format("2006-01-02"))
+	if m.FailFast {
+		b.WriteString("With --fail-fast: a run stopped at the first key the online check proved invalid.\n")
+	}
 	if m.Command != "" {
 		fmt.Fprintf(&b, "Made with `%s`.\n", m.Command)
 	}

@@ -59,3 +59,16 @@ func TestMatrixMarkdown(t *testing.T) {
 	assert.True(t, strings.HasPrefix(md, "Detection matrix of target paxos: 5 nodes, 1m0s runs on the docker runtime, 2026-11-30."))
 	assert.InDelta(t, 1.0, m.Cells[2].Rate(), 1e-9)
 }
+
+// TestMatrixFailFast: a matrix run with --fail-fast says so, and each run's command re-runs it with fail-fast.
+func TestMatrixFailFast(t *testing.T) {
+	tt := Default()
+	tt.Flaw, tt.Seed, tt.Runtime, tt.FailFast = "early-ack", 7, "docker", true
+	assert.True(t, strings.HasSuffix(rerunCommand(tt), " --seed 7 --fail-fast"), rerunCommand(tt))
+	tt.FailFast = false
+	assert.NotContains(t, rerunCommand(tt), "--fail-fast")
+	m := Matrix{Target: "paxos", Nodes: 5, TimeLimit: Duration(time.Minute), Runtime: "docker", FailFast: true}
+	assert.Contains(t, m.Markdown(), "With --fail-fast")
+	m.FailFast = false
+	assert.NotContains(t, m.Markdown(), "fail-fast")
+}

@@ -93,5 +93,6 @@ Each run's command in matrix.json re-runs it alone. Exit code 1 when the correct
 	f.StringVar(&t.Runtime, "runtime", t.Runtime, "auto, docker or local")
 	f.Int64Var(&t.Seed, "seed", 0, "first seed (default: random)")
 	f.StringVar(&t.Store, "store", t.Store, "root folder of the run folders")
+	f.BoolVar(&t.FailFast, "fail-fast", false, "stop each run as soon as a key is proven not linearizable (time to detection with fail-fast)")
 	return cmd
 }

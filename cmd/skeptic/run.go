@@ -202,7 +202,7 @@ down and checks the history. Everything lands in --store/<test>/<timestamp>/ (st
 	f.StringVar(&nem.Partition, "partition", "", "partition strategies (enables partition): one, majority, majorities-ring, bridge, leader, one-way (default: all, leader only for a target with the status capability)")
 	f.StringVar(&nem.Kill, "kill", "", "kill strategies (enables kill): one, leader, minority (1 to (n-1)/2 nodes), majority (exactly n/2+1), all (default: minority,majority,all, and leader for a target with status; in cycles of kill and restart)")
 	f.StringVar(&nem.Pause, "pause", "", "pause strategies (enables pause): one, leader, minority (default: one,minority, and leader for a target with status)")
-	f.StringVar(&nem.Clock, "clock", "", "clock strategies (enables clock): bump, bump-leader, strobe, skew-rate, reset (default: bump,strobe,skew-rate)")
+	f.StringVar(&nem.Clock, "clock", "", "clock strategies (enables clock): bump, bump-leader, strobe, skew-rate, reset (default: bump,strobe,skew-rate, and bump-leader for a target with status)")
 	durationFlag(f, &nem.Interval, "nemesis-interval", nemesis.DefaultInterval, "length of each quiet and each faulty period")
 	f.StringVar(&nem.Mode, "nemesis-mode", "", "alternate: one fault at a time, quiet and faulty periods alternating (default); overlap: each enabled fault on its own seeded timeline, so faults overlap")
 	f.Float64Var(&nem.Loss, "loss", 0, "loss fault (enables loss): percent of packets dropped between nodes, in (0, 100] (default 30)")
