@@ -48,7 +48,7 @@ func Generate(seed int64, nodes []string, duration time.Duration, o Options) (Sc
 	s := Schedule{}
 	for t := interval; t < duration && len(kinds) > 0; t += 2 * interval {
 		f := kinds[r.IntN(len(kinds))]
-		s = append(s, f.Generate(period(f, t, min(t+interval, duration), nodes, o, r))...)
+		s = append(s, f.Generate(period(f, t, min(t+interval, duration), duration, nodes, o, r))...)
 	}
 	return s, nil
 }
@@ -62,21 +62,67 @@ func overlap(seed int64, kinds []Fault, nodes []string, duration time.Duration, 
 	span := func(r *rand.Rand) time.Duration {
 		return (interval/2 + time.Duration(r.Int64N(int64(interval)+1))).Round(time.Millisecond)
 	}
-	var s Schedule
-	for _, f := range kinds {
+	timelines := make([]Schedule, len(kinds))
+	for i, f := range kinds {
 		// The kind's own stream: enabling another kind does not change this one's timeline. PCG streams that
 		// share a seed start correlated, so each kind gets a seed of its own (splitmix64 of the seed and kind).
 		k := uint64(slices.Index(faults, f) + 1)
 		r := rand.New(rand.NewPCG(splitmix64(uint64(seed)+k*0x9e3779b97f4a7c15), nemesisStream))
 		for t := span(r); t < duration; {
-			p := period(f, t, 0, nodes, o, r) // draws the strategy, before the period's length
+			p := period(f, t, 0, duration, nodes, o, r) // draws the strategy, before the period's length
 			p.To = min(t+span(r), duration)
-			s = append(s, f.Generate(p)...)
+			timelines[i] = append(timelines[i], f.Generate(p)...)
 			t = p.To + span(r)
 		}
 	}
+	var s Schedule
+	for i, f := range kinds {
+		if f == Fault(partitionFault) {
+			others := slices.Concat(timelines[:i], timelines[i+1:])
+			timelines[i] = yieldToCuts(timelines[i], others)
+		}
+		s = append(s, timelines[i]...)
+	}
 	sort.SliceStable(s, func(a, b int) bool { return s[a].At < s[b].At })
 	return s
+}
+
+// yieldToCuts returns the partition kind's timeline without what would disturb a cut that another kind couples
+// to its fault (clock's cutAfterBump): a grudge of the timeline that would start within such a cut is dropped with
+// its heal, and a heal that would end the cut early is dropped (the cut's own heal ends the grudge it replaced).
+// Another grudge would replace the cut, and a heal would end it, before the fault it was coupled to could show.
+func yieldToCuts(part Schedule, others []Schedule) Schedule {
+	type window struct{ from, to Duration }
+	var cuts []window
+	for _, tl := range others {
+		for i, op := range tl {
+			if op.F == FStartPartition {
+				for _, end := range tl[i+1:] {
+					if end.F == FStopPartition {
+						cuts = append(cuts, window{op.At, end.At})
+						break
+					}
+				}
+			}
+		}
+	}
+	within := func(at Duration) bool {
+		return slices.ContainsFunc(cuts, func(w window) bool { return at >= w.from && at <= w.to })
+	}
+	var out Schedule
+	for i := 0; i < len(part); i++ {
+		op := part[i]
+		switch {
+		case op.F == FStartPartition && within(op.At):
+			if i+1 < len(part) && part[i+1].F == FStopPartition {
+				i++ // its heal goes with it
+			}
+		case op.F == FStopPartition && within(op.At):
+		default:
+			out = append(out, op)
+		}
+	}
+	return out
 }
 
 // drawer is a kind that draws its faulty periods' strategies itself (strategyKind.draw) rather than uniformly.
@@ -85,8 +131,8 @@ type drawer interface {
 }
 
 // period returns the faulty period [from, to) of kind f, with its strategy drawn from r.
-func period(f Fault, from, to time.Duration, nodes []string, o Options, r *rand.Rand) Period {
-	p := Period{From: from, To: to, Strategies: f.Strategies(o), Nodes: nodes, Options: o, R: r}
+func period(f Fault, from, to, end time.Duration, nodes []string, o Options, r *rand.Rand) Period {
+	p := Period{From: from, To: to, End: end, Strategies: f.Strategies(o), Nodes: nodes, Options: o, R: r}
 	if len(p.Strategies) > 0 {
 		if d, ok := f.(drawer); ok {
 			p.Strategy = d.draw(p.Strategies, r)

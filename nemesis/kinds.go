@@ -54,6 +54,8 @@ type Fault interface {
 type Period struct {
 	// From and To bound the period; the fault starts at From and is undone no later than To.
 	From, To time.Duration
+	// End is the run's duration: no op of the schedule may come after it.
+	End time.Duration
 	// Strategy is the strategy drawn for the period ("" for a kind without strategies); Strategies are all the
 	// enabled ones, in canonical order, for a kind that draws again within the period (kill).
 	Strategy   string

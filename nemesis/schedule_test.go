@@ -527,3 +527,58 @@ func TestOverlapPartitionsHoldTheirPeriod(t *testing.T) {
 	}
 	assert.InDelta(t, 7.0/12, float64(leader)/float64(all), 0.07, "%d of %d partitions isolated the leader", leader, all)
 }
+
+// TestBumpLeaderCutsTheLeaderOff: in overlap mode with partitions enabled too, each bump-leader period ends with
+// the leader cut off from the moment of its clock's reset, for LeaderCutAfterBump (or to the end of the run);
+// in alternate mode, or with no partition enabled, a clock fault brings no partition.
+func TestBumpLeaderCutsTheLeaderOff(t *testing.T) {
+	const run = 2 * time.Minute
+	coupled := 0
+	for seed := range int64(30) {
+		o := mustOptions(t, nemesis.Flags{Nemesis: "clock,partition", Clock: "bump-leader", Mode: nemesis.ModeOverlap})
+		s, err := nemesis.Generate(seed, five, run, o)
+		require.NoError(t, err)
+		require.NoError(t, s.Validate(five))
+		for i, op := range s {
+			if op.F != nemesis.FClockBump {
+				continue
+			}
+			// The reset that undoes this jump, then the cut at the same moment.
+			j := slices.IndexFunc(s[i+1:], func(x nemesis.Op) bool { return x.F == nemesis.FClockReset })
+			require.GreaterOrEqual(t, j, 0, "seed %d: the jump at %s is never reset", seed, op.At.D())
+			reset := s[i+1+j]
+			if reset.At.D() >= run {
+				continue // reset at the end of the run: nothing is left to cut
+			}
+			k := slices.IndexFunc(s, func(x nemesis.Op) bool {
+				return x.F == nemesis.FStartPartition && x.At == reset.At && strings.Contains(string(x.Value), `"strategy":"leader"`)
+			})
+			require.GreaterOrEqual(t, k, 0, "seed %d: no leader cut at the reset at %s: %v", seed, reset.At.D(), s)
+			stop := slices.IndexFunc(s[k+1:], func(x nemesis.Op) bool { return x.F == nemesis.FStopPartition })
+			require.GreaterOrEqual(t, stop, 0, "seed %d: the leader cut at %s is never healed", seed, reset.At.D())
+			want := min(reset.At.D()+nemesis.LeaderCutAfterBump, run)
+			require.Equal(t, want, s[k+1+stop].At.D(), "seed %d: the leader cut at %s is healed early", seed, reset.At.D())
+			// Nothing of the partition kind's own timeline disturbs the cut: no grudge replaces it, no heal ends it.
+			for _, x := range s[k+1 : k+1+stop] {
+				assert.NotContains(t, []string{nemesis.FStartPartition, nemesis.FStopPartition}, x.F,
+					"seed %d: %s at %s within the leader cut %s..%s", seed, x.F, x.At.D(), reset.At.D(), want)
+			}
+			coupled++
+		}
+		for _, mode := range []string{nemesis.ModeAlternate, nemesis.ModeOverlap} {
+			clockOnly, err := nemesis.Generate(seed, five, run, mustOptions(t, nemesis.Flags{Nemesis: "clock", Clock: "bump-leader", Mode: mode}))
+			require.NoError(t, err)
+			for _, op := range clockOnly {
+				assert.NotEqual(t, nemesis.FStartPartition, op.F, "seed %d, %s: a clock-only schedule cuts the network", seed, mode)
+			}
+		}
+		alt, err := nemesis.Generate(seed, five, run, mustOptions(t, nemesis.Flags{Nemesis: "clock", Clock: "bump-leader", Partition: "one"}))
+		require.NoError(t, err)
+		for i, op := range alt {
+			if op.F == nemesis.FStartPartition {
+				assert.Contains(t, string(op.Value), `"strategy":"one"`, "seed %d: alternate mode op %d", seed, i)
+			}
+		}
+	}
+	assert.Positive(t, coupled, "no cut after a bump ran its full length in 30 seeds")
+}
