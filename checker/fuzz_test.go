@@ -43,15 +43,13 @@ func FuzzCheck(f *testing.F) {
 		}
 		start := time.Now()
 		res, err := Check(events, Options{Timeout: 200 * time.Millisecond, Visualize: true})
-		if time.Since(start) > 5*time.Second {
-			t.Fatalf("Check took %v", time.Since(start))
-		}
+		took := time.Since(start)
+		require.LessOrEqual(t, took, 5*time.Second, "Check took %v", took)
 		if err != nil {
 			return
 		}
-		if _, err := res.WriteVisualizations(t.TempDir()); err != nil {
-			t.Fatal(err)
-		}
+		_, err = res.WriteVisualizations(t.TempDir())
+		require.NoError(t, err)
 	})
 }
 
@@ -110,9 +108,7 @@ func FuzzJepsenFormsAgree(f *testing.F) {
 			}
 			var err error
 			events[i], err = r(strings.NewReader(text), "f"+fm.ext, history.JepsenOptions{FailCAS: opts.FailCAS})
-			if err != nil {
-				t.Fatalf("%s does not import: %v", fm.ext, err)
-			}
+			require.NoError(t, err, "%s does not import", fm.ext)
 			results[i], errs[i] = Check(events[i], opts)
 		}
 		require.Equal(t, events[0], events[1], "the two forms import differently")

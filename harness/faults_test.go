@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/skeptic-dev/skeptic/harness/cluster"
@@ -59,26 +60,18 @@ func (fc *faultCluster) env() nemesis.Env {
 // run applies a schedule of ops (all at once, in order) and fails the test on any error.
 func (fc *faultCluster) run(t *testing.T, n *nemesis.Nemesis, ops ...nemesis.Op) {
 	t.Helper()
-	if err := nemesis.Schedule(ops).Validate(fc.ids); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, nemesis.Schedule(ops).Validate(fc.ids))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := n.Run(ctx, ops); err != nil {
-		t.Fatalf("%s: nemesis: %v", fc.name, err)
-	}
+	require.NoError(t, n.Run(ctx, ops), "%s: nemesis", fc.name)
 }
 
 func heal(t *testing.T, n *nemesis.Nemesis) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := n.HealAll(ctx); err != nil {
-		t.Fatalf("HealAll: %v", err)
-	}
-	if err := n.HealAll(ctx); err != nil {
-		t.Fatalf("second HealAll: %v", err)
-	}
+	require.NoError(t, n.HealAll(ctx), "HealAll")
+	require.NoError(t, n.HealAll(ctx), "second HealAll")
 }
 
 func op(f string, v any) nemesis.Op {
@@ -107,7 +100,7 @@ func eventually(t *testing.T, d time.Duration, what string, cond func() (bool, s
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s: %s", what, d, why)
+			require.FailNow(t, fmt.Sprintf("%s: not within %s: %s", what, d, why))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -153,9 +146,7 @@ func (fc *faultCluster) do(t *testing.T, id string, o targets.Op) targets.Outcom
 		}
 	}
 	cl, err := fc.target.NewClient(node)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer cl.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
@@ -202,22 +193,17 @@ func bitePartitionOne(t *testing.T, fc *faultCluster) {
 	l2 := fc.agreedNot(t, rest, l, 20*time.Second)
 	fc.write(t, l2, "p1", 11, 10*time.Second)
 	st, err := fc.status(l)
-	if err != nil {
-		t.Fatalf("the harness cannot reach the isolated node %s: %v", l, err)
-	}
-	if st.Leader == l2 {
-		t.Errorf("isolated %s knows the new leader %s: its peers reached it", l, l2)
-	}
+	require.NoError(t, err, "the harness cannot reach the isolated node %s", l)
+	assert.NotEqual(t, l2, st.Leader, "isolated %s knows the new leader %s: its peers reached it", l, l2)
 	if fc.datagrams != nil {
 		for _, o := range rest {
-			if a, b := fc.datagrams(t, l, o, burst), fc.datagrams(t, o, l, burst); a != 0 || b != 0 {
-				t.Errorf("isolated %s: %d/%d datagrams reached %s, %d/%d came back", l, a, burst, o, b, burst)
-			}
+			a, b := fc.datagrams(t, l, o, burst), fc.datagrams(t, o, l, burst)
+			assert.Zero(t, a, "isolated %s: %d/%d datagrams reached %s", l, a, burst, o)
+			assert.Zero(t, b, "isolated %s: %d/%d datagrams came back from %s", l, b, burst, o)
 		}
 	}
-	if out := fc.do(t, l, targets.Op{F: targets.FWrite, Key: "p1", Value: 12}); out.Type == history.Ok {
-		t.Errorf("a write through the isolated %s committed: %+v", l, out)
-	}
+	out := fc.do(t, l, targets.Op{F: targets.FWrite, Key: "p1", Value: 12})
+	assert.NotEqual(t, history.Ok, out.Type, "a write through the isolated %s committed: %+v", l, out)
 	heal(t, n)
 	fc.agreed(t, fc.ids, 20*time.Second)
 	fc.write(t, l, "p1", 13, 20*time.Second)
@@ -234,19 +220,14 @@ func biteKill(t *testing.T, fc *faultCluster) {
 	n := nemesis.New(fc.env())
 	fc.run(t, n, op(nemesis.FKill, nemesis.NodesValue{Strategy: nemesis.NodesMajority, Nodes: fc.ids}))
 	for _, id := range fc.ids {
-		if fc.running(id) {
-			t.Errorf("killed %s still has a process", id)
-		}
-		if _, err := fc.status(id); err == nil {
-			t.Errorf("killed %s answered", id)
-		}
+		assert.False(t, fc.running(id), "killed %s still has a process", id)
+		_, err := fc.status(id)
+		assert.Error(t, err, "killed %s answered", id)
 	}
 	fc.run(t, n, op(nemesis.FStart, nil))
 	fc.agreed(t, fc.ids, 30*time.Second)
 	for _, id := range fc.ids {
-		if !fc.running(id) {
-			t.Errorf("restarted %s has no process", id)
-		}
+		assert.True(t, fc.running(id), "restarted %s has no process", id)
 		fc.readIs(t, id, "durable", 77, 20*time.Second)
 	}
 	heal(t, n)

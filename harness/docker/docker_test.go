@@ -59,14 +59,12 @@ func requireDocker(t *testing.T) *Runtime {
 	t.Helper()
 	if err := Available(context.Background()); err != nil {
 		if os.Getenv("SKEPTIC_REQUIRE_DOCKER") == "1" {
-			t.Fatalf("SKEPTIC_REQUIRE_DOCKER=1 but: %v", err)
+			require.NoError(t, err, "SKEPTIC_REQUIRE_DOCKER=1 but Docker is not available")
 		}
 		t.Skip(err)
 	}
 	rt, err := New()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() { rt.Close() })
 	return rt
 }
@@ -91,16 +89,10 @@ func startClusterWith(t *testing.T, rt *Runtime, spec cluster.Spec) (*Cluster, c
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	c, err := rt.StartCluster(ctx, spec)
-	if err != nil {
-		t.Fatalf("StartCluster: %v\nlog:\n%s", err, log.String())
-	}
+	require.NoError(t, err, "StartCluster; log:\n%s", log.String())
 	t.Cleanup(func() {
-		if err := c.Teardown(context.Background()); err != nil {
-			t.Errorf("Teardown: %v", err)
-		}
-		if left := leftovers(t, rt, spec.RunID); len(left) > 0 {
-			t.Errorf("after Teardown, run %s still has %v", spec.RunID, left)
-		}
+		assert.NoError(t, c.Teardown(context.Background()), "Teardown")
+		assert.Empty(t, leftovers(t, rt, spec.RunID), "after Teardown, run %s still has objects", spec.RunID)
 	})
 	return c, spec, &log
 }
@@ -109,9 +101,7 @@ func startClusterWith(t *testing.T, rt *Runtime, spec cluster.Spec) (*Cluster, c
 func leftovers(t *testing.T, rt *Runtime, run string) []string {
 	t.Helper()
 	out, err := rt.RunObjects(context.Background(), run)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return out
 }
 
@@ -163,40 +153,29 @@ func TestImageReusedSecondTime(t *testing.T) {
 	ctx := context.Background()
 	bin := testNode(t)
 	tag, err := ImageTag(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	// Cold: remove the image unless containers of another test use it.
 	_, rmErr := rt.cli.ImageRemove(ctx, tag, image.RemoveOptions{})
 	var log bytes.Buffer
 	t0 := time.Now()
 	got, err := EnsureImage(ctx, rt.cli, bin, &log)
 	cold := time.Since(t0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != tag || !strings.HasPrefix(tag, "skeptic-node:") || len(tag) != len("skeptic-node:")+16 {
-		t.Fatalf("tag %q, want skeptic-node:<16 hex> = %q", got, tag)
-	}
+	require.NoError(t, err)
+	require.Equal(t, tag, got, "EnsureImage's tag")
+	require.True(t, strings.HasPrefix(tag, "skeptic-node:"), "tag %q, want skeptic-node:<16 hex>", tag)
+	require.Len(t, tag, len("skeptic-node:")+16, "tag %q, want skeptic-node:<16 hex>", tag)
 	t1 := time.Now()
-	if _, err := EnsureImage(ctx, rt.cli, bin, &log); err != nil {
-		t.Fatal(err)
-	}
+	_, err = EnsureImage(ctx, rt.cli, bin, &log)
+	require.NoError(t, err)
 	warm := time.Since(t1)
 	t.Logf("image cold %s (removed first: %v), reused %s\n%s", cold, rmErr == nil, warm, log.String())
-	if !strings.Contains(log.String(), tag+" reused") {
-		t.Errorf("second EnsureImage did not reuse the image: %s", log.String())
-	}
-	if rmErr == nil && !strings.Contains(log.String(), tag+" built in") {
-		t.Errorf("first EnsureImage did not build: %s", log.String())
+	assert.Contains(t, log.String(), tag+" reused", "second EnsureImage did not reuse the image")
+	if rmErr == nil {
+		assert.Contains(t, log.String(), tag+" built in", "first EnsureImage did not build")
 	}
 	info, err := rt.cli.ImageInspect(ctx, tag)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if info.Config.Labels[LabelSkeptic] != "1" {
-		t.Errorf("image labels %v", info.Config.Labels)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, "1", info.Config.Labels[LabelSkeptic], "image labels %v", info.Config.Labels)
 }
 
 func TestCleanRemovesCrashedRun(t *testing.T) {
@@ -206,17 +185,11 @@ func TestCleanRemovesCrashedRun(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	c, err := rt.StartCluster(ctx, spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Proc().Pause(ctx, "n1"); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	require.NoError(t, c.Proc().Pause(ctx, "n1"))
 	// The harness "crashes": no Teardown. Clean finds it all by its label, paused or not.
 	removed, err := Clean(ctx, spec.RunID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	want := []string{"container skeptic-" + spec.RunID + "-n1", "container skeptic-" + spec.RunID + "-n2", "network skeptic-" + spec.RunID,
 		"volume skeptic-" + spec.RunID + "-n1", "volume skeptic-" + spec.RunID + "-n2"}
 	for _, w := range want {
@@ -224,13 +197,9 @@ func TestCleanRemovesCrashedRun(t *testing.T) {
 		for _, r := range removed {
 			found = found || r == w
 		}
-		if !found {
-			t.Errorf("Clean removed %v, missing %q", removed, w)
-		}
+		assert.True(t, found, "Clean removed %v, missing %q", removed, w)
 	}
-	if left := leftovers(t, rt, spec.RunID); len(left) > 0 {
-		t.Errorf("after Clean, %v remain", left)
-	}
+	assert.Empty(t, leftovers(t, rt, spec.RunID), "after Clean")
 }
 
 func TestBadSpecs(t *testing.T) {
@@ -251,14 +220,11 @@ func TestBadSpecs(t *testing.T) {
 			s := base
 			tc.edit(&s)
 			_, err := rt.StartCluster(ctx, s)
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("StartCluster = %v, want an error containing %q", err, tc.want)
-			}
+			require.Error(t, err, "StartCluster, want an error containing %q", tc.want)
+			require.Contains(t, err.Error(), tc.want)
 		})
 	}
-	if left := leftovers(t, rt, base.RunID); len(left) > 0 {
-		t.Errorf("after bad specs, %v remain", left)
-	}
+	assert.Empty(t, leftovers(t, rt, base.RunID), "after bad specs")
 }
 
 func TestFiveNodesAndConcurrentRuns(t *testing.T) {
@@ -271,23 +237,18 @@ func TestFiveNodesAndConcurrentRuns(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			t0 := time.Now()
-			// startCluster's t.Fatal must run on the test goroutine: use the runtime directly.
+			// startCluster's require (FailNow) must run on the test goroutine: use the runtime directly.
 			var log bytes.Buffer
 			spec := cluster.Spec{RunID: runID(t), Target: testTarget{}, Nodes: 5, Binary: testNode(t), RunDir: t.TempDir(), Log: &log}
 			c, err := rt.StartCluster(context.Background(), spec)
 			times[i] = time.Since(t0)
-			if err != nil {
-				t.Errorf("run %d: %v", i, err)
+			if !assert.NoError(t, err, "run %d", i) {
 				return
 			}
 			cs[i] = c
 			t.Cleanup(func() {
-				if err := c.Teardown(context.Background()); err != nil {
-					t.Errorf("Teardown: %v", err)
-				}
-				if left := leftovers(t, rt, spec.RunID); len(left) > 0 {
-					t.Errorf("after Teardown, %v remain", left)
-				}
+				assert.NoError(t, c.Teardown(context.Background()), "Teardown")
+				assert.Empty(t, leftovers(t, rt, spec.RunID), "after Teardown")
 			})
 		}()
 	}
@@ -296,14 +257,11 @@ func TestFiveNodesAndConcurrentRuns(t *testing.T) {
 		return
 	}
 	t.Logf("two 5-node clusters started concurrently in %s and %s (subnets %s, %s)", times[0], times[1], cs[0].Subnet(), cs[1].Subnet())
-	if cs[0].Subnet().Overlaps(cs[1].Subnet()) {
-		t.Errorf("concurrent runs share subnet %s", cs[0].Subnet())
-	}
+	assert.False(t, cs[0].Subnet().Overlaps(cs[1].Subnet()), "concurrent runs share subnet %s", cs[0].Subnet())
 	for _, c := range cs {
 		for _, n := range c.Nodes() {
-			if _, err := get(n.ClientURL + "/"); err != nil {
-				t.Error(err)
-			}
+			_, err := get(n.ClientURL + "/")
+			assert.NoError(t, err)
 		}
 	}
 }
@@ -345,17 +303,13 @@ func startHarnessThatDies(t *testing.T, run, dir string, env ...string) *exec.Cm
 	cmd.Env = append(os.Environ(), "SKEPTIC_DOCKER_TEST_HARNESS="+testNode(t), "SKEPTIC_DOCKER_TEST_RUN="+run, "SKEPTIC_DOCKER_TEST_RUNDIR="+dir)
 	cmd.Env = append(cmd.Env, env...)
 	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
 	line, _ := bufio.NewReader(out).ReadString('\n')
 	if line != "ready\n" {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
-		t.Fatalf("the harness said %q", line)
+		require.Equal(t, "ready\n", line, "what the harness said")
 	}
 	return cmd
 }
@@ -367,25 +321,15 @@ func TestDetachedClusterOutlivesTheHarness(t *testing.T) {
 	run, dir := runID(t), t.TempDir()
 	t.Cleanup(func() { _, _ = Clean(context.Background(), run) })
 	cmd := startHarnessThatDies(t, run, dir, "SKEPTIC_DOCKER_TEST_DETACH=1")
-	if err := cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, cmd.Process.Kill())
 	_ = cmd.Wait()
 	// The reaper of TestContainersDoNotOutliveTheHarness removes everything within about a second; wait longer.
 	time.Sleep(3 * time.Second)
-	if left := leftovers(t, rt, run); len(left) != 5 {
-		t.Fatalf("3s after the detached harness died, the run has %v, want 2 containers, 2 volumes and a network", left)
-	}
+	require.Len(t, leftovers(t, rt, run), 5, "3s after the detached harness died, want 2 containers, 2 volumes and a network")
 	removed, err := Clean(context.Background(), run)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(removed) < 5 {
-		t.Errorf("Clean removed only %v", removed)
-	}
-	if left := leftovers(t, rt, run); len(left) > 0 {
-		t.Errorf("after Clean, %v remain", left)
-	}
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, len(removed), 5, "Clean removed only %v", removed)
+	assert.Empty(t, leftovers(t, rt, run), "after Clean")
 }
 
 // TestContainersDoNotOutliveTheHarness SIGKILLs a harness that runs a cluster, and checks that its reaper removes
@@ -395,12 +339,8 @@ func TestContainersDoNotOutliveTheHarness(t *testing.T) {
 	run, dir := runID(t), t.TempDir()
 	t.Cleanup(func() { _, _ = Clean(context.Background(), run) })
 	cmd := startHarnessThatDies(t, run, dir)
-	if left := leftovers(t, rt, run); len(left) != 5 {
-		t.Fatalf("the running harness has %v, want 2 containers, 2 volumes and a network", left)
-	}
-	if err := cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
+	require.Len(t, leftovers(t, rt, run), 5, "the running harness: want 2 containers, 2 volumes and a network")
+	require.NoError(t, cmd.Process.Kill())
 	_ = cmd.Wait()
 	deadline := time.Now().Add(20 * time.Second)
 	left := leftovers(t, rt, run)
@@ -409,28 +349,22 @@ func TestContainersDoNotOutliveTheHarness(t *testing.T) {
 		left = leftovers(t, rt, run)
 	}
 	log, _ := os.ReadFile(filepath.Join(dir, "docker-reaper.log"))
-	if len(left) > 0 {
-		t.Fatalf("20s after the harness died, %v remain; reaper log:\n%s", left, log)
-	}
-	if !strings.Contains(string(log), "removed container skeptic-"+run+"-n1") {
-		t.Errorf("reaper log:\n%s", log)
-	}
+	require.Empty(t, left, "20s after the harness died; reaper log:\n%s", log)
+	assert.Contains(t, string(log), "removed container skeptic-"+run+"-n1", "reaper log")
 }
 
 func TestAvailableSaysWhereItLooked(t *testing.T) {
 	t.Setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
 	err := Available(context.Background())
-	if err == nil || !strings.Contains(err.Error(), "no Docker daemon at unix:///nonexistent/docker.sock") || !strings.Contains(err.Error(), "--runtime local") {
-		t.Fatalf("Available() = %v", err)
-	}
+	require.Error(t, err, "Available()")
+	require.Contains(t, err.Error(), "no Docker daemon at unix:///nonexistent/docker.sock")
+	require.Contains(t, err.Error(), "--runtime local")
 }
 
 func TestFixedSubnet(t *testing.T) {
 	rt := requireDocker(t)
 	used, err := usedSubnets(context.Background(), rt.cli)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var free netip.Prefix
 	for k := 255; k >= 0; k-- {
 		p := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 201, byte(k), 0}), 24)
@@ -440,9 +374,8 @@ func TestFixedSubnet(t *testing.T) {
 		}
 	}
 	c, _, _ := startClusterWith(t, rt, cluster.Spec{Target: testTarget{}, Nodes: 1, Binary: testNode(t), Subnet: free.String()})
-	if c.Subnet() != free || c.Nodes()[0].ClientURL != "http://"+netip.AddrFrom4([4]byte{10, 201, free.Addr().As4()[2], 11}).String()+":8080" {
-		t.Fatalf("subnet %s, node %v; want %s", c.Subnet(), c.Nodes(), free)
-	}
+	require.Equal(t, free, c.Subnet(), "subnet")
+	require.Equal(t, "http://"+netip.AddrFrom4([4]byte{10, 201, free.Addr().As4()[2], 11}).String()+":8080", c.Nodes()[0].ClientURL, "node %v", c.Nodes())
 }
 
 func TestKeepDataKeepsVolumesUntilClean(t *testing.T) {
@@ -452,22 +385,15 @@ func TestKeepDataKeepsVolumesUntilClean(t *testing.T) {
 	spec := cluster.Spec{RunID: runID(t), Target: testTarget{}, Nodes: 2, Binary: testNode(t), RunDir: t.TempDir(), KeepData: true, Log: &log}
 	t.Cleanup(func() { _, _ = Clean(ctx, spec.RunID) })
 	c, err := rt.StartCluster(ctx, spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Teardown(ctx); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	require.NoError(t, c.Teardown(ctx))
 	left := leftovers(t, rt, spec.RunID)
 	slices.Sort(left)
 	want := "volume skeptic-" + spec.RunID + "-n1,volume skeptic-" + spec.RunID + "-n2"
-	if strings.Join(left, ",") != want {
-		t.Fatalf("after a KeepData teardown: %v, want only %s", left, want)
-	}
+	require.Equal(t, want, strings.Join(left, ","), "after a KeepData teardown")
 	removed, err := Clean(ctx, spec.RunID)
-	if err != nil || len(removed) != 2 {
-		t.Fatalf("Clean = %v, %v", removed, err)
-	}
+	require.NoError(t, err, "Clean")
+	require.Len(t, removed, 2, "Clean")
 }
 
 // TestCleanRemovesFaultRules checks that clean takes skeptic's nftables table out of a live container's
@@ -477,44 +403,32 @@ func TestCleanRemovesFaultRules(t *testing.T) {
 	c, spec, _ := startCluster(t, rt, 2, testTarget{})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := c.Net().Partition(ctx, nemesis.Grudge{"n2": {"n1"}}); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, c.Net().Partition(ctx, nemesis.Grudge{"n2": {"n1"}}))
 	pid, err := c.PID(ctx, "n2")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if has, err := nft.HasTable(pid); err != nil || !has {
-		t.Fatalf("after the partition, n2's namespace has skeptic's table: %v (err %v)", has, err)
-	}
+	require.NoError(t, err)
+	has, err := nft.HasTable(pid)
+	require.NoError(t, err, "after the partition, n2's namespace has skeptic's table")
+	require.True(t, has, "after the partition, n2's namespace has skeptic's table")
 	id, err := c.Container("n2")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	name := "skeptic-" + spec.RunID + "-n2"
 	msg, err := cleanRules(ctx, rt.cli, id, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if msg != "fault rules of container "+name {
-		t.Errorf("cleanRules said %q", msg)
-	}
-	if has, err := nft.HasTable(pid); err != nil || has {
-		t.Fatalf("after cleanRules, n2's namespace still has skeptic's table: %v (err %v)", has, err)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, "fault rules of container "+name, msg, "what cleanRules said")
+	has, err = nft.HasTable(pid)
+	require.NoError(t, err, "after cleanRules")
+	require.False(t, has, "after cleanRules, n2's namespace still has skeptic's table")
 	// n1 never had rules: nothing to say.
 	id1, _ := c.Container("n1")
-	if msg, err := cleanRules(ctx, rt.cli, id1, "n1"); err != nil || msg != "" {
-		t.Errorf("cleanRules of a container without rules: %q, %v", msg, err)
-	}
+	msg, err = cleanRules(ctx, rt.cli, id1, "n1")
+	assert.NoError(t, err, "cleanRules of a container without rules")
+	assert.Empty(t, msg, "cleanRules of a container without rules")
 }
 
 // notELF returns an executable shell script, which the docker runtime cannot pack.
 func notELF(t *testing.T) string {
 	p := filepath.Join(t.TempDir(), "node.sh")
-	if err := os.WriteFile(p, []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(p, []byte("#!/bin/sh\nexit 0\n"), 0o755))
 	return p
 }
 

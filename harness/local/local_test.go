@@ -79,14 +79,10 @@ func startCluster(t *testing.T, n int, keep bool) (*Cluster, cluster.Spec) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	c, err := New().StartCluster(ctx, spec)
-	if err != nil {
-		t.Fatalf("StartCluster: %v", err)
-	}
+	require.NoError(t, err, "StartCluster")
 	t.Logf("runtime log: %s", log.String())
 	t.Cleanup(func() {
-		if err := c.Teardown(context.Background()); err != nil {
-			t.Errorf("Teardown: %v", err)
-		}
+		assert.NoError(t, c.Teardown(context.Background()), "Teardown")
 	})
 	return c, spec
 }
@@ -114,12 +110,9 @@ func TestHarnessSettingsStayOut(t *testing.T) {
 
 func TestKeepData(t *testing.T) {
 	c, spec := startCluster(t, 1, true)
-	if err := c.Teardown(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(spec.RunDir, "nodes", "n1", "data")); err != nil {
-		t.Errorf("KeepData: %v", err)
-	}
+	require.NoError(t, c.Teardown(context.Background()))
+	_, err := os.Stat(filepath.Join(spec.RunDir, "nodes", "n1", "data"))
+	assert.NoError(t, err, "KeepData")
 }
 
 // TestStartFailureSaysHow: the conformance suite checks a node that fails; here, one that exits cleanly, and a
@@ -128,13 +121,13 @@ func TestStartFailureSaysHow(t *testing.T) {
 	spec := cluster.Spec{RunID: "t", Target: testTarget{}, Nodes: 2, Binary: testNode(t), RunDir: t.TempDir()}
 	// A program that exits at once with status 0 is said to have done so (not "exited (<nil>)").
 	spec.Binary = "/bin/true"
-	if _, err := New().StartCluster(context.Background(), spec); err == nil || !strings.Contains(err.Error(), "node n1 exited with status 0 before accepting connections") {
-		t.Fatalf("StartCluster of /bin/true = %v", err)
-	}
+	_, err := New().StartCluster(context.Background(), spec)
+	require.Error(t, err, "StartCluster of /bin/true")
+	require.Contains(t, err.Error(), "node n1 exited with status 0 before accepting connections", "StartCluster of /bin/true")
 	spec.Binary = filepath.Join(t.TempDir(), "missing")
-	if _, err := New().StartCluster(context.Background(), spec); err == nil || !strings.Contains(err.Error(), "Binary") {
-		t.Fatalf("missing binary: %v", err)
-	}
+	_, err = New().StartCluster(context.Background(), spec)
+	require.Error(t, err, "missing binary")
+	require.Contains(t, err.Error(), "Binary", "missing binary")
 }
 
 // TestNodesDieWithTheHarness SIGKILLs a harness process and checks its nodes die too (Pdeathsig).
@@ -142,12 +135,8 @@ func TestNodesDieWithTheHarness(t *testing.T) {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "SKEPTIC_LOCAL_HELPER="+testNode(t), "SKEPTIC_LOCAL_RUNDIR="+t.TempDir())
 	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	var pids []int
 	sc := bufio.NewScanner(out)
@@ -159,50 +148,37 @@ func TestNodesDieWithTheHarness(t *testing.T) {
 		} else if line == "ready" {
 			break
 		} else {
-			t.Fatalf("helper: %s", line)
+			require.FailNow(t, "the helper printed an unexpected line", "helper: %s", line)
 		}
 	}
-	if len(pids) != 2 {
-		t.Fatalf("helper printed pids %v", pids)
-	}
+	require.Len(t, pids, 2, "helper printed pids %v", pids)
 	for _, pid := range pids {
-		if !alive(pid) {
-			t.Fatalf("node pid %d not alive while the harness runs", pid)
-		}
+		require.True(t, alive(pid), "node pid %d not alive while the harness runs", pid)
 	}
-	if err := cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, cmd.Process.Kill())
 	_ = cmd.Wait()
 	deadline := time.Now().Add(5 * time.Second)
 	for _, pid := range pids {
 		for alive(pid) && procState(pid) != "Z" && time.Now().Before(deadline) {
 			time.Sleep(10 * time.Millisecond)
 		}
-		if alive(pid) && procState(pid) != "Z" {
-			t.Errorf("node pid %d outlived its SIGKILLed harness", pid)
+		if alive(pid) {
+			assert.Equal(t, "Z", procState(pid), "node pid %d outlived its SIGKILLed harness", pid)
 		}
 	}
 }
 
 func TestStartAgainWhenAPortIsTaken(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer ln.Close()
 	taken := ln.Addr().String()
 	var log bytes.Buffer
 	spec := cluster.Spec{RunID: "t", Target: testTarget{steal: &taken}, Nodes: 2, Binary: testNode(t), RunDir: t.TempDir(), Log: &log}
 	c, err := New().StartCluster(context.Background(), spec)
-	if err != nil {
-		t.Fatalf("StartCluster: %v", err)
-	}
+	require.NoError(t, err, "StartCluster")
 	defer c.Teardown(context.Background())
-	if !strings.Contains(log.String(), "port was taken") {
-		t.Errorf("no retry in the log: %s", log.String())
-	}
-	if _, err := get(c.Nodes()[0].ClientURL + "/"); err != nil {
-		t.Error(err)
-	}
+	assert.Contains(t, log.String(), "port was taken", "no retry in the log")
+	_, err = get(c.Nodes()[0].ClientURL + "/")
+	assert.NoError(t, err)
 }

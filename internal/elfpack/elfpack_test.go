@@ -19,7 +19,7 @@ func etcdBinary(t *testing.T) string {
 	p, err := exec.LookPath("etcd")
 	if err != nil {
 		if os.Getenv("SKEPTIC_REQUIRE_DOCKER") == "1" {
-			t.Fatalf("SKEPTIC_REQUIRE_DOCKER=1 but no etcd program (apt-get install etcd-server): %v", err)
+			require.NoError(t, err, "SKEPTIC_REQUIRE_DOCKER=1 but no etcd program (apt-get install etcd-server)")
 		}
 		t.Skip("no etcd program (apt-get install etcd-server)")
 	}

@@ -252,7 +252,7 @@ func TestKilledMemberInFlightIsInfo(t *testing.T) {
 			assert.NotContains(t, out.Error, "timed out", "the kill, not the timeout, ended it")
 			t.Logf("in flight when killed: %s (after %s)", out.Error, time.Since(t0).Round(time.Millisecond))
 		case <-time.After(15 * time.Second):
-			t.Fatal("the requests did not end after the member was killed")
+			require.FailNow(t, "the requests did not end after the member was killed")
 		}
 	}
 	for _, op := range []targets.Op{write("k", 4), cas("k", 1, 5), read("k")} {

@@ -234,21 +234,17 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s, err := Parse(b, "fuzz.yaml")
 		if err != nil {
-			if !strings.HasPrefix(err.Error(), "fuzz.yaml") {
-				t.Fatalf("error %q does not name the file", err)
-			}
+			require.True(t, strings.HasPrefix(err.Error(), "fuzz.yaml"), "error %q does not name the file", err)
 			return
 		}
 		// A spec that parsed is complete, and its templates render for every node of a sample cluster.
-		if s.Name == "" || (s.Binary == "") == (s.Image == "") || s.ClientPort < 1 || s.Ready.Timeout <= 0 {
-			t.Fatalf("accepted an incomplete spec: %+v", s)
-		}
+		require.NotEmpty(t, s.Name, "accepted a spec without a name: %+v", s)
+		require.NotEqual(t, s.Binary == "", s.Image == "", "accepted a spec with both or neither of binary and image: %+v", s)
+		require.GreaterOrEqual(t, s.ClientPort, 1, "accepted a spec without a client port: %+v", s)
+		require.Positive(t, s.Ready.Timeout, "accepted a spec without a readiness timeout: %+v", s)
 		opts, err := s.Resolve(nil)
-		if err != nil {
-			t.Fatalf("its own defaults are refused: %v", err)
-		}
-		if _, err := s.RenderArgs(SampleNode(s, opts)); err != nil {
-			t.Fatalf("accepted, but its args do not render: %v", err)
-		}
+		require.NoError(t, err, "its own defaults are refused")
+		_, err = s.RenderArgs(SampleNode(s, opts))
+		require.NoError(t, err, "accepted, but its args do not render")
 	})
 }
