@@ -71,8 +71,11 @@ func overlap(seed int64, kinds []Fault, nodes []string, duration time.Duration, 
 		for t := span(r); t < duration; {
 			p := period(f, t, 0, duration, nodes, o, r) // draws the strategy, before the period's length
 			p.To = min(t+span(r), duration)
-			timelines[i] = append(timelines[i], f.Generate(p)...)
-			t = p.To + span(r)
+			ops := f.Generate(p)
+			timelines[i] = append(timelines[i], ops...)
+			// The next period starts a quiet span after everything this one scheduled (a coupled cut may
+			// outlast the period).
+			t = max(p.To, ops[len(ops)-1].At.D()) + span(r)
 		}
 	}
 	var s Schedule
@@ -87,37 +90,51 @@ func overlap(seed int64, kinds []Fault, nodes []string, duration time.Duration, 
 	return s
 }
 
-// yieldToCuts returns the partition kind's timeline without what would disturb a cut that another kind couples
-// to its fault (clock's cutAfterBump): a grudge of the timeline that would start within such a cut is dropped with
-// its heal, and a heal that would end the cut early is dropped (the cut's own heal ends the grudge it replaced).
-// Another grudge would replace the cut, and a heal would end it, before the fault it was coupled to could show.
+// yieldToCuts returns the partition kind's timeline (pairs of start and stop) without what would disturb a cut
+// that another kind couples to its fault (clock's cutAfterBump), from the start of that fault to the cut's heal: a
+// grudge of the timeline that would start in that window is dropped with its heal, and one still in place when the
+// window opens is healed then. Another grudge during the coupled fault would move the leadership away from the node
+// it aims at, or replace the cut, and a heal would end the cut, before the fault could show.
 func yieldToCuts(part Schedule, others []Schedule) Schedule {
 	type window struct{ from, to Duration }
 	var cuts []window
 	for _, tl := range others {
 		for i, op := range tl {
-			if op.F == FStartPartition {
-				for _, end := range tl[i+1:] {
-					if end.F == FStopPartition {
-						cuts = append(cuts, window{op.At, end.At})
-						break
-					}
+			if op.F != FStartPartition {
+				continue
+			}
+			w := window{from: op.At}
+			if i >= 2 {
+				w.from = tl[i-2].At // the start of the coupled fault: its start and undo come just before the cut
+			}
+			for _, end := range tl[i+1:] {
+				if end.F == FStopPartition {
+					w.to = end.At
+					cuts = append(cuts, w)
+					break
 				}
 			}
 		}
 	}
-	within := func(at Duration) bool {
-		return slices.ContainsFunc(cuts, func(w window) bool { return at >= w.from && at <= w.to })
+	in := func(at Duration) (window, bool) {
+		for _, w := range cuts {
+			if at >= w.from && at <= w.to {
+				return w, true
+			}
+		}
+		return window{}, false
 	}
 	var out Schedule
 	for i := 0; i < len(part); i++ {
 		op := part[i]
-		switch {
-		case op.F == FStartPartition && within(op.At):
+		switch w, ok := in(op.At); {
+		case op.F == FStartPartition && ok:
 			if i+1 < len(part) && part[i+1].F == FStopPartition {
 				i++ // its heal goes with it
 			}
-		case op.F == FStopPartition && within(op.At):
+		case op.F == FStopPartition && ok:
+			op.At = w.from
+			out = append(out, op)
 		default:
 			out = append(out, op)
 		}
