@@ -78,8 +78,10 @@ const (
 	ModeAlternate = "alternate"
 	// ModeOverlap gives each enabled fault kind its own seeded timeline of quiet and faulty periods (each between
 	// Interval/2 and 3*Interval/2 long), so that faults of different kinds overlap, as Jepsen's combined nemesis
-	// does: a flaw that needs two faults at once (a clock jump on a cut-off leader) can be reached. Every fault is
-	// still undone by its own stop op, and everything at the end.
+	// does: a flaw that needs two faults at once (a clock jump on a cut-off leader) can be reached. Where two kinds
+	// must meet in one way, one kind couples the other's fault to its own (clock's cutAfterBump) and the other's
+	// timeline yields meanwhile (yieldToCuts). Every fault is still undone by its own stop op, and everything at
+	// the end.
 	ModeOverlap = "overlap"
 )
 
