@@ -92,8 +92,8 @@ func overlap(seed int64, kinds []Fault, nodes []string, duration time.Duration, 
 
 // yieldToCuts returns the partition kind's timeline (pairs of start and stop) without what would disturb a cut
 // that another kind couples to its fault (clock's cutAfterBump), from the start of that fault to the cut's heal: a
-// grudge of the timeline that would start in that window is dropped with its heal, and one still in place when the
-// window opens is healed then. Another grudge during the coupled fault would move the leadership away from the node
+// grudge of the timeline that would start in that window is dropped with its heal, and one in place when the window
+// opens is healed then. Another grudge during the coupled fault would move the leadership away from the node
 // it aims at, or replace the cut, and a heal would end the cut, before the fault could show.
 func yieldToCuts(part Schedule, others []Schedule) Schedule {
 	type window struct{ from, to Duration }
@@ -116,28 +116,35 @@ func yieldToCuts(part Schedule, others []Schedule) Schedule {
 			}
 		}
 	}
-	in := func(at Duration) (window, bool) {
-		for _, w := range cuts {
-			if at >= w.from && at <= w.to {
-				return w, true
-			}
-		}
-		return window{}, false
+	in := func(at Duration) bool {
+		return slices.ContainsFunc(cuts, func(w window) bool { return at >= w.from && at <= w.to })
 	}
 	var out Schedule
 	for i := 0; i < len(part); i++ {
-		op := part[i]
-		switch w, ok := in(op.At); {
-		case op.F == FStartPartition && ok:
-			if i+1 < len(part) && part[i+1].F == FStopPartition {
-				i++ // its heal goes with it
-			}
-		case op.F == FStopPartition && ok:
-			op.At = w.from
-			out = append(out, op)
-		default:
-			out = append(out, op)
+		start := part[i]
+		if start.F != FStartPartition {
+			out = append(out, start)
+			continue
 		}
+		var stop *Op
+		if i+1 < len(part) && part[i+1].F == FStopPartition {
+			stop = &part[i+1]
+			i++
+		}
+		if in(start.At) {
+			continue // dropped with its heal
+		}
+		out = append(out, start)
+		if stop == nil {
+			continue
+		}
+		heal := *stop
+		for _, w := range cuts {
+			if w.from > start.At && w.from < heal.At {
+				heal.At = w.from // in place when a window opens: healed then
+			}
+		}
+		out = append(out, heal)
 	}
 	return out
 }

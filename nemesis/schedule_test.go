@@ -532,14 +532,23 @@ func TestOverlapPartitionsHoldTheirPeriod(t *testing.T) {
 // the leader cut off from the moment of its clock's reset, for LeaderCutAfterBump (or to the end of the run);
 // in alternate mode, or with no partition enabled, a clock fault brings no partition.
 func TestBumpLeaderCutsTheLeaderOff(t *testing.T) {
-	const run = 2 * time.Minute
+	const run = 4 * time.Minute
 	coupled := 0
-	for seed := range int64(30) {
-		o := mustOptions(t, nemesis.Flags{Nemesis: "clock,partition", Clock: "bump-leader", Mode: nemesis.ModeOverlap})
+	// With a long interval a grudge of the partition timeline can outlast a whole jump and cut.
+	for seed := range int64(60) {
+		interval := []time.Duration{0, 45 * time.Second}[seed%2]
+		o := mustOptions(t, nemesis.Flags{Nemesis: "clock,partition", Clock: "bump-leader", Mode: nemesis.ModeOverlap, Interval: interval})
 		s, err := nemesis.Generate(seed, five, run, o)
 		require.NoError(t, err)
 		require.NoError(t, s.Validate(five))
+		cut := false // a grudge in place
 		for i, op := range s {
+			switch op.F {
+			case nemesis.FStartPartition:
+				cut = true
+			case nemesis.FStopPartition:
+				cut = false
+			}
 			if op.F != nemesis.FClockBump {
 				continue
 			}
@@ -550,6 +559,7 @@ func TestBumpLeaderCutsTheLeaderOff(t *testing.T) {
 			if reset.At.D() >= run {
 				continue // reset at the end of the run: nothing is left to cut
 			}
+			assert.False(t, cut, "seed %d: a grudge is in place at the jump at %s", seed, op.At.D())
 			k := slices.IndexFunc(s, func(x nemesis.Op) bool {
 				return x.F == nemesis.FStartPartition && x.At == reset.At && strings.Contains(string(x.Value), `"strategy":"leader"`)
 			})
