@@ -32,7 +32,7 @@ import (
 // skip when no daemon answers, unless SKEPTIC_REQUIRE_DOCKER=1, where they fail. SKEPTIC_SKIP_E2E=1 skips
 // them all (for a quick unit run), except where SKEPTIC_REQUIRE_DOCKER=1 (CI), which no switch overrides.
 
-func skipE2E(t *testing.T) {
+func skipE2E(t testing.TB) {
 	t.Helper()
 	if os.Getenv("SKEPTIC_REQUIRE_DOCKER") == "1" {
 		return // CI: what it is meant to run, no switch skips
@@ -42,7 +42,7 @@ func skipE2E(t *testing.T) {
 	}
 }
 
-func requireRuntime(t *testing.T, rt string) {
+func requireRuntime(t testing.TB, rt string) {
 	t.Helper()
 	skipE2E(t)
 	if rt != RuntimeDocker {
@@ -53,6 +53,16 @@ func requireRuntime(t *testing.T, rt string) {
 	if err := docker.Available(ctx); err != nil {
 		require.NotEqual(t, "1", os.Getenv("SKEPTIC_REQUIRE_DOCKER"), "SKEPTIC_REQUIRE_DOCKER=1 but: %v", err)
 		t.Skipf("no Docker: %v", err)
+	}
+}
+
+// requireEtcd skips a test or benchmark of the etcd target when Debian's etcd-server is not installed, and fails it
+// under SKEPTIC_REQUIRE_DOCKER=1 (CI installs it).
+func requireEtcd(t testing.TB) {
+	t.Helper()
+	if _, err := os.Stat("/usr/bin/etcd"); err != nil {
+		require.NotEqual(t, "1", os.Getenv("SKEPTIC_REQUIRE_DOCKER"), "SKEPTIC_REQUIRE_DOCKER=1 but Debian's etcd-server is not installed: %v", err)
+		t.Skip("no /usr/bin/etcd (apt-get install etcd-server)")
 	}
 }
 

@@ -34,12 +34,7 @@ import (
 // Run: go test -run XXX -bench Startup -benchtime 5x ./harness
 func BenchmarkStartup(b *testing.B) {
 	ctx := context.Background()
-	if err := docker.Available(ctx); err != nil {
-		if os.Getenv("SKEPTIC_REQUIRE_DOCKER") == "1" {
-			b.Fatalf("SKEPTIC_REQUIRE_DOCKER=1 but: %v", err)
-		}
-		b.Skipf("no Docker: %v", err)
-	}
+	requireRuntime(b, RuntimeDocker)
 	bin := testbin.Skeptic(b)
 	startup := func(b *testing.B, binary string) (time.Duration, string) {
 		tc := Default()

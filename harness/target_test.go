@@ -162,10 +162,7 @@ func TestRuntimeNone(t *testing.T) {
 // member's stale reads are caught.
 func TestEtcdTarget(t *testing.T) {
 	requireRuntime(t, RuntimeDocker)
-	if _, err := os.Stat("/usr/bin/etcd"); err != nil {
-		require.NotEqual(t, "1", os.Getenv("SKEPTIC_REQUIRE_DOCKER"), "SKEPTIC_REQUIRE_DOCKER=1 but Debian's etcd-server is not installed: %v", err)
-		t.Skip("no /usr/bin/etcd (apt-get install etcd-server)")
-	}
+	requireEtcd(t)
 	sched := filepath.Join(t.TempDir(), "schedule.json")
 	require.NoError(t, os.WriteFile(sched, []byte(`[
  {"at":"1s","f":"start-partition","value":{"strategy":"one","grudge":{"n3":["n1","n2"],"n1":["n3"],"n2":["n3"]}}},

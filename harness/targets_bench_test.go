@@ -3,11 +3,9 @@ package harness
 import (
 	"bytes"
 	"context"
-	"os"
 	"testing"
 	"time"
 
-	"github.com/skeptic-dev/skeptic/harness/docker"
 	"github.com/skeptic-dev/skeptic/internal/testbin"
 )
 
@@ -24,18 +22,8 @@ import (
 // Run: go test -run XXX -bench PaxosVsEtcd -benchtime 3x -timeout 30m ./harness
 func BenchmarkPaxosVsEtcd(b *testing.B) {
 	ctx := context.Background()
-	if err := docker.Available(ctx); err != nil {
-		if os.Getenv("SKEPTIC_REQUIRE_DOCKER") == "1" {
-			b.Fatalf("SKEPTIC_REQUIRE_DOCKER=1 but: %v", err)
-		}
-		b.Skipf("no Docker: %v", err)
-	}
-	if _, err := os.Stat("/usr/bin/etcd"); err != nil {
-		if os.Getenv("SKEPTIC_REQUIRE_DOCKER") == "1" {
-			b.Fatalf("SKEPTIC_REQUIRE_DOCKER=1 but Debian's etcd-server is not installed: %v", err)
-		}
-		b.Skip("no /usr/bin/etcd (apt-get install etcd-server)")
-	}
+	requireRuntime(b, RuntimeDocker)
+	requireEtcd(b)
 	bin := testbin.Skeptic(b)
 	load := func(b *testing.B, target string) float64 {
 		tc := Default()
