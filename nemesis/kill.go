@@ -85,17 +85,11 @@ func (*kill) Describe(f string, value json.RawMessage) (string, bool) {
 
 // restartKilled starts every node the nemesis killed, for HealAll; n.mu is held.
 func (n *Nemesis) restartKilled(ctx context.Context) []error {
-	var errs []error
-	for _, node := range keys(n.killed) {
-		if n.env.Proc == nil {
-			break
-		}
+	return n.undoEach(ctx, n.killed, "start", func(ctx context.Context, node string) error {
 		if err := n.env.Proc.Start(ctx, node); err != nil {
-			errs = append(errs, fmt.Errorf("start %s: %w", node, err))
-			continue
+			return err
 		}
-		delete(n.killed, node)
 		n.setDown(node, false)
-	}
-	return errs
+		return nil
+	})
 }

@@ -5,6 +5,7 @@ package nemesis
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 
@@ -115,4 +116,22 @@ func describeNodes(f, name string, value json.RawMessage, all string) (string, b
 		s += ": " + all
 	}
 	return s, true
+}
+
+// undoEach undoes a kill or pause of each node in set, in order, for HealAll: undo is called for each, and a node
+// it undid leaves set; one it could not stays there, with its error (verb names the undo). Without a Proc there is
+// nothing to call. n.mu is held.
+func (n *Nemesis) undoEach(ctx context.Context, set map[string]bool, verb string, undo func(context.Context, string) error) []error {
+	if n.env.Proc == nil {
+		return nil
+	}
+	var errs []error
+	for _, node := range keys(set) {
+		if err := undo(ctx, node); err != nil {
+			errs = append(errs, fmt.Errorf("%s %s: %w", verb, node, err))
+			continue
+		}
+		delete(set, node)
+	}
+	return errs
 }

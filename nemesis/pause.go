@@ -75,16 +75,7 @@ func (*pause) Describe(f string, value json.RawMessage) (string, bool) {
 
 // resumePaused resumes every node the nemesis paused, for HealAll; n.mu is held.
 func (n *Nemesis) resumePaused(ctx context.Context) []error {
-	var errs []error
-	for _, node := range keys(n.paused) {
-		if n.env.Proc == nil {
-			break
-		}
-		if err := n.env.Proc.Resume(ctx, node); err != nil {
-			errs = append(errs, fmt.Errorf("resume %s: %w", node, err))
-			continue
-		}
-		delete(n.paused, node)
-	}
-	return errs
+	return n.undoEach(ctx, n.paused, "resume", func(ctx context.Context, node string) error {
+		return n.env.Proc.Resume(ctx, node)
+	})
 }
