@@ -81,6 +81,17 @@ func NodeIDs(n int) []string {
 	return ids
 }
 
+// Command renders node a's arguments and environment from the spec's Target, with an error that names the node.
+func (s Spec) Command(a targets.NodeArgs) (args, env []string, err error) {
+	if args, err = s.Target.Args(a); err != nil {
+		return nil, nil, fmt.Errorf("node %s: its arguments: %w", a.ID, err)
+	}
+	if env, err = s.Target.Env(a); err != nil {
+		return nil, nil, fmt.Errorf("node %s: its environment: %w", a.ID, err)
+	}
+	return args, env, nil
+}
+
 // Validate returns an error naming the first field of s that no runtime can use.
 func (s Spec) Validate() error {
 	if s.RunID == "" {

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -77,4 +78,38 @@ func TestGateLetsOneInAtATime(t *testing.T) {
 	}
 	leave()
 	(<-entered)()
+}
+
+// renderTarget renders a node's arguments and environment from its id, and fails for the node named in bad.
+type renderTarget struct {
+	nopTarget
+	badArgs, badEnv string
+}
+
+func (r renderTarget) Args(a targets.NodeArgs) ([]string, error) {
+	if a.ID == r.badArgs {
+		return nil, errors.New("no such field")
+	}
+	return []string{"--id=" + a.ID}, nil
+}
+
+func (r renderTarget) Env(a targets.NodeArgs) ([]string, error) {
+	if a.ID == r.badEnv {
+		return nil, errors.New("bad template")
+	}
+	return []string{"NODE=" + a.ID}, nil
+}
+
+// TestCommand: a node's arguments and environment come from the Target, and a failure names the node and which
+// of the two failed.
+func TestCommand(t *testing.T) {
+	args, env, err := Spec{Target: renderTarget{}}.Command(targets.NodeArgs{ID: "n2"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"--id=n2"}, args)
+	assert.Equal(t, []string{"NODE=n2"}, env)
+
+	_, _, err = Spec{Target: renderTarget{badArgs: "n3"}}.Command(targets.NodeArgs{ID: "n3"})
+	assert.EqualError(t, err, "node n3: its arguments: no such field")
+	_, _, err = Spec{Target: renderTarget{badEnv: "n1"}}.Command(targets.NodeArgs{ID: "n1"})
+	assert.EqualError(t, err, "node n1: its environment: bad template")
 }

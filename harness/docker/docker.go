@@ -289,13 +289,9 @@ func (c *Cluster) createNode(ctx context.Context, spec cluster.Spec, tag string,
 		PeerClientURLs: urls,
 		DataDir:        spec.DataDir,
 	}
-	args, err := spec.Target.Args(a)
+	args, env, err := spec.Command(a)
 	if err != nil {
-		return fmt.Errorf("node %s: its arguments: %w", n.id, err)
-	}
-	env, err := spec.Target.Env(a)
-	if err != nil {
-		return fmt.Errorf("node %s: its environment: %w", n.id, err)
+		return err
 	}
 	cfg := &container.Config{
 		Image:    tag,

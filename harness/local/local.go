@@ -144,13 +144,9 @@ func (c *Cluster) start(ctx context.Context, spec cluster.Spec) error {
 			PeerClientURLs: urls,
 			DataDir:        n.dataDir,
 		}
-		args, err := spec.Target.Args(a)
+		args, env, err := spec.Command(a)
 		if err != nil {
-			return fmt.Errorf("node %s: its arguments: %w", n.id, err)
-		}
-		env, err := spec.Target.Env(a)
-		if err != nil {
-			return fmt.Errorf("node %s: its environment: %w", n.id, err)
+			return err
 		}
 		n.args = args
 		n.env = append(nodeEnv(), env...)
