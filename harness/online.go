@@ -1,6 +1,7 @@
 package harness
 
-// This file checks keys while the run goes on: a kv key retires once it has had --ops-per-key operations, and
+// This file checks keys while the run goes on: a kv key retires once it has had --ops-per-key operations (those
+// that count: workloads.Counts), and
 // once every one of them has ended it is checked on a spare core. With --fail-fast, the first key proven not
 // linearizable stops the load (the run still heals, reads every key and checks the whole history). The final
 // verdict always comes from the check of the whole history, so it is the same with and without online checking;
@@ -16,6 +17,7 @@ import (
 
 	"github.com/skeptic-dev/skeptic/checker"
 	"github.com/skeptic-dev/skeptic/history"
+	"github.com/skeptic-dev/skeptic/workloads"
 )
 
 // Detection is the first key found not linearizable while the run went on.
@@ -48,10 +50,11 @@ type online struct {
 	verdicts map[string]checker.Verdict
 }
 
-// keyLog is the events of one key not yet retired.
+// keyLog is the events of one key not yet retired: counted is how many of its operations ended and count towards
+// its OpsPerKey (workloads.Counts), open how many are under way.
 type keyLog struct {
 	events        []history.Event
-	invokes, open int
+	counted, open int
 }
 
 // newOnline starts workers on the spare cores (one at least): each checks one retired key at a time.
@@ -83,12 +86,15 @@ func (o *online) observe(e history.Event) {
 	}
 	k.events = append(k.events, e)
 	if e.Type == history.Invoke {
-		k.invokes++
 		k.open++
 	} else {
 		k.open--
+		if workloads.Counts(e.Type, e.Error) {
+			k.counted++
+		}
 	}
-	if k.invokes >= o.opsPerKey && k.open == 0 {
+	// Its workers have left it (they leave by the same count): no operation on it comes later.
+	if k.counted >= o.opsPerKey && k.open == 0 {
 		delete(o.keys, e.Key)
 		select {
 		case o.jobs <- k.events:

@@ -42,7 +42,7 @@ type clock struct{ strategyKind }
 var clockFault = &clock{strategyKind{
 	kind: FaultClock, field: "clock",
 	known:    []string{ClockBump, ClockBumpLeader, ClockStrobe, ClockSkewRate, ClockReset},
-	defaults: DefaultClock, leader: ClockBumpLeader, favoured: ClockBumpLeader,
+	defaults: DefaultClock, leader: []string{ClockBumpLeader}, favoured: ClockBumpLeader,
 	list: func(o *Options) *[]string { return &o.Clock },
 }}
 

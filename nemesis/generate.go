@@ -171,17 +171,35 @@ func period(f Fault, from, to, end time.Duration, nodes []string, o Options, r *
 // halfway through: the first with the period's strategy, each later one with a strategy drawn afresh
 // (uniformly). ops makes cycle i's start and stop ops for its strategy.
 func (p Period) cycles(cycle time.Duration, ops func(i int, strategy string) (start, stop Op)) Schedule {
+	return p.cyclesOf(cycle, func(i int, strategy string) (Schedule, time.Duration) {
+		start, stop := ops(i, strategy)
+		return halfway(start, stop, cycle), cycle
+	})
+}
+
+// cyclesOf is cycles with cycles of their own making: ops returns cycle i's ops, timed from the cycle's start,
+// and its length. A cycle starts while one of the given length still fits in the period (the first always), and
+// none of its ops comes after the period's end.
+func (p Period) cyclesOf(cycle time.Duration, ops func(i int, strategy string) (Schedule, time.Duration)) Schedule {
 	var s Schedule
 	strategy := p.Strategy
-	for i, c := 0, p.From; c == p.From || c+cycle <= p.To; i, c = i+1, c+cycle {
+	for i, c := 0, p.From; c == p.From || c+cycle <= p.To; i++ {
 		if c > p.From && len(p.Strategies) > 0 {
 			strategy = p.Strategies[p.R.IntN(len(p.Strategies))]
 		}
-		start, stop := ops(i, strategy)
-		s = append(s, Op{At: Duration(c), F: start.F, Value: start.Value},
-			Op{At: Duration(min(c+cycle/2, p.To)), F: stop.F, Value: stop.Value})
+		cs, length := ops(i, strategy)
+		for _, op := range cs {
+			op.At = Duration(min(c+op.At.D(), p.To))
+			s = append(s, op)
+		}
+		c += length
 	}
 	return s
+}
+
+// halfway is a cycle of the given length whose start op comes at its start and whose stop op halfway through.
+func halfway(start, stop Op, cycle time.Duration) Schedule {
+	return Schedule{{At: 0, F: start.F, Value: start.Value}, {At: Duration(cycle / 2), F: stop.F, Value: stop.Value}}
 }
 
 // startStop places a fault's start op at the period's start and its stop op (if F is not "") at its end.

@@ -28,7 +28,7 @@ type Fault interface {
 	Strategies(o Options) []string
 	// Defaults returns o with the kind's unset fields filled when the kind is enabled, and cleared when not.
 	Defaults(o Options, enabled bool) Options
-	// WithLeader returns o with the kind's leader strategy added, when the kind has one and o has its defaults.
+	// WithLeader returns o with the kind's leader strategies added, when the kind has some and o has its defaults.
 	WithLeader(o Options) Options
 	// Validate checks the kind's fields of o (enabled or not) and, when nodes > 0, that a cluster of that many
 	// nodes is big enough for what o enables. Errors are *field.Error, named relative to Options.

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 
 	"github.com/skeptic-dev/skeptic/internal/field"
@@ -25,11 +26,15 @@ const (
 	NodesMajority = "majority"
 	// NodesAll picks every node (kill only).
 	NodesAll = "all"
+	// NodesFollowers (kill only) picks n/2+1 nodes other than the one Cluster.Leader names at the time of the
+	// fault, leaving the leader with a minority: the nodes after the leader in the ring of sorted node ids. A start
+	// of this strategy restarts the nodes that the latest kill of this strategy stopped.
+	NodesFollowers = "followers"
 )
 
 // nodesNeeds is Needs of kill and pause, whose begin function is begin.
 func nodesNeeds(begin, f, strategy string) []targets.Capability {
-	if strategy == NodesLeader && (f == "" || f == begin) {
+	if (strategy == NodesLeader || strategy == NodesFollowers) && (f == "" || f == begin) {
 		return []targets.Capability{targets.CapStatus}
 	}
 	return nil
@@ -42,7 +47,7 @@ func nodesOps(begin, end, strategy string, nodes []string, r *rand.Rand) (start,
 	return Op{F: begin, Value: mustJSON(v)}, Op{F: end, Value: mustJSON(NodesValue{Nodes: v.Nodes})}
 }
 
-// pickNodes chooses the nodes of a kill or pause; none for the leader strategy, which Run resolves.
+// pickNodes chooses the nodes of a kill or pause; none for the leader and followers strategies, which Run resolves.
 func pickNodes(strategy string, nodes []string, r *rand.Rand) []string {
 	n := len(nodes)
 	var k int
@@ -70,11 +75,18 @@ func checkNodes(op Op, nodes []string, begins bool) error {
 	if err := knownNodes("value.nodes", nodes, v.Nodes...); err != nil {
 		return err
 	}
-	if begins && v.Strategy != NodesLeader && len(v.Nodes) == 0 {
-		return field.Errorf("value.nodes", "must name at least one node (or strategy must be leader)")
+	if v.Strategy == NodesFollowers && op.F != FKill && op.F != FStart {
+		return field.Errorf("value.strategy", "followers is a strategy of kill and start only")
 	}
-	if begins && v.Strategy == NodesLeader && len(v.Nodes) > 0 {
-		return field.Errorf("value.nodes", "must be empty with the leader strategy, which picks the node at run time")
+	atRunTime := v.Strategy == NodesLeader || v.Strategy == NodesFollowers
+	if begins && !atRunTime && len(v.Nodes) == 0 {
+		return field.Errorf("value.nodes", "must name at least one node (or strategy must be leader or followers)")
+	}
+	if (begins || v.Strategy == NodesFollowers) && atRunTime && len(v.Nodes) > 0 {
+		return field.Errorf("value.nodes", "must be empty with the %s strategy, which picks the nodes at run time", v.Strategy)
+	}
+	if !begins && v.Strategy != "" && v.Strategy != NodesFollowers {
+		return field.Errorf("value.strategy", "must be empty or followers (restart what the latest followers kill stopped), not %q", v.Strategy)
 	}
 	return nil
 }
@@ -89,17 +101,30 @@ func (n *Nemesis) nodesOf(ctx context.Context, op Op, begins bool, stopped map[s
 	if n.env.Proc == nil {
 		return v, true, errNo("Proc")
 	}
-	if v.Strategy == NodesLeader && begins {
+	switch {
+	case begins && (v.Strategy == NodesLeader || v.Strategy == NodesFollowers):
 		leader, err := n.leader(ctx)
 		if err != nil {
 			return v, true, err
 		}
 		v.Leader, v.Nodes = leader, []string{leader}
-	}
-	if len(v.Nodes) == 0 { // start or resume everything the nemesis stopped
+		if v.Strategy == NodesFollowers {
+			v.Nodes = followersOf(leader, n.env.Cluster.Nodes())
+		}
+	case v.Strategy == NodesFollowers: // restart the latest followers kill's nodes that are still down
+		v.Nodes = slices.DeleteFunc(slices.Clone(n.followers), func(node string) bool { return !stopped[node] })
+	case len(v.Nodes) == 0: // start or resume everything the nemesis stopped
 		v.Nodes = keys(stopped)
 	}
 	return v, true, nil
+}
+
+// followersOf returns the n/2+1 nodes after leader in the ring of nodes (sorted), for the followers strategy.
+func followersOf(leader string, nodes []string) []string {
+	ring := sorted(nodes)
+	i := slices.Index(ring, leader)
+	ring = append(ring[i+1:], ring[:i]...) // i is -1 for a leader not in nodes: every node then
+	return sorted(ring[:min(len(nodes)/2+1, len(ring))])
 }
 
 // describeNodes is Describe of kill, start, pause and resume; all names the nodes of an end op without nodes.

@@ -39,7 +39,7 @@ type partition struct{ strategyKind }
 var partitionFault = &partition{strategyKind{
 	kind: FaultPartition, field: "partition",
 	known:    []string{PartOne, PartMajority, PartMajoritiesRing, PartBridge, PartLeader, PartOneWay},
-	defaults: DefaultPartition, leader: PartLeader, favoured: PartLeader,
+	defaults: DefaultPartition, leader: []string{PartLeader}, favoured: PartLeader,
 	minNodes: map[string]int{PartOne: 2, PartMajority: 2, PartMajoritiesRing: 3, PartBridge: 3, PartLeader: 2, PartOneWay: 2},
 	list:     func(o *Options) *[]string { return &o.Partition },
 }}

@@ -18,7 +18,7 @@ type pause struct{ strategyKind }
 var pauseFault = &pause{strategyKind{
 	kind: FaultPause, field: "pause",
 	known:    []string{NodesOne, NodesLeader, NodesMinority},
-	defaults: DefaultPause, leader: NodesLeader,
+	defaults: DefaultPause, leader: []string{NodesLeader},
 	minNodes: map[string]int{NodesMinority: 3},
 	list:     func(o *Options) *[]string { return &o.Pause },
 }}

@@ -48,7 +48,10 @@ type Nemesis struct {
 	downMu sync.Mutex
 	down   map[string]bool
 	paused map[string]bool
-	clocks map[string]clockState // every node whose clock the nemesis set since the last reset
+	// followers are the nodes the latest kill of the followers strategy stopped, which a start of that strategy
+	// restarts.
+	followers []string
+	clocks    map[string]clockState // every node whose clock the nemesis set since the last reset
 }
 
 // New returns a nemesis acting on env.

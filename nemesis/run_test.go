@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -180,6 +182,53 @@ func TestRunRecordsWhatItDid(t *testing.T) {
 	_ = n.Run(context.Background(), schedule(t, `[{"at":"0s","f":"kill","value":{"nodes":["n1"]}}]`))
 	assert.Len(t, f.events, before, "Run recorded after HealAll")
 	assert.False(t, f.down["n1"], "Run acted after HealAll")
+}
+
+// TestFollowersKillLeavesTheLeaderLast: the followers strategy kills n/2+1 nodes other than the leader (those after
+// it in the ring), a kill of every node then kills only the rest, a start of the followers restarts those it
+// killed, and a plain start the rest. When no leader is named, the followers kill does nothing, and a later start
+// of the followers does not restart an earlier kill's followers.
+func TestFollowersKillLeavesTheLeaderLast(t *testing.T) {
+	f := newFakes()
+	f.nodes, f.leader = []string{"n1", "n2", "n3", "n4", "n5"}, "n4"
+	n := nemesis.New(f.env())
+	step := func(op string, down ...string) nemesis.NodesValue {
+		t.Helper()
+		require.NoError(t, n.Run(context.Background(), schedule5(t, "["+op+"]")))
+		got := []string{}
+		for _, node := range f.nodes {
+			if f.down[node] {
+				got = append(got, node)
+			}
+		}
+		assert.Equal(t, append([]string{}, down...), got, "down after %s", op)
+		e := f.events[len(f.events)-1]
+		assert.Empty(t, e.Error, "%s", op)
+		return unmarshal[nemesis.NodesValue](t, e.Value)
+	}
+	v := step(`{"at":"0s","f":"kill","value":{"strategy":"followers"}}`, "n1", "n2", "n5")
+	assert.Equal(t, nemesis.NodesValue{Strategy: nemesis.NodesFollowers, Leader: "n4", Nodes: []string{"n1", "n2", "n5"}}, v)
+	v = step(`{"at":"0s","f":"kill","value":{"strategy":"all","nodes":["n1","n2","n3","n4","n5"]}}`, "n1", "n2", "n3", "n4", "n5")
+	assert.Equal(t, []string{"n3", "n4"}, v.Nodes, "the rest, and only the rest, are killed and recorded")
+	v = step(`{"at":"0s","f":"start","value":{"strategy":"followers"}}`, "n3", "n4")
+	assert.Equal(t, []string{"n1", "n2", "n5"}, v.Nodes)
+	assert.Equal(t, []string{"n3", "n4"}, slices.Sorted(maps.Keys(n.Down())), "the nemesis knows which are down")
+	step(`{"at":"0s","f":"start"}`)
+
+	f.leader = ""
+	require.NoError(t, n.Run(context.Background(), schedule5(t, `[{"at":"0s","f":"kill","value":{"strategy":"followers"}}]`)))
+	assert.Contains(t, f.events[len(f.events)-1].Error, "no leader")
+	step(`{"at":"0s","f":"kill","value":{"nodes":["n1"]}}`, "n1")
+	v = step(`{"at":"0s","f":"start","value":{"strategy":"followers"}}`, "n1")
+	assert.Empty(t, v.Nodes, "a followers kill that found no leader has no followers to restart")
+}
+
+// schedule5 parses a schedule on five nodes.
+func schedule5(t *testing.T, s string) nemesis.Schedule {
+	t.Helper()
+	sc, err := nemesis.ParseSchedule([]byte(s), []string{"n1", "n2", "n3", "n4", "n5"})
+	require.NoError(t, err)
+	return sc
 }
 
 func TestHealAllReportsFailuresAndRetries(t *testing.T) {

@@ -314,6 +314,10 @@ func TestParseScheduleErrors(t *testing.T) {
 		{`[{"at":"1s","f":"explode"}]`, "schedule[0].f", `line 1: op at 1s, explode: unknown function "explode"`},
 		{`[{"at":"1s","f":"kill","value":{"nodes":["n9"]}}]`, "schedule[0].value.nodes", `line 1: op at 1s, kill: unknown node "n9"`},
 		{`[{"at":"1s","f":"kill","value":{}}]`, "schedule[0].value.nodes", `line 1: op at 1s, kill: must name at least one node`},
+		{`[{"at":"1s","f":"kill","value":{"strategy":"followers","nodes":["n1"]}}]`, "schedule[0].value.nodes", `line 1: op at 1s, kill: must be empty with the followers strategy`},
+		{`[{"at":"1s","f":"start","value":{"strategy":"followers","nodes":["n1"]}}]`, "schedule[0].value.nodes", `line 1: op at 1s, start: must be empty with the followers strategy`},
+		{`[{"at":"1s","f":"pause","value":{"strategy":"followers"}}]`, "schedule[0].value.strategy", `line 1: op at 1s, pause: followers is a strategy of kill and start only`},
+		{`[{"at":"1s","f":"start","value":{"strategy":"minority"}}]`, "schedule[0].value.strategy", `line 1: op at 1s, start: must be empty or followers`},
 		{`[{"at":"1s","f":"start-partition","value":{"grudge":{"n1":["n7"]}}}]`, "schedule[0].value.grudge[n1]", `line 1: op at 1s, start-partition: unknown node "n7"`},
 		{`[{"at":"1s","f":"start-loss","value":{"links":[{"from":"n1","to":"n2"}],"percent":0}}]`, "schedule[0].value.percent", `line 1: op at 1s, start-loss: must be in (0, 100]`},
 		{`[{"at":"1s","f":"start-delay","value":{"links":[{"from":"n1","to":"n1"}]}}]`, "schedule[0].value.links", `line 1: op at 1s, start-delay: n1->n1 links a node to itself`},
@@ -390,7 +394,7 @@ func TestParseScheduleErrorsNameTheLine(t *testing.T) {
 func TestWithLeader(t *testing.T) {
 	o := mustOptions(t, nemesis.Flags{Nemesis: "partition,kill,pause,clock"}).WithLeader()
 	assert.Equal(t, append(slices.Clone(nemesis.DefaultPartition), nemesis.PartLeader), o.Partition)
-	assert.Equal(t, append(slices.Clone(nemesis.DefaultKill), nemesis.NodesLeader), o.Kill)
+	assert.Equal(t, append(slices.Clone(nemesis.DefaultKill), nemesis.NodesLeader, nemesis.NodesFollowers), o.Kill)
 	assert.Equal(t, append(slices.Clone(nemesis.DefaultPause), nemesis.NodesLeader), o.Pause)
 	assert.Equal(t, append(slices.Clone(nemesis.DefaultClock), nemesis.ClockBumpLeader), o.Clock)
 	assert.NotContains(t, nemesis.DefaultClock, nemesis.ClockBumpLeader, "bump-leader needs a target that names its leader")
@@ -445,6 +449,66 @@ func TestPartitionCycles(t *testing.T) {
 		}
 	}
 	assert.True(t, fresh, "the other cycles draw their strategy afresh")
+}
+
+// TestFollowersCycles: with the followers strategy (a target that names its leader), half the faulty periods of
+// kills start with a followers cycle: kill followers, kill the rest, restart the followers, restart the rest, at
+// the offsets the constants give, two KillCycles long; later cycles draw their strategy afresh, followers among
+// them. Without the leader (a target that cannot name it) no cycle is one.
+func TestFollowersCycles(t *testing.T) {
+	o := mustOptions(t, nemesis.Flags{Nemesis: "kill", Interval: 10 * time.Second}).WithLeader()
+	first, later, periods := 0, 0, 0
+	for seed := range int64(40) {
+		s, err := nemesis.Generate(seed, five, time.Minute, o)
+		require.NoError(t, err)
+		require.NoError(t, s.Validate(five))
+		for i := 0; i < len(s); i++ {
+			require.Equal(t, nemesis.FKill, s[i].F, "seed %d op %d: every cycle starts with a kill: %v", seed, i, s)
+			c := s[i].At.D()
+			periodStart := c == 10*time.Second || c == 30*time.Second || c == 50*time.Second
+			if periodStart {
+				periods++
+			}
+			v := unmarshal[nemesis.NodesValue](t, s[i].Value)
+			if v.Strategy != nemesis.NodesFollowers {
+				require.Equal(t, nemesis.FStart, s[i+1].F)
+				assert.Equal(t, c+nemesis.KillCycle/2, s[i+1].At.D())
+				i++
+				continue
+			}
+			if periodStart {
+				first++
+			} else {
+				later++
+			}
+			require.Less(t, i+3, len(s), "seed %d: a followers cycle is four ops: %v", seed, s[i:])
+			assert.Empty(t, v.Nodes, "the followers are picked at run time")
+			all := unmarshal[nemesis.NodesValue](t, s[i+1].Value)
+			assert.Equal(t, nemesis.NodesValue{Strategy: nemesis.NodesAll, Nodes: five}, all, "then the rest are killed")
+			assert.Equal(t, []string{nemesis.FKill, nemesis.FStart, nemesis.FStart}, []string{s[i+1].F, s[i+2].F, s[i+3].F})
+			assert.Equal(t, nemesis.NodesValue{Strategy: nemesis.NodesFollowers}, unmarshal[nemesis.NodesValue](t, s[i+2].Value),
+				"the followers come back first")
+			assert.JSONEq(t, `{}`, string(s[i+3].Value), "then everything the nemesis killed")
+			end := min(c-(c-10*time.Second)%(20*time.Second)+10*time.Second, time.Minute) // the period's end
+			want := []time.Duration{c + nemesis.FollowersAlone, c + nemesis.FollowersRestart, c + nemesis.FollowersRejoin}
+			for j, w := range want {
+				assert.Equal(t, min(w, end), s[i+1+j].At.D(), "seed %d: op %d of the followers cycle at %s", seed, j+1, c)
+			}
+			if i+4 < len(s) && s[i+4].At.D() < end {
+				assert.Equal(t, c+2*nemesis.KillCycle, s[i+4].At.D(), "the next cycle starts two KillCycles later")
+			}
+			i += 3
+		}
+		plain, err := nemesis.Generate(seed, five, time.Minute, mustOptions(t, nemesis.Flags{Nemesis: "kill"}))
+		require.NoError(t, err)
+		for _, op := range plain {
+			assert.NotContains(t, string(op.Value), nemesis.NodesFollowers)
+		}
+	}
+	require.Equal(t, 40*3, periods)
+	assert.InDelta(t, 0.6*float64(periods), first, 0.15*float64(periods),
+		"half the periods draw followers, and a fifth of the other half")
+	assert.Positive(t, later, "later cycles draw followers too")
 }
 
 // TestBumpLeaderJumpsSeconds: bump-leader jumps the leader's clock ahead by 10s to 60s, so that its reset sets it

@@ -16,8 +16,8 @@ type strategyKind struct {
 	field string
 	// known lists the strategies in canonical order; defaults are those of an enabled kind with none named.
 	known, defaults []string
-	// leader is the strategy WithLeader adds ("" for none).
-	leader string
+	// leader lists the strategies WithLeader adds (none for a kind without).
+	leader []string
 	// favoured, when enabled, is drawn for half of the kind's faulty periods (draw): the leader-aimed strategy of
 	// a kind whose leader faults expose most leader bugs ("" for none).
 	favoured string
@@ -44,8 +44,8 @@ func (s *strategyKind) Defaults(o Options, enabled bool) Options {
 
 func (s *strategyKind) WithLeader(o Options) Options {
 	p := s.list(&o)
-	if s.leader != "" && len(*p) > 0 && slices.Equal(*p, s.defaults) {
-		*p = append(slices.Clone(*p), s.leader)
+	if len(s.leader) > 0 && len(*p) > 0 && slices.Equal(*p, s.defaults) {
+		*p = append(slices.Clone(*p), s.leader...)
 	}
 	return o
 }
