@@ -200,7 +200,7 @@ down and checks the history. Everything lands in --store/<test>/<timestamp>/ (st
 
 	f.StringVar(&nem.Nemesis, "nemesis", "", "faults, comma-separated: "+strings.Join(nemesis.KnownFaults, ", ")+"; or all ("+strings.Join(nemesis.AllFaults, ",")+"), or none")
 	f.StringVar(&nem.Partition, "partition", "", "partition strategies (enables partition): one, majority, majorities-ring, bridge, leader, one-way (default: all, leader only for a target with the status capability)")
-	f.StringVar(&nem.Kill, "kill", "", "kill strategies (enables kill): one, leader, minority (1 to (n-1)/2 nodes), majority (exactly n/2+1), all (default: minority,majority,all, and leader for a target with status; in cycles of kill and restart)")
+	f.StringVar(&nem.Kill, "kill", "", "kill strategies (enables kill): one, leader, minority (1 to (n-1)/2 nodes), majority (exactly n/2+1), all, followers (n/2+1 followers, then the rest; the leader restarts last) (default: minority,majority,all, and leader,followers for a target with status; in cycles of kill and restart)")
 	f.StringVar(&nem.Pause, "pause", "", "pause strategies (enables pause): one, leader, minority (default: one,minority, and leader for a target with status)")
 	f.StringVar(&nem.Clock, "clock", "", "clock strategies (enables clock): bump, bump-leader, strobe, skew-rate, reset (default: bump,strobe,skew-rate, and bump-leader for a target with status)")
 	durationFlag(f, &nem.Interval, "nemesis-interval", nemesis.DefaultInterval, "length of each quiet and each faulty period")

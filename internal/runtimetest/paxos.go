@@ -32,6 +32,7 @@ func paxosSuite(t *testing.T, h Harness) {
 	for _, s := range []string{nemesis.NodesOne, nemesis.NodesLeader, nemesis.NodesMinority, nemesis.NodesMajority, nemesis.NodesAll} {
 		cases = append(cases, subtest{"kill " + s, func(t *testing.T, f *fixture) { checkKillStrategy(t, f, s) }})
 	}
+	cases = append(cases, subtest{"kill followers", checkKillFollowers})
 	for _, s := range []string{nemesis.NodesOne, nemesis.NodesLeader, nemesis.NodesMinority} {
 		cases = append(cases, subtest{"pause " + s, func(t *testing.T, f *fixture) { checkPauseStrategy(t, f, s) }})
 	}
@@ -214,6 +215,49 @@ func checkKillStrategy(t *testing.T, f *fixture, strategy string) {
 	f.waitReady(t, killed...)
 	f.agreed(t, f.ids, "", 30*time.Second)
 	for _, id := range killed {
+		f.readIs(t, id, "durable", 77, 20*time.Second)
+	}
+}
+
+// checkKillFollowers runs a generated cycle of the followers strategy op by op: it kills n/2+1 nodes other than
+// the leader (the leader runs on), then the rest, then restarts the first ones, which elect a leader among
+// themselves while the old one is still down, then the rest; the cluster then agrees again and kept its data.
+func checkKillFollowers(t *testing.T, f *fixture) {
+	leader := f.agreed(t, f.ids, "", 30*time.Second)
+	o, err := nemesis.ParseOptions(nemesis.Flags{Nemesis: nemesis.FaultKill, Kill: nemesis.NodesFollowers, Interval: time.Second})
+	require.NoError(t, err)
+	s, err := nemesis.Generate(1, f.ids, 2*time.Second, o)
+	require.NoError(t, err)
+	require.Len(t, s, 4, "a followers cycle is four ops: %v", s)
+	n := nemesis.New(f.env())
+	raw := f.apply(t, n, s[0])
+	assert.Equal(t, leader, decode[nemesis.NodesValue](t, raw).Leader, "the followers kill names the leader it spared")
+	followers := victims(t, raw, nemesis.NodesFollowers, len(f.ids)/2+1)
+	require.NotContains(t, followers, leader)
+	states := map[string]State{}
+	for _, id := range followers {
+		states[id] = Stopped
+	}
+	f.requireStates(t, states, "after kill followers")
+	_, err = f.status(leader)
+	assert.NoError(t, err, "the leader, left with a minority, runs on")
+
+	rest := decode[nemesis.NodesValue](t, f.apply(t, n, s[1]))
+	assert.ElementsMatch(t, others(f.ids, followers...), rest.Nodes, "the second kill kills the rest only")
+	states[leader] = Stopped
+	f.requireStates(t, states, "after kill all")
+
+	back := decode[nemesis.NodesValue](t, f.apply(t, n, s[2]))
+	assert.ElementsMatch(t, followers, back.Nodes, "the followers come back first")
+	f.requireStates(t, map[string]State{leader: Stopped}, "after the followers' restart")
+	f.waitReady(t, followers...)
+	f.agreed(t, followers, leader, 30*time.Second) // a leader of their own, while the old one is down
+
+	f.apply(t, n, s[3])
+	f.requireStates(t, nil, "after the restart of the rest")
+	f.waitReady(t, leader)
+	f.agreed(t, f.ids, "", 30*time.Second)
+	for _, id := range f.ids {
 		f.readIs(t, id, "durable", 77, 20*time.Second)
 	}
 }
