@@ -265,7 +265,7 @@ func detectionTime(res Result) time.Duration {
 }
 
 // firstInvalidPrefix returns the time of the completion that ends the shortest invalid prefix of one key's
-// events.
+// events, and false when the events are not proven invalid (a prefix whose check proves nothing counts as valid).
 func firstInvalidPrefix(evs []history.Event) (int64, bool) {
 	var cuts []int // indexes of completions
 	for i, e := range evs {
@@ -273,10 +273,7 @@ func firstInvalidPrefix(evs []history.Event) (int64, bool) {
 			cuts = append(cuts, i)
 		}
 	}
-	invalidUpTo := func(c int) bool {
-		r, err := checker.Check(evs[:cuts[c]+1], checker.Options{Timeout: 10 * time.Second, Workers: 1})
-		return err == nil && r.Verdict == checker.Invalid
-	}
+	invalidUpTo := func(c int) bool { return checkEvents(evs[:cuts[c]+1]) == checker.Invalid }
 	if len(cuts) == 0 || !invalidUpTo(len(cuts)-1) {
 		return 0, false
 	}

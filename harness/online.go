@@ -1,8 +1,10 @@
 package harness
 
 // This file checks keys while the run goes on: a kv key retires once it has had --ops-per-key operations (those
-// that count: workloads.Counts), and
-// once every one of them has ended it is checked on a spare core. With --fail-fast, the first key proven not
+// that count: workloads.Counts), and once every one of them has ended it is checked on a spare core. A key still
+// in use is checked too, every liveCheckEvery, as far as its history goes (the operations under way count as
+// unknown): a key whose workers are held up by a fault can take long to retire, and the violation is often
+// already in it. With --fail-fast, the first key proven not
 // linearizable stops the load (the run still heals, reads every key and checks the whole history). The final
 // verdict always comes from the check of the whole history, so it is the same with and without online checking;
 // linearizability is closed under prefixes, so a key found invalid online is invalid in the end too.
@@ -10,6 +12,7 @@ package harness
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,8 +25,8 @@ import (
 
 // Detection is the first key found not linearizable while the run went on.
 type Detection struct {
-	// Key is the key, and At the history time of the completion that made its history invalid (the last event
-	// of the retired key's history).
+	// Key is the key, and At the history time of the completion that made its history invalid: the last event of
+	// the key's shortest prefix that is not linearizable.
 	Key string   `json:"key"`
 	At  Duration `json:"at"`
 	// Found is the history time at which the online check proved it.
@@ -39,7 +42,8 @@ type online struct {
 	mu      sync.Mutex
 	keys    map[string]*keyLog
 	closed  bool
-	jobs    chan []history.Event
+	jobs    chan job
+	stop    chan struct{} // closed by close: ends the live ticker
 	wg      sync.WaitGroup
 	first   atomic.Pointer[Detection]
 	checked atomic.Int64
@@ -51,22 +55,65 @@ type online struct {
 }
 
 // keyLog is the events of one key not yet retired: counted is how many of its operations ended and count towards
-// its OpsPerKey (workloads.Counts), open how many are under way.
+// its OpsPerKey (workloads.Counts), open how many are under way, and checked how many of its events the latest
+// live check saw.
 type keyLog struct {
-	events        []history.Event
-	counted, open int
+	events                 []history.Event
+	counted, open, checked int
 }
+
+// job is one key's events to check: all of them (a retired key) or those so far (live).
+type job struct {
+	events []history.Event
+	live   bool
+}
+
+// liveCheckEvery is how often the keys in use are checked as far as they go.
+const liveCheckEvery = time.Second
 
 // newOnline starts workers on the spare cores (one at least): each checks one retired key at a time.
 // onInvalid is called once, for the first key found invalid.
 func newOnline(opsPerKey int, start time.Time, onInvalid func(Detection)) *online {
 	o := &online{opsPerKey: opsPerKey, start: start, onInvalid: onInvalid, keys: map[string]*keyLog{},
-		jobs: make(chan []history.Event, 1024)}
+		jobs: make(chan job, 1024), stop: make(chan struct{})}
 	for range max(1, runtime.GOMAXPROCS(0)-1) {
 		o.wg.Add(1)
 		go o.work()
 	}
+	o.wg.Add(1)
+	go o.liveTicker(liveCheckEvery)
 	return o
+}
+
+// liveTicker queues, every d, the history so far of each key in use that has had a completion since its last
+// live check (a queue already full skips the round: retired keys come first).
+func (o *online) liveTicker(d time.Duration) {
+	defer o.wg.Done()
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-o.stop:
+			return
+		case <-t.C:
+		}
+		o.mu.Lock()
+		if o.closed {
+			o.mu.Unlock()
+			return
+		}
+		for _, k := range o.keys {
+			if len(k.events) == k.checked || k.counted == 0 {
+				continue
+			}
+			select {
+			case o.jobs <- job{events: slices.Clone(k.events), live: true}:
+				k.checked = len(k.events)
+			default:
+			}
+		}
+		o.mu.Unlock()
+	}
 }
 
 // observe takes every recorded event (the recorder's hook, in history order).
@@ -97,7 +144,7 @@ func (o *online) observe(e history.Event) {
 	if k.counted >= o.opsPerKey && k.open == 0 {
 		delete(o.keys, e.Key)
 		select {
-		case o.jobs <- k.events:
+		case o.jobs <- job{events: k.events}:
 		default:
 			// Every worker is busy and the queue is full: the key is checked at the end like the others.
 		}
@@ -106,30 +153,54 @@ func (o *online) observe(e history.Event) {
 
 func (o *online) work() {
 	defer o.wg.Done()
-	for evs := range o.jobs {
+	for j := range o.jobs {
 		if o.first.Load() != nil && !o.every {
 			continue // one finding is enough; the final check sees every key
 		}
-		res, err := checker.Check(evs, checker.Options{Timeout: 10 * time.Second, Workers: 1})
-		if err != nil {
+		evs := j.events
+		if checkEvents(evs) != checker.Invalid {
+			if !j.live {
+				o.record(evs[0].Key, checker.Valid)
+			}
 			continue
 		}
-		o.checked.Add(1)
-		if o.every {
-			o.vmu.Lock()
-			o.verdicts[evs[0].Key] = res.Verdict
-			o.vmu.Unlock()
+		found := Duration(time.Since(o.start))
+		// Linearizability is closed under prefixes (an operation under way may take effect later, or never), so
+		// an invalid prefix of a key in use is proof, and its shortest one says when the violation happened.
+		at, ok := firstInvalidPrefix(evs)
+		if !ok {
+			at = evs[len(evs)-1].Time
 		}
-		if res.Verdict != checker.Invalid {
-			continue
+		d := &Detection{Key: evs[0].Key, At: Duration(at), Found: found}
+		if !j.live {
+			o.record(d.Key, checker.Invalid)
 		}
 		o.invalid.Add(1)
-		d := &Detection{Key: evs[0].Key, At: Duration(evs[len(evs)-1].Time), Found: Duration(time.Since(o.start))}
 		if o.first.CompareAndSwap(nil, d) && o.onInvalid != nil {
 			o.onInvalid(*d)
 		}
 	}
 }
+
+// record counts a retired key's check, and keeps its verdict when every is set (tests).
+func (o *online) record(key string, v checker.Verdict) {
+	o.checked.Add(1)
+	if o.every {
+		o.vmu.Lock()
+		o.verdicts[key] = v
+		o.vmu.Unlock()
+	}
+}
+
+// checkEvents checks one key's events on one core; a check that errs or runs out of time proves nothing.
+func checkEvents(evs []history.Event) checker.Verdict {
+	res, err := checker.Check(evs, checker.Options{Timeout: 10 * time.Second, Workers: 1})
+	if err != nil {
+		return checker.Unknown
+	}
+	return res.Verdict
+}
+
 
 // close stops taking events and waits for the checks under way.
 func (o *online) close() {
@@ -139,6 +210,7 @@ func (o *online) close() {
 		return
 	}
 	o.closed = true
+	close(o.stop)
 	close(o.jobs)
 	o.mu.Unlock()
 	o.wg.Wait()

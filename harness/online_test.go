@@ -141,6 +141,73 @@ func TestOnlineFirstFinding(t *testing.T) {
 	assert.Positive(t, d.At.D())
 }
 
+// keyEvents returns the events of key in evs.
+func keyEvents(evs []history.Event, key string) []history.Event {
+	var out []history.Event
+	for _, e := range evs {
+		if e.Key == key {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// TestEveryPrefixOfAValidKeyIsValid: the live check rests on linearizability being closed under prefixes, the
+// operations under way at the cut counting as unknown: no prefix of a valid key's history, cut at any event, is
+// found invalid.
+func TestEveryPrefixOfAValidKeyIsValid(t *testing.T) {
+	for seed := uint64(1); seed <= 3; seed++ {
+		evs := kvHistory(seed, 4, 60, nil)
+		for k := range 4 {
+			ke := keyEvents(evs, fmt.Sprintf("k%d", k))
+			require.Equal(t, checker.Valid, checkEvents(ke))
+			for i := 1; i < len(ke); i++ {
+				require.NotEqual(t, checker.Invalid, checkEvents(ke[:i]), "seed %d k%d cut at event %d", seed, k, i)
+			}
+		}
+	}
+}
+
+// staleKey is one key's history: writes of 1 and 2, then a read of 1 (stale, ending at 400), then more ops.
+func staleKey(key string) []history.Event {
+	one, two := int64(1), int64(2)
+	var evs []history.Event
+	add := func(at int64, p history.Process, tp history.Type, f string, v *int64) {
+		evs = append(evs, history.Event{Index: int64(len(evs)), Time: at, Process: p, Type: tp, F: f, Key: key, Value: history.OptInt(v)})
+	}
+	add(100, 0, history.Invoke, "write", &one)
+	add(110, 0, history.Ok, "write", &one)
+	add(200, 1, history.Invoke, "write", &two)
+	add(210, 1, history.Ok, "write", &two)
+	add(300, 0, history.Invoke, "read", nil)
+	add(400, 0, history.Ok, "read", &one)
+	add(500, 1, history.Invoke, "read", nil)
+	add(510, 1, history.Ok, "read", &two)
+	add(600, 0, history.Invoke, "write", &one)
+	return evs
+}
+
+// TestOnlineChecksKeysInUse: a key that has not retired (its workers are held up) is checked as far as it goes,
+// and its violation is found while it is still in use, with the time of the stale read, not of its last event.
+func TestOnlineChecksKeysInUse(t *testing.T) {
+	found := make(chan Detection, 1)
+	o := newOnline(100, time.Now(), func(d Detection) { found <- d })
+	defer o.close()
+	for _, e := range staleKey("k7") {
+		o.observe(e)
+	}
+	select {
+	case d := <-found:
+		assert.Equal(t, "k7", d.Key)
+		assert.Equal(t, Duration(400), d.At)
+	case <-time.After(5 * liveCheckEvery):
+		require.Fail(t, "the key in use was not checked")
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	assert.Contains(t, o.keys, "k7", "still in use: not retired")
+}
+
 // TestOnlineRetiresByTheWorkersCount: refused operations (a fail other than cas-mismatch) do not count towards a
 // key's --ops-per-key, as they do not count towards its workers' shares: the key retires once as many counted
 // operations ended, its failures and all, and not at as many invocations.
