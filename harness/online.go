@@ -201,7 +201,6 @@ func checkEvents(evs []history.Event) checker.Verdict {
 	return res.Verdict
 }
 
-
 // close stops taking events and waits for the checks under way.
 func (o *online) close() {
 	o.mu.Lock()
