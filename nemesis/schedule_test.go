@@ -72,15 +72,16 @@ func TestGenerateAlternatesQuietAndFaultyPeriods(t *testing.T) {
 		require.Equal(t, want, s[i].At.D(), "op %d should start a fault: %v", i, s)
 		seen[s[i].F] = true
 		// A period of kills is cycles of kill and restart, each KillCycle long, each restarting halfway; a period
-		// of partitions, cycles of PartitionCycle, each healed halfway.
+		// of partitions, cycles of PartitionCycle, each healed PartitionCut after its cut.
 		if cycle := map[string]time.Duration{nemesis.FKill: nemesis.KillCycle, nemesis.FStartPartition: nemesis.PartitionCycle}[s[i].F]; cycle > 0 {
 			f, stop := s[i].F, stopOf[s[i].F]
+			undo := map[string]time.Duration{nemesis.FKill: nemesis.KillCycle / 2, nemesis.FStartPartition: nemesis.PartitionCut}[f]
 			n := 0
 			for c := want; c+cycle <= want+10*time.Second; c += cycle {
 				require.Less(t, i+1, len(s), "ops %d.. end before the undo", i)
 				require.Equal(t, [2]string{f, stop}, [2]string{s[i].F, s[i+1].F}, "ops %d..: %v", i, s[i:])
-				require.Equal(t, [2]time.Duration{c, c + cycle/2}, [2]time.Duration{s[i].At.D(), s[i+1].At.D()},
-					"ops %d.. are not a %s at %s undone halfway through the cycle", i, f, c)
+				require.Equal(t, [2]time.Duration{c, c + undo}, [2]time.Duration{s[i].At.D(), s[i+1].At.D()},
+					"ops %d.. are not a %s at %s undone %s later", i, f, c, undo)
 				i += 2
 				n++
 			}
@@ -405,8 +406,8 @@ func TestWithLeader(t *testing.T) {
 	require.NoError(t, s.Validate(five))
 }
 
-// TestPartitionCycles: a faulty period of partitions is cycles of PartitionCycle, each healed halfway, so that a
-// 10s period cuts and heals twice; with the leader strategy enabled, every other cycle (the first of each period)
+// TestPartitionCycles: a faulty period of partitions is cycles of PartitionCycle, each healed PartitionCut after
+// its cut, so that a 10s period cuts and heals twice; with the leader strategy enabled, every other cycle (the first of each period)
 // isolates the leader, and the others are fresh draws.
 func TestPartitionCycles(t *testing.T) {
 	o := mustOptions(t, nemesis.Flags{Nemesis: "partition", Interval: 10 * time.Second}).WithLeader()
@@ -433,7 +434,7 @@ func TestPartitionCycles(t *testing.T) {
 			}
 			return d
 		}
-		require.Equal(t, sec(10, 12.5, 15, 17.5, 30, 32.5, 35, 37.5, 50, 52.5, 55, 57.5), at, "seed %d", seed)
+		require.Equal(t, sec(10, 12.5, 13.75, 16.25, 30, 32.5, 33.75, 36.25, 50, 52.5, 53.75, 56.25), at, "seed %d", seed)
 		for i := range 3 {
 			assert.Equal(t, nemesis.PartLeader, strategies[2*i], "seed %d: the first cycle of each period isolates the leader", seed)
 			if strategies[2*i+1] != nemesis.PartLeader {
