@@ -191,6 +191,30 @@ func TestNewLeaderReproposesAccepted(t *testing.T) {
 	}
 }
 
+// TestNaiveLeaderCountsCommittedSlotsItIgnores: a promise names its sender's commit index instead of listing the
+// slots at or below it; the naive leader, which knows none of them, leaves them to new commands, and each is an
+// act of the flaw (the correct leader fetches them). It steps down at the next heartbeat response, which shows
+// the log past it, but the acts were counted when it took over.
+func TestNaiveLeaderCountsCommittedSlotsItIgnores(t *testing.T) {
+	c := newCluster(t, 3, func(cfg *Config) { cfg.Flaw = FlawNaiveTickets })
+	c.campaign("n1")
+	c.isolate("n3")
+	for i := uint64(1); i <= 3; i++ {
+		require.NoError(t, c.nodes["n1"].Propose(cmd("a", i, "x")))
+		c.deliver()
+	}
+	c.tick(4) // a heartbeat tells n2 the commit index
+	require.Equal(t, uint64(3), c.nodes["n2"].commit, c.log.String())
+	c.crash("n1")
+	c.heal()
+	c.nodes["n3"].now += 100 // n3 and n2 stop hearing n1, past any lease
+	c.nodes["n2"].now += 100
+	c.campaign("n3")
+	st := c.nodes["n3"].Status()
+	require.Equal(t, uint64(3), st.FlawActs, st.LastFlawAct)
+	require.Contains(t, st.LastFlawAct, "slot 3: phase 1 of ballot 2.n3 heard that n2 had chosen every slot up to 3; the leader ignored it")
+}
+
 func TestCatchupAfterPartition(t *testing.T) {
 	c := newCluster(t, 3, nil)
 	c.campaign("n1")

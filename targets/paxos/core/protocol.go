@@ -262,7 +262,7 @@ func (n *Node) becomeLeader() {
 		for s := range n.chosen {
 			own = max(own, s)
 		}
-		n.countIgnoredReports(max(hi, own), own)
+		n.countIgnoredReports(max(hi, own), own, maxCommit, ahead)
 		for s := n.p1Start; s <= own; s++ {
 			if _, ok := n.chosen[s]; ok || s <= n.snapSlot() {
 				continue
@@ -312,8 +312,12 @@ func (n *Node) becomeLeader() {
 // countIgnoredReports counts the acts of the naive-tickets flaw (see Status.FlawActs): each slot from p1Start
 // to hi, not already chosen here, for which the promises reported a value (chosen, else the accepted value with
 // the highest ballot: the one the correct leader adopts) that the naive leader does not propose. It proposes its
-// own accepted value or a no-op in slots up to own, and leaves the slots above own to its clients' commands.
-func (n *Node) countIgnoredReports(hi, own uint64) {
+// own accepted value or a no-op in slots up to own, and leaves the slots above own to its clients' commands. A
+// promise does not list the slots at or below its sender's commit index, only that index (maxCommit, the
+// highest, from ahead): the correct leader fetches those slots, and each one above own that the naive leader
+// leaves to new commands is an act too. (One at or below own, where it proposes what it accepted itself, is not
+// counted: what was chosen there is not reported, and it may be that very value.)
+func (n *Node) countIgnoredReports(hi, own, maxCommit uint64, ahead NodeID) {
 	for s := n.p1Start; s <= hi; s++ {
 		if _, ok := n.chosen[s]; ok || s <= n.snapSlot() {
 			continue
@@ -325,6 +329,10 @@ func (n *Node) countIgnoredReports(hi, own uint64) {
 		} else if a, ok := n.p1Acc[s]; ok {
 			rep, what = a.value, fmt.Sprintf("accepted at ballot %v", a.ballot)
 		} else {
+			if s <= maxCommit && s > own {
+				n.flawActed("slot %d: phase 1 of ballot %v heard that %v had chosen every slot up to %d; the leader ignored it and left the slot to new commands",
+					s, n.ballot, ahead, maxCommit)
+			}
 			continue // nothing reported: the correct leader proposes a no-op, the naive one ignores nothing
 		}
 		if s > own {
