@@ -98,8 +98,7 @@ type Test struct {
 	ReadRatio  float64 `json:"read_ratio"`
 	WriteRatio float64 `json:"write_ratio"`
 	CASRatio   float64 `json:"cas_ratio"`
-	// OpsPerKey is how many operations a kv key receives before it is retired (--ops-per-key); refused ones
-	// (workloads.Counts) do not count.
+	// OpsPerKey is how many operations a kv key receives before it is retired (--ops-per-key).
 	OpsPerKey int `json:"ops_per_key"`
 	// WorkersPerKey is how many kv workers share a key at once (--workers-per-key). 0 means one per node (as
 	// workloads.Config.WorkersPerKey 0 does, given the nodes), so that

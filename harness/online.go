@@ -1,7 +1,7 @@
 package harness
 
-// This file checks keys while the run goes on: a kv key retires once it has had --ops-per-key operations (those
-// that count: workloads.Counts), and once every one of them has ended it is checked on a spare core. A key still
+// This file checks keys while the run goes on: a kv key retires once it has had --ops-per-key operations, and
+// once every one of them has ended it is checked on a spare core. A key still
 // in use is checked too, every liveCheckEvery, as far as its history goes (the operations under way count as
 // unknown): a key whose workers are held up by a fault can take long to retire, and the violation is often
 // already in it. With --fail-fast, the first key proven not
@@ -20,7 +20,6 @@ import (
 
 	"github.com/skeptic-dev/skeptic/checker"
 	"github.com/skeptic-dev/skeptic/history"
-	"github.com/skeptic-dev/skeptic/workloads"
 )
 
 // Detection is the first key found not linearizable while the run went on.
@@ -54,12 +53,11 @@ type online struct {
 	verdicts map[string]checker.Verdict
 }
 
-// keyLog is the events of one key not yet retired: counted is how many of its operations ended and count towards
-// its OpsPerKey (workloads.Counts), open how many are under way, and checked how many of its events the latest
-// live check saw.
+// keyLog is the events of one key not yet retired: invokes is how many of its operations began, open how many
+// are under way, and checked how many of its events the latest live check saw.
 type keyLog struct {
 	events                 []history.Event
-	counted, open, checked int
+	invokes, open, checked int
 }
 
 // job is one key's events to check: all of them (a retired key) or those so far (live).
@@ -103,7 +101,7 @@ func (o *online) liveTicker(d time.Duration) {
 			return
 		}
 		for _, k := range o.keys {
-			if len(k.events) == k.checked || k.counted == 0 {
+			if len(k.events) == k.checked || k.invokes == k.open {
 				continue
 			}
 			select {
@@ -133,15 +131,12 @@ func (o *online) observe(e history.Event) {
 	}
 	k.events = append(k.events, e)
 	if e.Type == history.Invoke {
+		k.invokes++
 		k.open++
 	} else {
 		k.open--
-		if workloads.Counts(e.Type, e.Error) {
-			k.counted++
-		}
 	}
-	// Its workers have left it (they leave by the same count): no operation on it comes later.
-	if k.counted >= o.opsPerKey && k.open == 0 {
+	if k.invokes >= o.opsPerKey && k.open == 0 {
 		delete(o.keys, e.Key)
 		select {
 		case o.jobs <- job{events: k.events}:

@@ -208,39 +208,6 @@ func TestOnlineChecksKeysInUse(t *testing.T) {
 	assert.Contains(t, o.keys, "k7", "still in use: not retired")
 }
 
-// TestOnlineRetiresByTheWorkersCount: refused operations (a fail other than cas-mismatch) do not count towards a
-// key's --ops-per-key, as they do not count towards its workers' shares: the key retires once as many counted
-// operations ended, its failures and all, and not at as many invocations.
-func TestOnlineRetiresByTheWorkersCount(t *testing.T) {
-	o := newOnline(3, time.Now(), nil)
-	o.every, o.verdicts = true, map[string]checker.Verdict{}
-	one := int64(1)
-	var tm, index int64
-	add := func(f string, end history.Type, errText string, v *int64) {
-		tm += 10
-		inv := history.Null()
-		if f == "write" {
-			inv = history.OptInt(v)
-		}
-		o.observe(history.Event{Index: index, Time: tm, Process: 0, Type: history.Invoke, F: f, Key: "k0", Value: inv})
-		o.observe(history.Event{Index: index + 1, Time: tm + 5, Process: 0, Type: end, F: f, Key: "k0", Value: history.OptInt(v), Error: errText})
-		index += 2
-	}
-	add("write", history.Ok, "", &one)
-	for range 5 {
-		add("read", history.Fail, "connection refused", nil)
-	}
-	add("read", history.Ok, "", &one)
-	o.mu.Lock()
-	k := o.keys["k0"]
-	o.mu.Unlock()
-	require.NotNil(t, k, "7 invocations, 2 counted: not retired")
-	assert.Equal(t, 2, k.counted)
-	add("read", history.Ok, "", &one)
-	o.close()
-	assert.Equal(t, map[string]checker.Verdict{"k0": checker.Valid}, o.verdicts, "retired at the third counted op, and checked whole")
-}
-
 func TestAvailability(t *testing.T) {
 	cs := []completion{{10, true}, {20, false}, {30, true}, {40, true}, {50, false}}
 	a := availability(cs, []FaultRecord{{Start: 15, End: 25}, {Start: 45}}, 60)

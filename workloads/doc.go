@@ -17,8 +17,7 @@
 //   - "kv": many independent registers. Workers are split into groups of Config.WorkersPerKey; a group works
 //     on one key at a time, so the workers of a group overlap on the same key concurrently, and each worker
 //     moves to its group's next key after its share of Config.OpsPerKey operations (Jepsen's
-//     independent/concurrent-generator and :ops-per-key). Short per-key histories keep the check tractable. A
-//     refused operation (Counts) does not use up the share, so a key's history spans the fault that refused it.
+//     independent/concurrent-generator and :ops-per-key). Short per-key histories keep the check tractable.
 //
 // Written values are unique per key: a worker writes (n*Workers + i + 1) for its n-th value on a key, so two
 // workers never write the same value and a read names the write it saw.

@@ -262,9 +262,6 @@ func (g *gen) Observe(op targets.Op, out targets.Outcome) {
 	if op.Key != g.key {
 		return // an outcome for a key this worker has left tells nothing about the current one
 	}
-	if !Counts(out.Type, out.Error) {
-		g.done-- // refused: the key keeps its share, and outlives the fault that refused it
-	}
 	switch {
 	case out.Type == history.Ok && op.F == targets.FRead && out.Value != nil:
 		g.see(*out.Value)
@@ -275,16 +272,6 @@ func (g *gen) Observe(op targets.Op, out targets.Outcome) {
 	case out.Type == history.Fail && out.Error == history.ErrCASMismatch && out.Value != nil:
 		g.see(*out.Value)
 	}
-}
-
-// Counts says whether an operation that ended with type t and error e counts towards its key's OpsPerKey: every
-// operation does but one that failed without touching the key (a connection refused, a node with no leader; a
-// cas-mismatch read the key, so it counts). A worker whose node is down or leaderless therefore stays on its key
-// until the node serves it again, and the key's history spans the fault: a write lost in the fault is read as
-// lost on that key, not on one whose workers have all moved on. The harness's online check retires a key by
-// the same count.
-func Counts(t history.Type, e string) bool {
-	return t != history.Fail || e == history.ErrCASMismatch
 }
 
 func (g *gen) see(v int64) {

@@ -158,40 +158,6 @@ func TestKVKeyRotation(t *testing.T) {
 	}
 }
 
-// TestRefusedOpsKeepTheKey: an operation that failed without touching the key (refused) does not count towards the
-// worker's share of it, so a worker whose node is down stays on its key; ok, info and cas-mismatch outcomes count.
-func TestRefusedOpsKeepTheKey(t *testing.T) {
-	w, err := New(NameKV, Config{Seed: 5, Workers: 2, WorkersPerKey: 2, OpsPerKey: 6, CASRatio: 1})
-	require.NoError(t, err)
-	g := w.Worker(0) // a share of 3 ops per key
-	seven := int64(7)
-	outcomes := []targets.Outcome{
-		{Type: history.Fail, Error: "connection refused"},
-		{Type: history.Ok},
-		{Type: history.Fail, Error: "status 503: no leader known; nothing was proposed"},
-		{Type: history.Info, Error: "timeout"},
-		{Type: history.Fail, Error: "connection refused"},
-		{Type: history.Fail, Error: history.ErrCASMismatch, Value: &seven},
-	}
-	for i, out := range outcomes {
-		op := g.Next()
-		require.Equal(t, "k0", op.Key, "op %d: 3 of the first 6 ops counted", i)
-		g.Observe(op, out)
-	}
-	assert.Equal(t, "k1", g.Next().Key, "the third counted op ended the share")
-	for _, c := range []struct {
-		out   targets.Outcome
-		count bool
-	}{
-		{targets.Outcome{Type: history.Ok}, true},
-		{targets.Outcome{Type: history.Info, Error: "connection reset"}, true},
-		{targets.Outcome{Type: history.Fail, Error: history.ErrCASMismatch}, true},
-		{targets.Outcome{Type: history.Fail, Error: "connection refused"}, false},
-	} {
-		assert.Equal(t, c.count, Counts(c.out.Type, c.out.Error), "%+v", c.out)
-	}
-}
-
 func TestKVUnevenGroups(t *testing.T) {
 	// 7 workers in groups of 3: the last group has one member, which does all of its key's ops.
 	w, err := New(NameKV, Config{Seed: 5, Workers: 7, WorkersPerKey: 3, OpsPerKey: 9})
