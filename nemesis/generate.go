@@ -90,8 +90,15 @@ func overlap(seed int64, kinds []Fault, nodes []string, duration time.Duration, 
 	return s
 }
 
+// SettleBeforeCoupled is how long before a coupled fault (clock's bump-leader, whose period ends with a cut)
+// the partition timeline leaves the network whole: a node healed from a cut has run up its ballot and takes over
+// about a second later, and a leader change between the jump and the cut would aim the cut at another node
+// than the one whose clock jumped.
+const SettleBeforeCoupled = 3 * time.Second
+
 // yieldToCuts returns the partition kind's timeline (pairs of start and stop) without what would disturb a cut
-// that another kind couples to its fault (clock's cutAfterBump), from the start of that fault to the cut's heal: a
+// that another kind couples to its fault (clock's cutAfterBump), from SettleBeforeCoupled before the start of that
+// fault to the cut's heal: a
 // grudge of the timeline that would start in that window is dropped with its heal, and one in place when the window
 // opens is healed then. Another grudge during the coupled fault would move the leadership away from the node
 // it aims at, or replace the cut, and a heal would end the cut, before the fault could show.
@@ -105,7 +112,8 @@ func yieldToCuts(part Schedule, others []Schedule) Schedule {
 			}
 			w := window{from: op.At}
 			if i >= 2 {
-				w.from = tl[i-2].At // the start of the coupled fault: its start and undo come just before the cut
+				// The start of the coupled fault (its start and undo come just before the cut), less SettleBeforeCoupled.
+				w.from = max(0, tl[i-2].At-Duration(SettleBeforeCoupled))
 			}
 			for _, end := range tl[i+1:] {
 				if end.F == FStopPartition {
