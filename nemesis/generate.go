@@ -175,23 +175,14 @@ func period(f Fault, from, to, end time.Duration, nodes []string, o Options, r *
 	return p
 }
 
-// cycles lays out the period as cycles of fault and undo, each cycle long (at least one cycle), each undone
-// halfway through: the first with the period's strategy, each later one with a strategy drawn afresh
-// (uniformly). ops makes cycle i's start and stop ops for its strategy.
-func (p Period) cycles(cycle time.Duration, ops func(i int, strategy string) (start, stop Op)) Schedule {
-	return p.cyclesOf(cycle, func(i int, strategy string) (Schedule, time.Duration) {
-		start, stop := ops(i, strategy)
-		return halfway(start, stop, cycle), cycle
-	})
-}
-
-// cyclesOf is cycles with cycles of their own making: ops returns cycle i's ops, timed from the cycle's start,
-// and its length. A cycle starts while one of the given length still fits in the period (the first always), and
-// none of its ops comes after the period's end.
-func (p Period) cyclesOf(cycle time.Duration, ops func(i int, strategy string) (Schedule, time.Duration)) Schedule {
+// cyclesOf lays out the period as cycles: ops returns cycle i's ops, timed from the cycle's start, and its length;
+// the first cycle has the period's strategy, each later one a strategy drawn afresh (uniformly). A cycle starts
+// while the first fit of it still fits in the period (the first cycle always), and none of its ops comes after
+// the period's end.
+func (p Period) cyclesOf(fit time.Duration, ops func(i int, strategy string) (Schedule, time.Duration)) Schedule {
 	var s Schedule
 	strategy := p.Strategy
-	for i, c := 0, p.From; c == p.From || c+cycle <= p.To; i++ {
+	for i, c := 0, p.From; c == p.From || c+fit <= p.To; i++ {
 		if c > p.From && len(p.Strategies) > 0 {
 			strategy = p.Strategies[p.R.IntN(len(p.Strategies))]
 		}

@@ -75,9 +75,12 @@ func TestGenerateAlternatesQuietAndFaultyPeriods(t *testing.T) {
 		// of partitions, cycles of PartitionCycle, each healed PartitionCut after its cut.
 		if cycle := map[string]time.Duration{nemesis.FKill: nemesis.KillCycle, nemesis.FStartPartition: nemesis.PartitionCycle}[s[i].F]; cycle > 0 {
 			f, stop := s[i].F, stopOf[s[i].F]
+			// A cycle starts while its first fit fits in the period: the whole cycle for kills, the cut for
+			// partitions (whose last cut is healed as the period ends).
 			undo := map[string]time.Duration{nemesis.FKill: nemesis.KillCycle / 2, nemesis.FStartPartition: nemesis.PartitionCut}[f]
+			fit := map[string]time.Duration{nemesis.FKill: nemesis.KillCycle, nemesis.FStartPartition: nemesis.PartitionCut}[f]
 			n := 0
-			for c := want; c+cycle <= want+10*time.Second; c += cycle {
+			for c := want; c+fit <= want+10*time.Second; c += cycle {
 				require.Less(t, i+1, len(s), "ops %d.. end before the undo", i)
 				require.Equal(t, [2]string{f, stop}, [2]string{s[i].F, s[i+1].F}, "ops %d..: %v", i, s[i:])
 				require.Equal(t, [2]time.Duration{c, c + undo}, [2]time.Duration{s[i].At.D(), s[i+1].At.D()},
@@ -85,7 +88,7 @@ func TestGenerateAlternatesQuietAndFaultyPeriods(t *testing.T) {
 				i += 2
 				n++
 			}
-			assert.Equal(t, int(10*time.Second/cycle), n, "cycles of %s in a 10s period", f)
+			assert.Equal(t, map[string]int{nemesis.FKill: 4, nemesis.FStartPartition: 3}[f], n, "cycles of %s in a 10s period", f)
 			want += 20 * time.Second
 			continue
 		}
@@ -407,8 +410,8 @@ func TestWithLeader(t *testing.T) {
 }
 
 // TestPartitionCycles: a faulty period of partitions is cycles of PartitionCycle, each healed PartitionCut after
-// its cut, so that a 10s period cuts and heals twice; with the leader strategy enabled, every other cycle (the first of each period)
-// isolates the leader, and the others are fresh draws.
+// its cut, so that a 10s period cuts and heals three times; with the leader strategy enabled, every other cycle (the
+// first and third of each period) isolates the leader, and the others are fresh draws.
 func TestPartitionCycles(t *testing.T) {
 	o := mustOptions(t, nemesis.Flags{Nemesis: "partition", Interval: 10 * time.Second}).WithLeader()
 	var at []time.Duration
@@ -434,17 +437,18 @@ func TestPartitionCycles(t *testing.T) {
 			}
 			return d
 		}
-		require.Equal(t, sec(10, 12.5, 13.75, 16.25, 30, 32.5, 33.75, 36.25, 50, 52.5, 53.75, 56.25), at, "seed %d", seed)
+		require.Equal(t, sec(10, 12.5, 13.75, 16.25, 17.5, 20, 30, 32.5, 33.75, 36.25, 37.5, 40, 50, 52.5, 53.75, 56.25, 57.5, 60), at, "seed %d", seed)
 		for i := range 3 {
-			assert.Equal(t, nemesis.PartLeader, strategies[2*i], "seed %d: the first cycle of each period isolates the leader", seed)
-			if strategies[2*i+1] != nemesis.PartLeader {
+			assert.Equal(t, nemesis.PartLeader, strategies[3*i], "seed %d: the first cycle of each period isolates the leader", seed)
+			assert.Equal(t, nemesis.PartLeader, strategies[3*i+2], "seed %d: and the third", seed)
+			if strategies[3*i+1] != nemesis.PartLeader {
 				fresh = true
 			}
 		}
 		// Without the leader strategy (a target that cannot name its leader), every cycle is a draw.
 		plain, err := nemesis.Generate(seed, five, time.Minute, mustOptions(t, nemesis.Flags{Nemesis: "partition"}))
 		require.NoError(t, err)
-		require.Len(t, plain, 12)
+		require.Len(t, plain, 18)
 		for _, op := range plain {
 			assert.NotContains(t, string(op.Value), `"leader"`)
 		}
