@@ -1,13 +1,13 @@
 package harness
 
 // This file checks keys while the run goes on: a kv key retires once it has had --ops-per-key operations, and
-// once every one of them has ended it is checked on a spare core. A key still
-// in use is checked too, every liveCheckEvery, as far as its history goes (the operations under way count as
-// unknown): a key whose workers are held up by a fault can take long to retire, and the violation is often
-// already in it. With --fail-fast, the first key proven not
-// linearizable stops the load (the run still heals, reads every key and checks the whole history). The final
-// verdict always comes from the check of the whole history, so it is the same with and without online checking;
-// linearizability is closed under prefixes, so a key found invalid online is invalid in the end too.
+// once every one of them has ended it is checked on a spare core. A key still in use is checked too, every
+// liveCheckEvery, as far as its history goes (the operations under way count as unknown): a key whose workers are
+// held up by a fault can take long to retire, and the violation is often already in it. With --fail-fast, the
+// first key proven not linearizable stops the load (the run still heals, reads every key and checks the whole
+// history). The final verdict always comes from the check of the whole history, so it is the same with and
+// without online checking; linearizability is closed under prefixes, so a key found invalid online is invalid in
+// the end too.
 
 import (
 	"fmt"
@@ -153,10 +153,11 @@ func (o *online) work() {
 			continue // one finding is enough; the final check sees every key
 		}
 		evs := j.events
-		if checkEvents(evs) != checker.Invalid {
-			if !j.live {
-				o.record(evs[0].Key, checker.Valid)
-			}
+		v := checkEvents(evs)
+		if !j.live {
+			o.record(evs[0].Key, v)
+		}
+		if v != checker.Invalid {
 			continue
 		}
 		found := Duration(time.Since(o.start))
@@ -167,9 +168,6 @@ func (o *online) work() {
 			at = evs[len(evs)-1].Time
 		}
 		d := &Detection{Key: evs[0].Key, At: Duration(at), Found: found}
-		if !j.live {
-			o.record(d.Key, checker.Invalid)
-		}
 		o.invalid.Add(1)
 		if o.first.CompareAndSwap(nil, d) && o.onInvalid != nil {
 			o.onInvalid(*d)
@@ -177,7 +175,8 @@ func (o *online) work() {
 	}
 }
 
-// record counts a retired key's check, and keeps its verdict when every is set (tests).
+// record counts a retired key's check (one that erred or ran out of time is unknown), and keeps its verdict when
+// every is set (tests).
 func (o *online) record(key string, v checker.Verdict) {
 	o.checked.Add(1)
 	if o.every {
