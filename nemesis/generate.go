@@ -98,10 +98,10 @@ const SettleBeforeCoupled = 3 * time.Second
 
 // yieldToCuts returns the partition kind's timeline (pairs of start and stop) without what would disturb a cut
 // that another kind couples to its fault (clock's cutAfterBump), from SettleBeforeCoupled before the start of that
-// fault to the cut's heal: a
-// grudge of the timeline that would start in that window is dropped with its heal, and one in place when the window
-// opens is healed then. Another grudge during the coupled fault would move the leadership away from the node
-// it aims at, or replace the cut, and a heal would end the cut, before the fault could show.
+// fault to the cut's heal: a grudge of the timeline that would start in that window is dropped with its heal, and
+// one in place when the window opens is healed then. Another grudge during the coupled fault would move the
+// leadership away from the node it aims at, or replace the cut, and a heal would end the cut, before the fault
+// could show.
 func yieldToCuts(part Schedule, others []Schedule) Schedule {
 	type window struct{ from, to Duration }
 	var cuts []window

@@ -333,7 +333,7 @@ func (n *Node) countIgnoredReports(hi, own, maxCommit uint64, ahead NodeID) {
 				n.flawActed("slot %d: phase 1 of ballot %v heard that %v had chosen every slot up to %d; the leader ignored it and left the slot to new commands",
 					s, n.ballot, ahead, maxCommit)
 			}
-			continue // nothing reported: the correct leader proposes a no-op, the naive one ignores nothing
+			continue // nothing reported: the correct leader fetches the slot (at or below maxCommit) or proposes a no-op
 		}
 		if s > own {
 			n.flawActed("slot %d: phase 1 of ballot %v reported %s %s; the leader ignored it and left the slot to new commands",
