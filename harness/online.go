@@ -40,6 +40,7 @@ type online struct {
 
 	mu      sync.Mutex
 	keys    map[string]*keyLog
+	retired map[string]bool // keys checked as they retired
 	closed  bool
 	jobs    chan job
 	stop    chan struct{} // closed by close: ends the live ticker
@@ -73,7 +74,7 @@ const liveCheckEvery = time.Second
 // onInvalid is called once, for the first key found invalid.
 func newOnline(opsPerKey int, start time.Time, onInvalid func(Detection)) *online {
 	o := &online{opsPerKey: opsPerKey, start: start, onInvalid: onInvalid, keys: map[string]*keyLog{},
-		jobs: make(chan job, 1024), stop: make(chan struct{})}
+		retired: map[string]bool{}, jobs: make(chan job, 1024), stop: make(chan struct{})}
 	for range max(1, runtime.GOMAXPROCS(0)-1) {
 		o.wg.Add(1)
 		go o.work()
@@ -124,6 +125,12 @@ func (o *online) observe(e history.Event) {
 	if o.closed {
 		return
 	}
+	if o.retired[e.Key] {
+		// A key's last operations can come after it retired (its group's shares add up to a little more than
+		// --ops-per-key): they are checked at the end with the rest of it, never on their own, as a history
+		// without its beginning is no history of the key.
+		return
+	}
 	k := o.keys[e.Key]
 	if k == nil {
 		k = &keyLog{}
@@ -138,6 +145,7 @@ func (o *online) observe(e history.Event) {
 	}
 	if k.invokes >= o.opsPerKey && k.open == 0 {
 		delete(o.keys, e.Key)
+		o.retired[e.Key] = true
 		select {
 		case o.jobs <- job{events: k.events}:
 		default:
