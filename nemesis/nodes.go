@@ -109,7 +109,9 @@ func (n *Nemesis) nodesOf(ctx context.Context, op Op, begins bool, stopped map[s
 		}
 		v.Leader, v.Nodes = leader, []string{leader}
 		if v.Strategy == NodesFollowers {
-			v.Nodes = followersOf(leader, n.env.Cluster.Nodes())
+			if v.Nodes = followersOf(leader, n.env.Cluster.Nodes()); v.Nodes == nil {
+				return v, true, fmt.Errorf("the cluster named %q as its leader, which is none of its nodes", leader)
+			}
 		}
 	case v.Strategy == NodesFollowers: // restart the latest followers kill's nodes that are still down
 		v.Nodes = slices.DeleteFunc(slices.Clone(n.followers), func(node string) bool { return !stopped[node] })
@@ -119,11 +121,15 @@ func (n *Nemesis) nodesOf(ctx context.Context, op Op, begins bool, stopped map[s
 	return v, true, nil
 }
 
-// followersOf returns the n/2+1 nodes after leader in the ring of nodes (sorted), for the followers strategy.
+// followersOf returns the n/2+1 nodes after leader in the ring of nodes (sorted), for the followers strategy, or
+// nil when leader is none of nodes.
 func followersOf(leader string, nodes []string) []string {
 	ring := sorted(nodes)
 	i := slices.Index(ring, leader)
-	ring = append(ring[i+1:], ring[:i]...) // i is -1 for a leader not in nodes: every node then
+	if i < 0 {
+		return nil
+	}
+	ring = append(ring[i+1:], ring[:i]...)
 	return sorted(ring[:min(len(nodes)/2+1, len(ring))])
 }
 

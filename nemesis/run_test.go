@@ -215,6 +215,11 @@ func TestFollowersKillLeavesTheLeaderLast(t *testing.T) {
 	assert.Equal(t, []string{"n3", "n4"}, slices.Sorted(maps.Keys(n.Down())), "the nemesis knows which are down")
 	step(`{"at":"0s","f":"start"}`)
 
+	f.leader = "n9" // a target that names a leader outside the cluster: refused, not a panic, nothing killed
+	require.Error(t, n.Run(context.Background(), schedule5(t, `[{"at":"0s","f":"kill","value":{"strategy":"followers"}}]`)))
+	assert.Contains(t, f.events[len(f.events)-1].Error, `named "n9" as its leader, which is none of its nodes`)
+	assert.Empty(t, f.down)
+
 	f.leader = ""
 	require.NoError(t, n.Run(context.Background(), schedule5(t, `[{"at":"0s","f":"kill","value":{"strategy":"followers"}}]`)))
 	assert.Contains(t, f.events[len(f.events)-1].Error, "no leader")
