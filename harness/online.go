@@ -84,8 +84,8 @@ func newOnline(opsPerKey int, start time.Time, onInvalid func(Detection)) *onlin
 	return o
 }
 
-// liveTicker queues, every d, the history so far of each key in use that has had a completion since its last
-// live check (a queue already full skips the round: retired keys come first).
+// liveTicker queues, every d, the history so far of each key in use that has had an operation end and has new
+// events since its last live check (a queue already full skips the round: retired keys come first).
 func (o *online) liveTicker(d time.Duration) {
 	defer o.wg.Done()
 	t := time.NewTicker(d)
